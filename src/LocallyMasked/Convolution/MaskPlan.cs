@@ -12,14 +12,19 @@ namespace LocallyMasked.Convolution;
 /// <remarks>Immutable; its tensors live outside any dispose scope and are shared by every call with the same mask.</remarks>
 internal sealed class MaskPlan
 {
-    /// <summary>Relative cost of one tap computed by masked columns, in units of one tap of a dense convolution.</summary>
-    internal const double ColumnTapCost = 1.6;
+    // Costs in units of one tap of a dense convolution, fitted to fwd+bwd timings on a 2-core x64 CPU (docs/benchmarks.md):
+    // a column tap costs its share of the matrix products plus memory passes that do not shrink with the channel count,
+    // so relatively more for few channels (about 1.4 at 160 channels, 2 at 64); a full grid of taps is written in one
+    // pass instead of two; a dense convolution added to columns costs an extra output pass and its own fixed overhead.
 
-    /// <summary>Fixed cost of the masked-columns product (padding, output copy, extra passes), in dense-tap units.</summary>
-    internal const double ColumnFixedCost = 1.0;
+    /// <summary>Cost of one column tap with the given number of input channels.</summary>
+    internal static double ColumnTapCost(int inChannels, bool fullGrid) => (1.0 + 60.0 / Math.Max(1, inChannels)) * (fullGrid ? 1.0 : 1.15);
 
-    /// <summary>Fixed cost of a dense convolution whose output must be cropped or added to, in dense-tap units.</summary>
-    internal const double ConvolutionFixedCost = 0.3;
+    /// <summary>Fixed cost of the masked-columns product (padding, output copy).</summary>
+    internal const double ColumnFixedCost = 0.5;
+
+    /// <summary>Fixed cost of a dense convolution whose output is cropped or added to the columns' output.</summary>
+    internal const double ConvolutionFixedCost = 1.0;
 
     private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box, WideColumnLayout? columns, Tensor? boxMask)
     {
@@ -72,11 +77,12 @@ internal sealed class MaskPlan
     /// <param name="width">Image width W.</param>
     /// <param name="kernelSize">Kernel size k.</param>
     /// <param name="dilation">Dilation.</param>
+    /// <param name="inChannels">Input channels of the layer (the cost model depends on it).</param>
     /// <param name="dtype">dtype of the tensors the plan keeps.</param>
     /// <param name="device">Device of the tensors the plan keeps.</param>
     /// <param name="boxOverride">For tests: given the full taps, the box to use (null: no dense convolution) instead of the cheapest.</param>
     /// <param name="maxChunk">For tests: the most samples per chunk of the masked-columns product.</param>
-    public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, ScalarType dtype, Device device,
+    public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, int inChannels, ScalarType dtype, Device device,
         Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null)
     {
         double[] values;
@@ -109,7 +115,7 @@ internal sealed class MaskPlan
             (anyNonOne ? anyNonZero ? partial : dead : full).Add(t);
         }
 
-        var box = boxOverride is null ? ChooseBox(kernelSize, full, partial.Count) : boxOverride(full);
+        var box = boxOverride is null ? ChooseBox(kernelSize, full, partial.Count, inChannels) : boxOverride(full);
         var columnTaps = Enumerable.Range(0, taps)
             .Where(t => partial.Contains(t) || (full.Contains(t) && !(box is { } b && InBox(t, kernelSize, b))))
             .ToArray();
@@ -141,10 +147,12 @@ internal sealed class MaskPlan
     /// The bounding box (of some of the full taps) minimising the estimated cost: box area dense taps, plus the
     /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest.
     /// </summary>
-    private static (int Row0, int Row1, int Col0, int Col1)? ChooseBox(int kernelSize, List<int> full, int partialCount)
+    private static (int Row0, int Row1, int Col0, int Col1)? ChooseBox(int kernelSize, List<int> full, int partialCount, int inChannels)
     {
+        var allTaps = kernelSize * kernelSize;
         double Cost(int columnTaps, int area, bool needsFixed)
-            => area + (needsFixed ? ConvolutionFixedCost : 0) + (columnTaps == 0 ? 0 : ColumnFixedCost + ColumnTapCost * columnTaps);
+            => area + (needsFixed ? ConvolutionFixedCost : 0)
+               + (columnTaps == 0 ? 0 : ColumnFixedCost + ColumnTapCost(inChannels, columnTaps == allTaps) * columnTaps);
 
         (int Row0, int Row1, int Col0, int Col1)? best = null;
         var bestCost = Cost(full.Count + partialCount, 0, false);

@@ -42,6 +42,14 @@ internal sealed class WideColumnLayout
     /// <summary>The taps t = ki * k + kj computed, in this order.</summary>
     public int[] Taps { get; }
 
+    /// <summary>
+    /// Whether the taps are all k*k taps in order. Then the columns of all taps are one strided view of the padded input
+    /// (tap (ki, kj) at offset ki * d * Wp + kj * d), so they are written by a single masking pass instead of a copy per
+    /// tap plus a masking pass; the shifted gradient likewise, with the taps reversed (offset -ki * d * Wp - kj * d is
+    /// the reversed tap's offset shifted by a constant).
+    /// </summary>
+    public bool IsFullGrid => Taps.Length == KernelSize * KernelSize && Taps.Select((t, i) => t == i).All(x => x);
+
     public int Pad => Dilation * (KernelSize - 1) / 2;
 
     public int WideWidth => Width + Pad;
@@ -52,7 +60,10 @@ internal sealed class WideColumnLayout
     /// <summary>Mask (S, B, WideLength) applied to the columns: the mask of each computed tap at each wide output position.</summary>
     public Tensor ForwardMask { get; }
 
-    /// <summary>Mask (S, B, WideLength) applied to the shifted output gradient: ForwardMask[s, u - offset(s)].</summary>
+    /// <summary>
+    /// Mask (S, B, WideLength) applied to the shifted output gradient: ForwardMask[s, u - offset(s)]; for a full grid
+    /// of taps its rows are in reversed tap order (see <see cref="IsFullGrid"/>).
+    /// </summary>
     public Tensor BackwardMask { get; }
 
     /// <summary>Number of masks: 1 when shared by the batch, else the batch size.</summary>
@@ -133,6 +144,7 @@ internal sealed class WideColumnLayout
         var forward = new double[batch * taps.Length * wideLength];
         var backward = new double[batch * taps.Length * wideLength];
         var layout = new WideColumnLayout(height, width, kernelSize, dilation, taps, null!, null!, null);
+        var fullGrid = layout.IsFullGrid;
         for (var b = 0; b < batch; b++)
         {
             for (var s = 0; s < taps.Length; s++)
@@ -143,11 +155,12 @@ internal sealed class WideColumnLayout
                     for (var j = 0; j < width; j++)
                         forward[row + i * wideWidth + j] = mask[source + i * width + j];
                 var offset = layout.WideOffset(taps[s]);
+                var backwardRow = fullGrid ? ((taps.Length - 1 - s) * batch + b) * wideLength : row;
                 for (var u = 0; u < wideLength; u++)
                 {
                     var v = u - offset;
                     if (v >= 0 && v < wideLength)
-                        backward[row + u] = forward[row + v];
+                        backward[backwardRow + u] = forward[row + v];
                 }
             }
         }

@@ -57,18 +57,18 @@ public sealed class ConvolutionPathTests
     public void TheCheapestPlanIsADenseConvolutionForRasterAndDensePlusColumnsForTheSCurve()
     {
         using var scope = NewDisposeScope();
-        var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         raster.Columns.Should().BeNull();
         raster.Box.Should().Be((0, 1, 0, 2), "the raster type-B kernel's taps lie in the top two rows");
         raster.FullTaps.Should().Equal(0, 1, 2, 3, 4);
 
-        var sCurve = MaskPlan.Create(Mask("s-curve", 8, 8, 1, true), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        var sCurve = MaskPlan.Create(Mask("s-curve", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         sCurve.FullTaps.Should().Equal(0, 1, 2, 4);
         sCurve.PartialTaps.Should().Equal(3, 5);
         sCurve.DeadTaps.Should().Equal(6, 7, 8);
         sCurve.Columns!.Taps.Should().Contain(new[] { 3, 5 });
 
-        var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         random.PartialTaps.Should().HaveCount(8, "every neighbour of a random order is sometimes earlier and sometimes later");
         random.DeadTaps.Should().Equal(4);
     }
@@ -90,7 +90,7 @@ public sealed class ConvolutionPathTests
     private static IEnumerable<(string Name, MaskPlan Plan)> Plans(Tensor mask, int h, int w, int dilation)
     {
         MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk)
-            => MaskPlan.Create(mask, h, w, 3, dilation, ScalarType.Float64, CPU, box, chunk);
+            => MaskPlan.Create(mask, h, w, 3, dilation, InChannels, ScalarType.Float64, CPU, box, chunk);
 
         yield return ("automatic", Make(null, null));
         // Chunks of 2 of the 3 samples: several chunks, the last one shorter.
