@@ -12,16 +12,21 @@ namespace LocallyMasked.Convolution;
 /// <remarks>Immutable; its tensors live outside any dispose scope and are shared by every call with the same mask.</remarks>
 internal sealed class MaskPlan
 {
-    // Costs in units of one tap of a dense convolution, fitted to fwd+bwd timings on a 2-core x64 CPU (docs/benchmarks.md):
-    // a column tap costs its share of the matrix products plus memory passes that do not shrink with the channel count,
-    // so relatively more for few channels (about 1.4 at 160 channels, 2 at 64); a full grid of taps is written in one
-    // pass instead of two; a dense convolution added to columns costs an extra output pass and its own fixed overhead.
+    // Costs in units of one tap of a dense 3x3 convolution (which costs 9), from fwd+bwd timings on a 2-core x64 CPU
+    // (docs/benchmarks.md; noisy, so only the ordering matters): a dense convolution has a fixed part and gets cheaper
+    // per tap with a bigger kernel; a column tap costs its share of the matrix products plus memory passes that do not
+    // shrink with the channel count, so relatively more for few channels (about 1.5 at 160 channels, 2.3 at 64); a full
+    // grid of taps is written in one pass instead of two; a dense convolution added to columns (or cropped) costs an
+    // extra output pass.
+
+    /// <summary>Cost of a dense convolution over a box of the given area.</summary>
+    internal static double DenseCost(int area) => 2.0 + area * 7.0 / 9.0;
 
     /// <summary>Cost of one column tap with the given number of input channels.</summary>
-    internal static double ColumnTapCost(int inChannels, bool fullGrid) => (1.0 + 60.0 / Math.Max(1, inChannels)) * (fullGrid ? 1.0 : 1.15);
+    internal static double ColumnTapCost(int inChannels, bool fullGrid) => (1.0 + 80.0 / Math.Max(1, inChannels)) * (fullGrid ? 1.0 : 1.15);
 
     /// <summary>Fixed cost of the masked-columns product (padding, output copy).</summary>
-    internal const double ColumnFixedCost = 0.5;
+    internal const double ColumnFixedCost = 1.0;
 
     /// <summary>Fixed cost of a dense convolution whose output is cropped or added to the columns' output.</summary>
     internal const double ConvolutionFixedCost = 1.0;
@@ -151,7 +156,7 @@ internal sealed class MaskPlan
     {
         var allTaps = kernelSize * kernelSize;
         double Cost(int columnTaps, int area, bool needsFixed)
-            => area + (needsFixed ? ConvolutionFixedCost : 0)
+            => (area == 0 ? 0 : DenseCost(area)) + (needsFixed ? ConvolutionFixedCost : 0)
                + (columnTaps == 0 ? 0 : ColumnFixedCost + ColumnTapCost(inChannels, columnTaps == allTaps) * columnTaps);
 
         (int Row0, int Row1, int Col0, int Col1)? best = null;
