@@ -20,7 +20,7 @@ namespace LocallyMasked.Convolution;
 internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideColumnsFunction>
 {
     /// <summary>Target size of one chunk of columns.</summary>
-    internal const long ChunkBytes = 16L << 20;
+    internal const long ChunkBytes = 8L << 20;
 
     /// <summary>Name shown by the autograd engine.</summary>
     public override string Name => "LocallyMaskedConv2dWideColumns";
