@@ -23,7 +23,7 @@ internal sealed class MaskPlan
     internal static double DenseCost(int area) => 2.0 + area * 7.0 / 9.0;
 
     /// <summary>Cost of one column tap with the given number of input channels.</summary>
-    internal static double ColumnTapCost(int inChannels, bool fullGrid) => (1.0 + 80.0 / Math.Max(1, inChannels)) * (fullGrid ? 1.0 : 1.15);
+    internal static double ColumnTapCost(int inChannels, bool grid) => (1.0 + 80.0 / Math.Max(1, inChannels)) * (grid ? 1.0 : 1.15);
 
     /// <summary>Fixed cost of the masked-columns product (padding, output copy).</summary>
     internal const double ColumnFixedCost = 1.0;
@@ -120,7 +120,7 @@ internal sealed class MaskPlan
             (anyNonOne ? anyNonZero ? partial : dead : full).Add(t);
         }
 
-        var box = boxOverride is null ? ChooseBox(kernelSize, full, partial.Count, inChannels) : boxOverride(full);
+        var box = boxOverride is null ? ChooseBox(kernelSize, full, partial, inChannels) : boxOverride(full);
         var columnTaps = Enumerable.Range(0, taps)
             .Where(t => partial.Contains(t) || (full.Contains(t) && !(box is { } b && InBox(t, kernelSize, b))))
             .ToArray();
@@ -152,27 +152,26 @@ internal sealed class MaskPlan
     /// The bounding box (of some of the full taps) minimising the estimated cost: box area dense taps, plus the
     /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest.
     /// </summary>
-    private static (int Row0, int Row1, int Col0, int Col1)? ChooseBox(int kernelSize, List<int> full, int partialCount, int inChannels)
+    private static (int Row0, int Row1, int Col0, int Col1)? ChooseBox(int kernelSize, List<int> full, List<int> partial, int inChannels)
     {
-        var allTaps = kernelSize * kernelSize;
-        double Cost(int columnTaps, int area, bool needsFixed)
+        double Cost(int[] columnTaps, int area, bool needsFixed)
             => (area == 0 ? 0 : DenseCost(area)) + (needsFixed ? ConvolutionFixedCost : 0)
-               + (columnTaps == 0 ? 0 : ColumnFixedCost + ColumnTapCost(inChannels, columnTaps == allTaps) * columnTaps);
+               + (columnTaps.Length == 0 ? 0 : ColumnFixedCost
+                  + ColumnTapCost(inChannels, WideColumnLayout.FindGrid(columnTaps, kernelSize) is not null) * columnTaps.Length);
 
         (int Row0, int Row1, int Col0, int Col1)? best = null;
-        var bestCost = Cost(full.Count + partialCount, 0, false);
+        var bestCost = Cost(full.Concat(partial).Order().ToArray(), 0, false);
         for (var r0 = 0; r0 < kernelSize; r0++)
         for (var r1 = r0; r1 < kernelSize; r1++)
         for (var c0 = 0; c0 < kernelSize; c0++)
         for (var c1 = c0; c1 < kernelSize; c1++)
         {
             var box = (r0, r1, c0, c1);
-            var inside = full.Count(t => InBox(t, kernelSize, box));
-            if (inside == 0)
+            if (!full.Any(t => InBox(t, kernelSize, box)))
                 continue;
             var symmetric = r0 + r1 == kernelSize - 1 && c0 + c1 == kernelSize - 1;
-            var columnTaps = partialCount + full.Count - inside;
-            var cost = Cost(columnTaps, (r1 - r0 + 1) * (c1 - c0 + 1), columnTaps > 0 || !symmetric);
+            var columnTaps = full.Where(t => !InBox(t, kernelSize, box)).Concat(partial).Order().ToArray();
+            var cost = Cost(columnTaps, (r1 - r0 + 1) * (c1 - c0 + 1), columnTaps.Length > 0 || !symmetric);
             if (cost < bestCost - 1e-9)
             {
                 bestCost = cost;

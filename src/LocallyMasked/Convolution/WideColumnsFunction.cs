@@ -113,8 +113,8 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         if (needX)
         {
             gradX = torch.empty(x.shape, x.dtype, x.device);
-            // A full grid's shifted gradient has its taps reversed (see WideColumnLayout.IsFullGrid).
-            using var ordered = layout.IsFullGrid ? weight.flip(2) : weight.alias();
+            // A grid's shifted gradient has its taps reversed (see WideColumnLayout.Grid).
+            using var ordered = layout.IsGrid ? weight.flip(2) : weight.alias();
             using var transposedWeight = ordered.permute(1, 0, 2).reshape(c, outChannels * taps);
             var chunk = ChunkSize(n, outChannels * taps, layout, x.dtype);
             for (long start = 0; start < n; start += chunk)
@@ -139,7 +139,7 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         var c = x.shape[1];
         var taps = layout.Taps.Length;
         using var padded = layout.PadWide(x, start, count);
-        if (layout.IsFullGrid)
+        if (layout.IsGrid)
             return MaskedGrid(padded, layout, backward: false, start, count);
         var columns = torch.empty(new[] { c, taps, count, (long)layout.WideLength }, x.dtype, x.device);
         for (var s = 0; s < taps; s++)
@@ -164,7 +164,7 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         var o = gradOutput.shape[1];
         var taps = layout.Taps.Length;
         using var padded = layout.PadWide(gradOutput, start, count);
-        if (layout.IsFullGrid)
+        if (layout.IsGrid)
             return MaskedGrid(padded, layout, backward: true, start, count);
         var shifted = torch.empty(new[] { o, taps, count, (long)layout.WideLength }, gradOutput.dtype, gradOutput.device);
         for (var s = 0; s < taps; s++)
@@ -181,21 +181,27 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
     }
 
     /// <summary>
-    /// For a full grid of taps: the padded (K, count, Lx) tensor read through every tap as one strided view
-    /// (K, k, k, count, L) times the mask, written in one pass as (K*k*k, count*L). The mask goes first and is
-    /// materialised for the chunk, because the elementwise kernel lays its output out like the first operand that
-    /// orders two dimensions; contiguous() is then a no-op.
+    /// For taps forming a grid: the padded (K, count, Lx) tensor read through every tap as one strided view
+    /// (K, rows, cols, count, L) times the mask, written in one pass as (K*S, count*L). Backward reads the grid in
+    /// reversed order, starting at the last tap's gradient offset. The mask goes first and is materialised for the
+    /// chunk, because the elementwise kernel lays its output out like the first operand that orders two dimensions;
+    /// contiguous() is then a no-op.
     /// </summary>
     private static Tensor MaskedGrid(Tensor padded, WideColumnLayout layout, bool backward, long start, long count)
     {
-        var (k, d, wp, l) = ((long)layout.KernelSize, (long)layout.Dilation, (long)layout.WideWidth, (long)layout.WideLength);
+        var grid = layout.Grid!.Value;
+        var (d, wp, l) = ((long)layout.Dilation, (long)layout.WideWidth, (long)layout.WideLength);
         var (rows, lx) = (padded.shape[0], padded.shape[2]);
-        using var grid = padded.as_strided(new[] { rows, k, k, count, l }, new[] { count * lx, d * wp, d, lx, 1L }, padded.storage_offset() + wp - layout.Pad);
+        var offset = backward ? layout.GradientStart(layout.Taps[^1]) : layout.InputStart(layout.Taps[0]);
+        using var view = padded.as_strided(
+            new[] { rows, grid.Rows, grid.Cols, count, l },
+            new[] { count * lx, grid.RowStep * d * wp, grid.ColStep * d, lx, 1L },
+            padded.storage_offset() + offset);
         using var chunkMask = layout.ChunkMask(backward, start, count);
-        using var mask = chunkMask.view(1, k, k, count, l);
-        using var product = mask * grid;
+        using var mask = chunkMask.view(1, grid.Rows, grid.Cols, count, l);
+        using var product = mask * view;
         using var dense = product.contiguous();
-        return dense.view(rows * k * k, count * l);
+        return dense.view(rows * layout.Taps.Length, count * l);
     }
 
     /// <summary>(K, count*WideLength) in wide channels-first layout to a (count, K, H, W) view without the extra columns.</summary>

@@ -74,6 +74,20 @@ public sealed class ConvolutionPathTests
     }
 
     [Fact]
+    public void TapGridsAreRecognisedOnlyWhenRegularAndRowMajor()
+    {
+        WideColumnLayout.FindGrid(Enumerable.Range(0, 9).ToArray(), 3).Should().Be((0, 1, 3, 0, 1, 3));
+        WideColumnLayout.FindGrid(new[] { 3, 5 }, 3).Should().Be((1, 1, 1, 0, 2, 2));
+        WideColumnLayout.FindGrid(new[] { 0, 1, 2, 6, 7, 8 }, 3).Should().Be((0, 2, 2, 0, 1, 3));
+        WideColumnLayout.FindGrid(new[] { 1, 4, 7 }, 3).Should().Be((0, 1, 3, 1, 1, 1));
+        WideColumnLayout.FindGrid(new[] { 4 }, 3).Should().Be((1, 1, 1, 1, 1, 1));
+        WideColumnLayout.FindGrid(new[] { 0, 1, 3 }, 3).Should().BeNull("an L shape is not a grid");
+        WideColumnLayout.FindGrid(new[] { 0, 1, 2, 3, 4, 5, 6, 8 }, 3).Should().BeNull("a grid with a hole is not a grid");
+        WideColumnLayout.FindGrid(new[] { 0, 1, 5 }, 5).Should().BeNull("the columns 0, 1 and the row step do not match");
+        WideColumnLayout.FindGrid(new[] { 0, 1, 3, 4, 2 }, 5).Should().BeNull("not row-major");
+    }
+
+    [Fact]
     public void ThePlanIsCachedPerMaskInstance()
     {
         using var scope = NewDisposeScope();
@@ -99,6 +113,8 @@ public sealed class ConvolutionPathTests
         yield return ("3x3 box", Make(full => full.Count > 0 ? (0, 2, 0, 2) : null, null));
         yield return ("bounding box", Make(full => full.Count > 0 ? (full.Min(t => t / 3), full.Max(t => t / 3), full.Min(t => t % 3), full.Max(t => t % 3)) : null, null));
         yield return ("first full tap alone", Make(full => full.Count > 0 ? (full[0] / 3, full[0] / 3, full[0] % 3, full[0] % 3) : null, null));
+        // With every tap full (all-ones), the columns are rows 0 and 2: a grid with a row step of 2.
+        yield return ("middle row box", Make(full => full.Any(t => t / 3 == 1) ? (1, 1, 0, 2) : null, null));
     }
 
     private static Tensor Mask(string kind, int h, int w, int dilation, bool typeB)
