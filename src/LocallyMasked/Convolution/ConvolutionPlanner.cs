@@ -57,6 +57,8 @@ internal static class ConvolutionPlanner
     /// <summary>Computes the convolution as the plan says: dense convolution over the box, plus masked columns.</summary>
     public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias, MaskPlan plan)
     {
+        if (plan.Periodic is not null)
+            return plan.Periodic.Apply(x, weight, bias, plan.KernelSize, plan.Dilation);
         using var scope = NewDisposeScope();
         Tensor? dense = null;
         if (plan.Box is { } box)

@@ -31,8 +31,9 @@ internal sealed class MaskPlan
     /// <summary>Fixed cost of a dense convolution whose output is cropped or added to the columns' output.</summary>
     internal const double ConvolutionFixedCost = 1.0;
 
-    private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box, WideColumnLayout? columns, Tensor? boxMask)
+    private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box, WideColumnLayout? columns, Tensor? boxMask, PeriodicPattern? periodic = null)
     {
+        Periodic = periodic;
         KernelSize = kernelSize;
         Dilation = dilation;
         FullTaps = fullTaps;
@@ -65,9 +66,14 @@ internal sealed class MaskPlan
     /// <summary>Layout of the taps computed by masked columns, or null when there are none.</summary>
     public WideColumnLayout? Columns { get; }
 
+    /// <summary>When set, the whole convolution is this periodic pattern's strided convolutions (Box and Columns are null).</summary>
+    public PeriodicPattern? Periodic { get; }
+
     /// <summary>A short description for benchmarks and diagnostics.</summary>
     public override string ToString()
     {
+        if (Periodic is not null)
+            return Periodic.ToString();
         var box = Box is { } b ? $"conv {b.Row1 - b.Row0 + 1}x{b.Col1 - b.Col0 + 1}" : "no conv";
         var columns = Columns is null ? "no columns" : $"columns {Columns.Taps.Length} taps";
         return $"{box} + {columns} (full {FullTaps.Length}, partial {PartialTaps.Length}, dead {DeadTaps.Length})";
@@ -87,8 +93,9 @@ internal sealed class MaskPlan
     /// <param name="device">Device of the tensors the plan keeps.</param>
     /// <param name="boxOverride">For tests: given the full taps, the box to use (null: no dense convolution) instead of the cheapest.</param>
     /// <param name="maxChunk">For tests: the most samples per chunk of the masked-columns product.</param>
+    /// <param name="periodic">For tests: true to use a periodic pattern whenever the mask has one, false never; null: when cheapest.</param>
     public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, int inChannels, ScalarType dtype, Device device,
-        Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null)
+        Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null, bool? periodic = null)
     {
         double[] values;
         using (var scope = NewDisposeScope())
@@ -120,7 +127,15 @@ internal sealed class MaskPlan
             (anyNonOne ? anyNonZero ? partial : dead : full).Add(t);
         }
 
-        var box = boxOverride is null ? ChooseBox(kernelSize, full, partial, inChannels) : boxOverride(full);
+        var (cheapestBox, boxCost) = ChooseBox(kernelSize, full, partial, inChannels);
+        if (periodic != false && partial.Count > 0)
+        {
+            var pattern = PeriodicPattern.Find(values, batch, height, width, kernelSize, dilation, dtype, device);
+            if (pattern is not null && (periodic == true || pattern.Cost < boxCost))
+                return new MaskPlan(kernelSize, dilation, full.ToArray(), partial.ToArray(), dead.ToArray(), null, null, null, pattern);
+        }
+
+        var box = boxOverride is null ? cheapestBox : boxOverride(full);
         var columnTaps = Enumerable.Range(0, taps)
             .Where(t => partial.Contains(t) || (full.Contains(t) && !(box is { } b && InBox(t, kernelSize, b))))
             .ToArray();
@@ -150,9 +165,9 @@ internal sealed class MaskPlan
 
     /// <summary>
     /// The bounding box (of some of the full taps) minimising the estimated cost: box area dense taps, plus the
-    /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest.
+    /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest. Also the cost.
     /// </summary>
-    private static (int Row0, int Row1, int Col0, int Col1)? ChooseBox(int kernelSize, List<int> full, List<int> partial, int inChannels)
+    private static ((int Row0, int Row1, int Col0, int Col1)? Box, double Cost) ChooseBox(int kernelSize, List<int> full, List<int> partial, int inChannels)
     {
         double Cost(int[] columnTaps, int area, bool needsFixed)
             => (area == 0 ? 0 : DenseCost(area)) + (needsFixed ? ConvolutionFixedCost : 0)
@@ -179,6 +194,6 @@ internal sealed class MaskPlan
             }
         }
 
-        return best;
+        return (best, bestCost);
     }
 }

@@ -88,6 +88,28 @@ public sealed class ConvolutionPathTests
     }
 
     [Fact]
+    public void SCurvesArePeriodicAndRandomOrdersAreNot()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var dilation in new[] { 1, 2 })
+        {
+            var variants = GenerationOrders.SCurve(8, 8).Variants();
+            for (var v = 0; v < 8; v++)
+            {
+                var plan = MaskPlan.Create(LocalMasks.Create(variants[v], 3, dilation, MaskType.B, dtype: ScalarType.Float64), 8, 8, 3, dilation, 64, ScalarType.Float64, CPU, periodic: true);
+                plan.Periodic.Should().NotBeNull($"variant {v}, dilation {dilation}");
+                (plan.Periodic!.RowPeriod * plan.Periodic.ColPeriod).Should().Be(2, "rows (or columns) alternate direction");
+                plan.Periodic.Classes.Should().OnlyContain(c => c.Area <= 6, "each direction's taps lie in two rows (or columns) of three");
+            }
+
+            MaskPlan.Create(Mask("random", 8, 8, dilation, true), 8, 8, 3, dilation, 64, ScalarType.Float64, CPU, periodic: true)
+                .Periodic.Should().BeNull();
+            MaskPlan.Create(Mask("hilbert", 8, 8, dilation, true), 8, 8, 3, dilation, 64, ScalarType.Float64, CPU, periodic: true)
+                .Periodic.Should().BeNull();
+        }
+    }
+
+    [Fact]
     public void ThePlanIsCachedPerMaskInstance()
     {
         using var scope = NewDisposeScope();
@@ -103,10 +125,12 @@ public sealed class ConvolutionPathTests
     /// <summary>The automatic plan, columns only, and dense boxes of several shapes, each also with small chunks.</summary>
     private static IEnumerable<(string Name, MaskPlan Plan)> Plans(Tensor mask, int h, int w, int dilation)
     {
-        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk)
-            => MaskPlan.Create(mask, h, w, 3, dilation, InChannels, ScalarType.Float64, CPU, box, chunk);
+        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk, bool? periodic = false)
+            => MaskPlan.Create(mask, h, w, 3, dilation, InChannels, ScalarType.Float64, CPU, box, chunk, periodic);
 
-        yield return ("automatic", Make(null, null));
+        yield return ("automatic", Make(null, null, null));
+        // Periodic strided convolutions whenever the mask repeats (S-curves, raster, all-ones); the others fall back.
+        yield return ("periodic", Make(null, null, true));
         // Chunks of 2 of the 3 samples: several chunks, the last one shorter.
         yield return ("automatic, chunks of 2", Make(null, 2));
         yield return ("columns only, chunks of 2", Make(_ => null, 2));
