@@ -54,7 +54,7 @@ public sealed class ConvolutionPathTests
     }
 
     [Fact]
-    public void TheCheapestPlanIsADenseConvolutionForRasterAndDensePlusColumnsForTheSCurve()
+    public void TheCheapestPlanIsADenseConvolutionForRasterPeriodicForTheSCurveAndColumnsForARandomOrder()
     {
         using var scope = NewDisposeScope();
         var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
@@ -66,11 +66,15 @@ public sealed class ConvolutionPathTests
         sCurve.FullTaps.Should().Equal(0, 1, 2, 4);
         sCurve.PartialTaps.Should().Equal(3, 5);
         sCurve.DeadTaps.Should().Equal(6, 7, 8);
-        sCurve.Columns!.Taps.Should().Contain(new[] { 3, 5 });
+        sCurve.Periodic.Should().NotBeNull();
+        (sCurve.Periodic!.RowPeriod, sCurve.Periodic.ColPeriod).Should().Be((2, 1));
+        (sCurve.Box, sCurve.Columns).Should().Be((null, null));
 
         var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         random.PartialTaps.Should().HaveCount(8, "every neighbour of a random order is sometimes earlier and sometimes later");
         random.DeadTaps.Should().Equal(4);
+        random.Periodic.Should().BeNull();
+        random.Columns!.Taps.Should().Equal(0, 1, 2, 3, 5, 6, 7, 8);
     }
 
     [Fact]
