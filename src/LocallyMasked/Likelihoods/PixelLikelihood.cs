@@ -115,7 +115,7 @@ public abstract class PixelLikelihood
         double top = Math.Pow(2, bits) - 1;
         using var scope = NewDisposeScope();
         var levels = ((x.clamp(-1.0, 1.0) + 1.0) * (top / 2.0)).round();
-        return (levels * (2.0 / top) - 1.0).MoveToOuterDisposeScope();
+        return (levels * 2.0 / top - 1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-probabilities from channels-last values (..., C) and parameters (..., M); returns (...).</summary>
