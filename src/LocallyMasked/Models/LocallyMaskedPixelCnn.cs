@@ -250,7 +250,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// </summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">The ensemble's orders (repeats allowed).</param>
-    /// <param name="maxBatchSize">Most images (image x order pairs) per network pass; null evaluates all pairs in one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
         OrderEnsemble.LogLikelihood(this, x, orders, maxBatchSize);
@@ -262,7 +262,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="region">The region to score (the rest is the observed context).</param>
     /// <param name="orders">Base orders; each is moved to region-last form.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null for one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
         OrderEnsemble.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
