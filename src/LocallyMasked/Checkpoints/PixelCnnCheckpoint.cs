@@ -83,8 +83,11 @@ public static class PixelCnnCheckpoint
             if (entry.Value is Tensor t) result[key] = t;
             else notTensors.Add(key);
         }
+        // Release what the caller does not get (optimizer state of a full checkpoint read by PyBridge).
+        DisposeTensorsExcept(root, new HashSet<Tensor>(result.Values, ReferenceEqualityComparer.Instance), 0);
         if (notTensors.Count > 0)
         {
+            foreach (var t in result.Values) t.Dispose();
             throw new CheckpointException(
                 $"'{path}' holds neither a '{ModelStateDictKey}' entry nor a bare state dict: entries {string.Join(", ", notTensors.Take(10))} are not tensors.");
         }
@@ -272,6 +275,18 @@ public static class PixelCnnCheckpoint
             if ((b & 0x80) == 0) return result;
         }
         throw new InvalidDataException("Malformed length field.");
+    }
+
+    private static void DisposeTensorsExcept(object? node, HashSet<Tensor> keep, int depth)
+    {
+        if (depth > 64) return;
+        switch (node)
+        {
+            case Tensor t when !keep.Contains(t): t.Dispose(); break;
+            case Tensor: break;
+            case IDictionary d: foreach (DictionaryEntry e in d) DisposeTensorsExcept(e.Value, keep, depth + 1); break;
+            case IEnumerable e and not string: foreach (var item in e) DisposeTensorsExcept(item, keep, depth + 1); break;
+        }
     }
 
     private static bool IsZip(ReadOnlySpan<byte> start) =>

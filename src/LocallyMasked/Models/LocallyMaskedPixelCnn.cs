@@ -279,6 +279,26 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         _maskCacheOrder.Clear();
     }
 
+    /// <summary>Releases the parameters and the cached masks.</summary>
+    /// <param name="disposing">True when called from <see cref="IDisposable.Dispose"/>.</param>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            lock (_cacheLock)
+            {
+                foreach (var set in _maskCache.Values)
+                {
+                    set.First.Dispose();
+                    set.Undilated.Dispose();
+                    set.Dilated.Dispose();
+                }
+                ClearMaskCacheLocked();
+            }
+        }
+        base.Dispose(disposing);
+    }
+
     internal static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
 
     private Tensor Normalize(Tensor x) => UsesPositionalNormalization ? PositionalNormalization.Apply(x) : x;
