@@ -202,6 +202,7 @@ def write(path, prefix, full):
             f.write(struct.pack("<%df" % len(vals), *vals))
 
 
-here = os.path.dirname(os.path.abspath(__file__))
-write(os.path.join(here, "legacy_full.pth"), "module.", True)
-write(os.path.join(here, "legacy_bare.pth"), "", False)
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    write(os.path.join(here, "legacy_full.pth"), "module.", True)
+    write(os.path.join(here, "legacy_bare.pth"), "", False)
