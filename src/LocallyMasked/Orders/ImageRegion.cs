@@ -1,0 +1,125 @@
+namespace LocallyMasked.Orders;
+
+/// <summary>
+/// An immutable set of pixels of an <c>Height x Width</c> image, such as the region to complete.
+/// </summary>
+public sealed class ImageRegion
+{
+    private readonly bool[] _contains;
+
+    private ImageRegion(int height, int width, bool[] contains)
+    {
+        Height = height;
+        Width = width;
+        _contains = contains;
+        Pixels = Enumerable.Range(0, contains.Length).Where(p => contains[p]).ToArray();
+    }
+
+    /// <summary>The image height.</summary>
+    public int Height { get; }
+
+    /// <summary>The image width.</summary>
+    public int Width { get; }
+
+    /// <summary>The region's pixel indices (<c>row * Width + column</c>), ascending.</summary>
+    public IReadOnlyList<int> Pixels { get; }
+
+    /// <summary>Whether <paramref name="pixel"/> belongs to the region.</summary>
+    /// <param name="pixel">A pixel index.</param>
+    public bool Contains(int pixel) => (uint)pixel < (uint)_contains.Length && _contains[pixel];
+
+    /// <summary>A region from explicit pixel indices (duplicates are ignored).</summary>
+    /// <param name="height">The image height.</param>
+    /// <param name="width">The image width.</param>
+    /// <param name="pixels">Pixel indices in <c>[0, height * width)</c>.</param>
+    public static ImageRegion FromPixels(int height, int width, IEnumerable<int> pixels)
+    {
+        ValidateSize(height, width);
+        ArgumentNullException.ThrowIfNull(pixels);
+        var contains = new bool[height * width];
+        foreach (int p in pixels)
+        {
+            if ((uint)p >= (uint)contains.Length)
+            {
+                throw new ArgumentException($"Pixel {p} is outside [0, {contains.Length}) for a {height}x{width} image.", nameof(pixels));
+            }
+            contains[p] = true;
+        }
+        return new ImageRegion(height, width, contains);
+    }
+
+    /// <summary>The rows <c>[top, top + boxHeight)</c> and columns <c>[left, left + boxWidth)</c>.</summary>
+    /// <param name="height">The image height.</param>
+    /// <param name="width">The image width.</param>
+    /// <param name="top">The first row of the box.</param>
+    /// <param name="left">The first column of the box.</param>
+    /// <param name="boxHeight">The number of rows; at least 1.</param>
+    /// <param name="boxWidth">The number of columns; at least 1.</param>
+    public static ImageRegion Box(int height, int width, int top, int left, int boxHeight, int boxWidth)
+    {
+        ValidateSize(height, width);
+        if (boxHeight < 1 || boxWidth < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(boxHeight), $"A box needs at least one row and one column; got {boxHeight}x{boxWidth}.");
+        }
+        if (top < 0 || left < 0 || top + boxHeight > height || left + boxWidth > width)
+        {
+            throw new ArgumentOutOfRangeException(nameof(top),
+                $"The box at ({top}, {left}) of size {boxHeight}x{boxWidth} does not fit in a {height}x{width} image.");
+        }
+        var pixels = new List<int>();
+        for (int r = top; r < top + boxHeight; r++)
+            for (int c = left; c < left + boxWidth; c++)
+                pixels.Add(r * width + c);
+        return FromPixels(height, width, pixels);
+    }
+
+    /// <summary>The top half of the rows (rounded down).</summary>
+    /// <param name="height">The image height; at least 2.</param>
+    /// <param name="width">The image width.</param>
+    public static ImageRegion TopHalf(int height, int width) => Box(height, width, 0, 0, HalfOf(height, nameof(height)), width);
+
+    /// <summary>The bottom half of the rows (rounded down).</summary>
+    /// <param name="height">The image height; at least 2.</param>
+    /// <param name="width">The image width.</param>
+    public static ImageRegion BottomHalf(int height, int width)
+    {
+        int half = HalfOf(height, nameof(height));
+        return Box(height, width, height - half, 0, half, width);
+    }
+
+    /// <summary>The left half of the columns (rounded down).</summary>
+    /// <param name="height">The image height.</param>
+    /// <param name="width">The image width; at least 2.</param>
+    public static ImageRegion LeftHalf(int height, int width) => Box(height, width, 0, 0, height, HalfOf(width, nameof(width)));
+
+    /// <summary>The right half of the columns (rounded down).</summary>
+    /// <param name="height">The image height.</param>
+    /// <param name="width">The image width; at least 2.</param>
+    public static ImageRegion RightHalf(int height, int width)
+    {
+        int half = HalfOf(width, nameof(width));
+        return Box(height, width, 0, width - half, height, half);
+    }
+
+    /// <summary>The central box of half the height and half the width.</summary>
+    /// <param name="height">The image height; at least 2.</param>
+    /// <param name="width">The image width; at least 2.</param>
+    public static ImageRegion Centre(int height, int width)
+    {
+        int h = HalfOf(height, nameof(height)), w = HalfOf(width, nameof(width));
+        return Box(height, width, (height - h) / 2, (width - w) / 2, h, w);
+    }
+
+    private static int HalfOf(int size, string name)
+    {
+        if (size < 2) throw new ArgumentOutOfRangeException(name, size, "Halving a side needs at least 2 pixels.");
+        return size / 2;
+    }
+
+    private static void ValidateSize(int height, int width)
+    {
+        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "The image height must be at least 1.");
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "The image width must be at least 1.");
+    }
+}
