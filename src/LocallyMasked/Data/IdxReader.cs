@@ -27,6 +27,37 @@ public static class IdxReader
         return Read(images, imagesPath, labels, labelsPath);
     }
 
+    /// <summary>
+    /// Reads the training or test split from a folder holding MNIST's files under their official names
+    /// (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; the
+    /// variants with ".idx3-ubyte", a ".gz" suffix, or "test-" instead of "t10k-" are found too).
+    /// </summary>
+    /// <param name="directory">The folder.</param>
+    /// <param name="train">True for the training split, false for the test split.</param>
+    public static ImageDataset ReadDirectory(string directory, bool train)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: folder not found.");
+        string images = Find(directory, train ? new[] { "train" } : new[] { "t10k", "test" }, "images", "idx3");
+        string labels = Find(directory, train ? new[] { "train" } : new[] { "t10k", "test" }, "labels", "idx1");
+        return Read(images, labels);
+    }
+
+    private static string Find(string directory, string[] prefixes, string kind, string idx)
+    {
+        var tried = new List<string>();
+        foreach (var prefix in prefixes)
+            foreach (var separator in new[] { "-", "." })
+                foreach (var suffix in new[] { "", ".gz" })
+                {
+                    string name = $"{prefix}-{kind}{separator}{idx}-ubyte{suffix}";
+                    tried.Add(name);
+                    string path = Path.Combine(directory, name);
+                    if (File.Exists(path)) return path;
+                }
+        throw new FileNotFoundException($"{directory}: no MNIST {kind} file; looked for {string.Join(", ", tried)}.");
+    }
+
     /// <summary>Reads images and labels from streams (gzip or raw, detected from the first bytes).</summary>
     /// <param name="images">The images stream.</param>
     /// <param name="imagesName">The images' file name, used in error messages.</param>
