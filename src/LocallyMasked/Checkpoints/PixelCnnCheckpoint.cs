@@ -1,0 +1,265 @@
+using System.Collections;
+using LocallyMasked.Models;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Checkpoints;
+
+/// <summary>
+/// Reading and writing <see cref="LocallyMaskedPixelCnn"/> weights: the authors' PyTorch <c>.pth</c> files
+/// (a full checkpoint dict with the weights under <c>model_state_dict</c>, or a bare state dict, with or
+/// without the data-parallel <c>module.</c> prefix) through TorchSharp.PyBridge, and TorchSharp's own format.
+/// Loading checks every key and shape first and reports all mismatches at once; loaded parameters stay
+/// trainable. Saving is atomic: a temporary file is written and then renamed over the target.
+/// </summary>
+public static class PixelCnnCheckpoint
+{
+    /// <summary>The entry of a full PyTorch checkpoint that holds the model weights.</summary>
+    public const string ModelStateDictKey = "model_state_dict";
+
+    /// <summary>The key prefix added by PyTorch's DataParallel wrapper.</summary>
+    public const string DataParallelPrefix = "module.";
+
+    /// <summary>Which of the two file formats a checkpoint uses.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>True for a PyTorch (zip) file, false for TorchSharp's format.</returns>
+    public static bool IsPyTorchFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = File.OpenRead(path);
+        Span<byte> signature = stackalloc byte[4];
+        int read = stream.Read(signature);
+        return read == 4 && signature[0] == 0x50 && signature[1] == 0x4b && signature[2] == 0x03 && signature[3] == 0x04;
+    }
+
+    /// <summary>
+    /// Reads the model weights of a PyTorch file: the <c>model_state_dict</c> entry of a full checkpoint, or the
+    /// file itself when it is a bare state dict; a leading <c>module.</c> is removed from every key.
+    /// The tensors are on the CPU in the file's dtype and belong to the caller.
+    /// </summary>
+    /// <param name="path">A file written by <c>torch.save</c> (zip format).</param>
+    /// <exception cref="CheckpointException">The file is unreadable, truncated, in the legacy format or holds no state dict.</exception>
+    public static Dictionary<string, Tensor> ReadPyTorchStateDict(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Hashtable root;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            root = PyTorchUnpickler.UnpickleStateDict(stream);
+        }
+        catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new CheckpointException(
+                $"Could not read '{path}' as a PyTorch checkpoint (a zip file written by torch.save): {e.Message}", e);
+        }
+
+        var weights = root;
+        if (root.ContainsKey(ModelStateDictKey))
+        {
+            weights = root[ModelStateDictKey] as Hashtable
+                ?? throw new CheckpointException($"The '{ModelStateDictKey}' entry of '{path}' is not a dictionary.");
+        }
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var notTensors = new List<string>();
+        foreach (DictionaryEntry entry in weights)
+        {
+            var key = StripPrefix(entry.Key?.ToString() ?? string.Empty);
+            if (entry.Value is Tensor t) result[key] = t;
+            else notTensors.Add(key);
+        }
+        if (notTensors.Count > 0)
+        {
+            throw new CheckpointException(
+                $"'{path}' holds neither a '{ModelStateDictKey}' entry nor a bare state dict: entries {string.Join(", ", notTensors.Take(10))} are not tensors.");
+        }
+        return result;
+    }
+
+    /// <summary>Reads a state dict written in TorchSharp's format (<see cref="Save"/> or <c>Module.save</c>).</summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="CheckpointException">The file is truncated or not in TorchSharp's format.</exception>
+    public static Dictionary<string, Tensor> ReadTorchSharpStateDict(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream);
+            long count = DecodeLength(reader);
+            if (count > 1_000_000) throw new InvalidDataException($"Implausible entry count {count}.");
+            for (long i = 0; i < count; i++)
+            {
+                var key = reader.ReadString();
+                long before = stream.Position;
+                var tensor = TensorExtensionMethods.Load(reader);
+                result[key] = tensor;
+                // A short read inside the tensor data is not reported by TorchSharp: compare the bytes consumed.
+                if (stream.Position - before < tensor.NumberOfElements * tensor.ElementSize)
+                    throw new EndOfStreamException($"The data of '{key}' is cut short.");
+            }
+            if (stream.Position != stream.Length) throw new InvalidDataException("Trailing bytes after the last tensor.");
+        }
+        catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw new CheckpointException($"Could not read '{path}' as a TorchSharp state dict: {e.Message}", e);
+        }
+        return result;
+    }
+
+    /// <summary>Reads the model weights of either format (detected from the file's first bytes).</summary>
+    /// <param name="path">A PyTorch or TorchSharp checkpoint.</param>
+    public static Dictionary<string, Tensor> ReadStateDict(string path) =>
+        IsPyTorchFile(path) ? ReadPyTorchStateDict(path) : ReadTorchSharpStateDict(path);
+
+    /// <summary>
+    /// Loads weights of either format into an existing model (converted to its dtype and device). Every key
+    /// and shape is checked before anything is copied.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="path">A PyTorch or TorchSharp checkpoint.</param>
+    /// <exception cref="CheckpointException">The file is unreadable, or keys are missing, unexpected or mis-shaped (all listed).</exception>
+    public static void Load(LocallyMaskedPixelCnn model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var scope = NewDisposeScope();
+        LoadStateDict(model, ReadStateDict(path), $"'{path}'");
+    }
+
+    /// <summary>
+    /// Creates a model from a checkpoint of either format, its configuration inferred from the tensor shapes
+    /// (<see cref="CheckpointConfigInference.Infer"/>), and loads the weights.
+    /// </summary>
+    /// <param name="path">A PyTorch or TorchSharp checkpoint.</param>
+    /// <param name="template">Supplies what shapes cannot tell (image size, bits, dilation, dropout); see <see cref="CheckpointConfigInference.Infer"/>.</param>
+    /// <param name="device">Device of the model; the default device when null.</param>
+    /// <param name="dtype">Element type of the model; the default dtype when null.</param>
+    public static LocallyMaskedPixelCnn LoadModel(string path, PixelCnnConfig? template = null, Device? device = null, ScalarType? dtype = null)
+    {
+        using var scope = NewDisposeScope();
+        var stateDict = ReadStateDict(path);
+        var config = CheckpointConfigInference.Infer(stateDict, template);
+        var model = new LocallyMaskedPixelCnn(config, device, dtype);
+        LoadStateDict(model, stateDict, $"'{path}'");
+        return model;
+    }
+
+    /// <summary>
+    /// Copies a state dict into the model after checking that its keys (after removing a <c>module.</c> prefix)
+    /// and shapes match exactly. Values are converted to the model's dtype and device; the model's parameters
+    /// keep requires_grad.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="stateDict">Weights by PyTorch name.</param>
+    /// <param name="source">Description of the source used in error messages.</param>
+    /// <exception cref="CheckpointException">Keys are missing, unexpected or mis-shaped (all listed).</exception>
+    public static void LoadStateDict(LocallyMaskedPixelCnn model, IReadOnlyDictionary<string, Tensor> stateDict, string source = "the state dict")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var incoming = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, value) in stateDict) incoming[StripPrefix(key)] = value;
+
+        var target = model.state_dict();
+        var missing = target.Keys.Where(k => !incoming.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = incoming.Keys.Where(k => !target.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var misShaped = incoming
+            .Where(kv => target.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"{kv.Key}: checkpoint ({string.Join(", ", kv.Value.shape)}) vs model ({string.Join(", ", target[kv.Key].shape)})")
+            .ToList();
+        if (missing.Count > 0 || unexpected.Count > 0 || misShaped.Count > 0)
+            throw new CheckpointException(source, missing, unexpected, misShaped);
+
+        using (no_grad())
+        {
+            foreach (var (key, value) in incoming)
+            {
+                if (!value.is_floating_point() && target[key].is_floating_point())
+                    throw new CheckpointException($"The entry '{key}' of {source} has dtype {value.dtype}, expected a floating-point tensor.");
+                target[key].copy_(value);
+            }
+        }
+        model.ClearMaskCache();
+    }
+
+    /// <summary>Saves the weights in TorchSharp's format, atomically (temporary file, then rename).</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="path">Target file; replaced only when the whole file has been written.</param>
+    public static void Save(LocallyMaskedPixelCnn model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        WriteAtomically(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            model.save(writer);
+            writer.Flush();
+        });
+    }
+
+    /// <summary>
+    /// Saves the weights as a PyTorch file readable by <c>torch.load</c>, atomically: a full checkpoint dict
+    /// with the weights under <c>model_state_dict</c> (the authors' layout), or a bare state dict.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="path">Target file.</param>
+    /// <param name="fullCheckpoint">True for the <c>{"model_state_dict": ...}</c> layout, false for a bare state dict.</param>
+    public static void SavePyTorch(LocallyMaskedPixelCnn model, string path, bool fullCheckpoint = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        WriteAtomically(path, stream =>
+        {
+            using var scope = NewDisposeScope();
+            var weights = new Hashtable();
+            foreach (var (key, value) in model.state_dict()) weights[key] = value.detach().cpu();
+            IDictionary root = weights;
+            if (fullCheckpoint) root = new Hashtable { [ModelStateDictKey] = weights };
+            PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
+        });
+    }
+
+    /// <summary>Writes a file through a temporary sibling that replaces the target only after a complete write.</summary>
+    /// <param name="path">Target file.</param>
+    /// <param name="write">Writes the content to the stream.</param>
+    internal static void WriteAtomically(string path, Action<Stream> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Unsigned LEB128, the length encoding of TorchSharp's format.</summary>
+    private static long DecodeLength(BinaryReader reader)
+    {
+        long result = 0;
+        for (int shift = 0; shift < 63; shift += 7)
+        {
+            long b = reader.ReadByte();
+            result |= (b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return result;
+        }
+        throw new InvalidDataException("Malformed length field.");
+    }
+
+    private static string StripPrefix(string key) =>
+        key.StartsWith(DataParallelPrefix, StringComparison.Ordinal) ? key[DataParallelPrefix.Length..] : key;
+}

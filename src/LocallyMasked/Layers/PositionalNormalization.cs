@@ -1,0 +1,32 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Layers;
+
+/// <summary>
+/// Positional normalization (PONO, Li et al. 2019): every pixel's feature vector is normalized over the
+/// channel dimension to zero mean and unit variance. It has no learned parameters and, being per pixel,
+/// never mixes information between pixels, so it keeps a network autoregressive.
+/// </summary>
+public static class PositionalNormalization
+{
+    /// <summary>The constant added to the variance, as in the reference implementation.</summary>
+    public const double Epsilon = 1e-5;
+
+    /// <summary>
+    /// Normalizes <paramref name="x"/> over dimension 1: (x - mean) / sqrt(var + 1e-5), where var is the
+    /// unbiased variance (divides by channels - 1), exactly as <c>torch.var</c>'s default in the reference code.
+    /// </summary>
+    /// <param name="x">Features of shape (N, C, ...) with C &gt;= 2.</param>
+    /// <returns>The normalized features, same shape, device and dtype.</returns>
+    public static Tensor Apply(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.dim() < 2 || x.shape[1] < 2)
+            throw new ArgumentException($"Expected features of shape (N, C, ...) with C >= 2, got ({string.Join(", ", x.shape)}).", nameof(x));
+        using var scope = NewDisposeScope();
+        var mean = x.mean(new long[] { 1 }, keepdim: true);
+        var variance = x.var(1L, unbiased: true, keepdim: true);
+        return ((x - mean) / (variance + Epsilon).sqrt()).MoveToOuterDisposeScope();
+    }
+}

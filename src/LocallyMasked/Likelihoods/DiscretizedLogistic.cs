@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Likelihoods;
+
+/// <summary>The discretized logistic of PixelCNN++: the probability of one bin of width 2 / (2^bits - 1) on [-1, 1].</summary>
+internal static class DiscretizedLogistic
+{
+    /// <summary>Lower clamp of the log-scales (as in the reference code).</summary>
+    internal const double MinLogScale = -7.0;
+
+    /// <summary>Bins whose probability falls below this use the density at the bin centre instead.</summary>
+    internal const double ProbabilityFloor = 1e-5;
+
+    /// <summary>Values beyond +-0.999 are the edge bins, which take the CDF tails.</summary>
+    internal const double EdgeThreshold = 0.999;
+
+    /// <summary>
+    /// log P(bin of x) under logistic(mean, exp(logScale)); x broadcasts against mean and logScale.
+    /// Edge bins take the CDF tails; a bin with probability below 1e-5 falls back to the log density at x
+    /// minus log((2^bits - 1) / 2), the log of the number of bins per unit length.
+    /// </summary>
+    /// <param name="x">Bin centres in [-1, 1].</param>
+    /// <param name="mean">Means.</param>
+    /// <param name="logScale">Log-scales, already clamped at <see cref="MinLogScale"/>.</param>
+    /// <param name="bits">Bit depth.</param>
+    internal static Tensor LogBinProbability(Tensor x, Tensor mean, Tensor logScale, int bits)
+    {
+        using var scope = NewDisposeScope();
+        double top = Math.Pow(2, bits) - 1;
+        var centered = x - mean;
+        var inverseScale = (-logScale).exp();
+        var plusIn = inverseScale * (centered + 1.0 / top);
+        var minIn = inverseScale * (centered - 1.0 / top);
+        var cdfDelta = plusIn.sigmoid() - minIn.sigmoid();
+        var logCdfPlus = plusIn - nn.functional.softplus(plusIn);
+        var logOneMinusCdfMin = -nn.functional.softplus(minIn);
+        var midIn = inverseScale * centered;
+        var logPdfMid = midIn - logScale - 2.0 * nn.functional.softplus(midIn);
+        // The clamp keeps the unselected branch finite so that where() never propagates NaN gradients.
+        var interior = where(cdfDelta.gt(ProbabilityFloor), cdfDelta.clamp_min(1e-12).log(), logPdfMid - Math.Log(top / 2.0));
+        var upper = where(x.gt(EdgeThreshold), logOneMinusCdfMin, interior);
+        return where(x.lt(-EdgeThreshold), logCdfPlus, upper).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Inverse CDF of the standard logistic, log(u) - log(1 - u), with u clamped to [1e-5, 1 - 1e-5] as in the reference sampler.</summary>
+    /// <param name="u">Uniforms in [0, 1).</param>
+    internal static Tensor StandardLogisticFromUniform(Tensor u)
+    {
+        using var scope = NewDisposeScope();
+        var clamped = u.clamp(1e-5, 1.0 - 1e-5);
+        return (clamped.log() - (1.0 - clamped).log()).MoveToOuterDisposeScope();
+    }
+}

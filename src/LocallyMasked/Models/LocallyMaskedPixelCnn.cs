@@ -1,0 +1,325 @@
+using LocallyMasked.Convolution;
+using LocallyMasked.Ensembles;
+using LocallyMasked.Layers;
+using LocallyMasked.Likelihoods;
+using LocallyMasked.Orders;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Models;
+
+/// <summary>
+/// The Locally Masked PixelCNN++ (Jain, Abbeel, Pathak, UAI 2020): a PixelCNN++ whose convolutions are
+/// locally masked, so that one network models images under any generation order given by the masks.
+/// Up pass of gated residual blocks with dilated convolutions in place of downsampling, down pass with
+/// 1x1 skip connections, concat_elu, PONO (or weight normalization) and a weight-normalized 1x1 head.
+/// State-dict keys equal the published PyTorch checkpoints' names (<c>u_init.weight</c>,
+/// <c>up_layers.0.u_stream.0.conv_input.weight</c>, <c>nin_out.lin_a.weight_g</c>, ...).
+/// </summary>
+public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
+{
+    /// <summary>Stages of the up and down passes.</summary>
+    public const int StageCount = 3;
+
+    private const int MaskCacheCapacity = 256;
+
+    [ComponentName(Name = "u_init")]
+    private readonly LocallyMaskedConv2d _initial;
+
+    [ComponentName(Name = "up_layers")]
+    private readonly ModuleList<UpPassStage> _upStages;
+
+    [ComponentName(Name = "down_layers")]
+    private readonly ModuleList<DownPassStage> _downStages;
+
+    [ComponentName(Name = "downsize_u_stream")]
+    private readonly ModuleList<LocallyMaskedConv2d> _downsize;
+
+    [ComponentName(Name = "upsize_u_stream")]
+    private readonly ModuleList<LocallyMaskedConv2d> _upsize;
+
+    [ComponentName(Name = "nin_out")]
+    private readonly NetworkInNetwork _output;
+
+    private readonly object _cacheLock = new();
+    private readonly Dictionary<GenerationOrder, MaskSet> _maskCache = new();
+    private readonly Queue<GenerationOrder> _maskCacheOrder = new();
+
+    /// <summary>Creates a freshly initialized model.</summary>
+    /// <param name="config">The configuration (validated).</param>
+    /// <param name="device">Device of the parameters; the default device when null.</param>
+    /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
+    public LocallyMaskedPixelCnn(PixelCnnConfig config, Device? device = null, ScalarType? dtype = null)
+        : base(nameof(LocallyMaskedPixelCnn))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        Likelihood = PixelLikelihood.Create(config.Likelihood, config.MixtureComponents, config.Bits);
+
+        int f = config.Filters, k = config.KernelSize, r = config.ResidualBlocks;
+        bool pono = config.Normalization == FeatureNormalization.Pono;
+        bool weightNorm = config.Normalization == FeatureNormalization.WeightNorm;
+        LocallyMaskedConv2d Conv(int inChannels, int dilation) =>
+            new(inChannels, f, k, dilation, config.ConvolutionBias, config.LearnMaskWeight, weightNorm, device, dtype);
+        GatedResidualBlock Block(bool skip) =>
+            new(f, skip, k, pono, weightNorm, config.Dropout, config.ConvolutionBias, config.LearnMaskWeight, device, dtype);
+
+        _initial = Conv(config.InputChannels, 1);
+        _upStages = new ModuleList<UpPassStage>(Enumerable.Range(0, StageCount)
+            .Select(_ => new UpPassStage(Enumerable.Range(0, r).Select(_ => Block(false)))).ToArray());
+        // The down pass consumes the up pass's 3R + 2 remaining outputs: R, then R + 1 for the two later stages.
+        _downStages = new ModuleList<DownPassStage>(Enumerable.Range(0, StageCount)
+            .Select(stage => new DownPassStage(Enumerable.Range(0, stage == 0 ? r : r + 1).Select(_ => Block(true)))).ToArray());
+        _downsize = new ModuleList<LocallyMaskedConv2d>(Enumerable.Range(0, StageCount - 1).Select(_ => Conv(f, config.MaxDilation)).ToArray());
+        _upsize = new ModuleList<LocallyMaskedConv2d>(Enumerable.Range(0, StageCount - 1).Select(_ => Conv(f, config.MaxDilation)).ToArray());
+        _output = new NetworkInNetwork(f, config.ParameterChannels, device, dtype);
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration the model was built with.</summary>
+    public PixelCnnConfig Config { get; }
+
+    /// <summary>The per-pixel output distribution of the configured head.</summary>
+    public PixelLikelihood Likelihood { get; }
+
+    /// <summary>Device of the parameters.</summary>
+    public Device Device => _initial.parameters().First().device;
+
+    /// <summary>Element type of the parameters.</summary>
+    public ScalarType DType => _initial.parameters().First().dtype;
+
+    /// <summary>The first layer (<c>u_init</c>): C + 1 -&gt; F, type-A mask.</summary>
+    internal LocallyMaskedConv2d InitialConvolution => _initial;
+
+    /// <summary>The up-pass stages (<c>up_layers</c>).</summary>
+    internal IReadOnlyList<UpPassStage> UpStages => _upStages.ToArray();
+
+    /// <summary>The down-pass stages (<c>down_layers</c>).</summary>
+    internal IReadOnlyList<DownPassStage> DownStages => _downStages.ToArray();
+
+    /// <summary>The dilated convolutions replacing downsampling (<c>downsize_u_stream</c>).</summary>
+    internal IReadOnlyList<LocallyMaskedConv2d> DownsizeConvolutions => _downsize.ToArray();
+
+    /// <summary>The dilated convolutions replacing upsampling (<c>upsize_u_stream</c>).</summary>
+    internal IReadOnlyList<LocallyMaskedConv2d> UpsizeConvolutions => _upsize.ToArray();
+
+    /// <summary>The 1x1 output head (<c>nin_out</c>).</summary>
+    internal NetworkInNetwork OutputLayer => _output;
+
+    /// <summary>Whether features are positionally normalized after the first layer, the resampling streams and in the blocks.</summary>
+    internal bool UsesPositionalNormalization => Config.Normalization == FeatureNormalization.Pono;
+
+    /// <summary>
+    /// The masks of one order for the configured image size, on the model's current device and dtype.
+    /// They are built once per order and cached (the cache is rebuilt when the model moves); the returned
+    /// tensors belong to the cache and must not be disposed.
+    /// </summary>
+    /// <param name="order">A generation order of the configured size.</param>
+    public MaskSet MasksFor(GenerationOrder order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        CheckOrderSize(order, nameof(order));
+        var device = Device;
+        var dtype = DType;
+        lock (_cacheLock)
+        {
+            if (_maskCache.Count > 0)
+            {
+                var any = _maskCache.Values.First();
+                if (any.DType != dtype || !SameDevice(any.Device, device)) ClearMaskCacheLocked();
+            }
+            if (_maskCache.TryGetValue(order, out var cached)) return cached;
+            var set = MaskSet.Create(order, Config.KernelSize, Config.MaxDilation, dtype, device).DetachFromDisposeScopes();
+            if (_maskCache.Count >= MaskCacheCapacity)
+            {
+                // The evicted set is not disposed: a caller may still hold it; the finalizer frees it.
+                _maskCache.Remove(_maskCacheOrder.Dequeue());
+            }
+            _maskCache.Add(order, set);
+            _maskCacheOrder.Enqueue(order);
+            return set;
+        }
+    }
+
+    /// <summary>
+    /// Per-sample masks: image i of a batch uses <paramref name="orders"/>[i]. Built from the cached
+    /// per-order masks; the result is a new tensor set owned by the caller's dispose scope.
+    /// </summary>
+    /// <param name="orders">One order per image, each of the configured size.</param>
+    public MaskSet MasksFor(IReadOnlyList<GenerationOrder> orders)
+    {
+        ArgumentNullException.ThrowIfNull(orders);
+        if (orders.Count == 0) throw new ArgumentException("Expected at least one order.", nameof(orders));
+        for (int i = 0; i < orders.Count; i++)
+        {
+            if (orders[i] is null) throw new ArgumentException($"Order {i} is null.", nameof(orders));
+            CheckOrderSize(orders[i], nameof(orders));
+        }
+        return MaskSet.Stack(orders.Select(MasksFor).ToArray());
+    }
+
+    /// <summary>Computes the distribution parameters of every pixel.</summary>
+    /// <param name="x">Images (N, C, H, W) scaled to [-1, 1] (binary images as -1 / +1), in the model's dtype and device.</param>
+    /// <param name="masks">Masks for the configured size and kernel: shared, or per sample with N entries.</param>
+    /// <returns>Distribution parameters (N, M, H, W).</returns>
+    public override Tensor forward(Tensor x, MaskSet masks)
+    {
+        CheckInput(x, nameof(x));
+        CheckMasks(masks, x.shape[0], nameof(masks));
+        using var scope = NewDisposeScope();
+        var withOnes = cat(new[] { x, ones(x.shape[0], 1, x.shape[2], x.shape[3], dtype: x.dtype, device: x.device) }, 1);
+
+        var outputs = new List<Tensor> { Normalize(_initial.forward(withOnes, masks.First)) };
+        for (int stage = 0; stage < StageCount; stage++)
+        {
+            outputs.AddRange(_upStages[stage].forward(outputs[^1], masks.Undilated));
+            if (stage < StageCount - 1) outputs.Add(Normalize(_downsize[stage].forward(outputs[^1], masks.Dilated)));
+        }
+
+        var u = outputs[^1];
+        outputs.RemoveAt(outputs.Count - 1);
+        for (int stage = 0; stage < StageCount; stage++)
+        {
+            u = _downStages[stage].forward(u, outputs, masks.Undilated);
+            if (stage < StageCount - 1) u = Normalize(_upsize[stage].forward(u, masks.Dilated));
+        }
+        if (outputs.Count != 0)
+            throw new InvalidOperationException($"The down pass left {outputs.Count} up-pass outputs unused.");
+        return _output.forward(nn.functional.elu(u, 1.0)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="masks">Shared or per-sample masks.</param>
+    /// <returns>(N, H, W).</returns>
+    public Tensor LogLikelihoodPerPixel(Tensor x, MaskSet masks)
+    {
+        using var scope = NewDisposeScope();
+        var parameters = forward(x, masks);
+        return Likelihood.LogProbability(x, parameters).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every pixel under one order shared by the batch.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="order">The generation order.</param>
+    /// <returns>(N, H, W).</returns>
+    public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order) => LogLikelihoodPerPixel(x, MasksFor(order));
+
+    /// <summary>Log-likelihood in nats of every pixel, image i under <paramref name="orders"/>[i].</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">N orders.</param>
+    /// <returns>(N, H, W).</returns>
+    public Tensor LogLikelihoodPerPixel(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    {
+        using var scope = NewDisposeScope();
+        return LogLikelihoodPerPixel(x, MasksFor(orders)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every image under the masks' order(s).</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="masks">Shared or per-sample masks.</param>
+    /// <returns>(N).</returns>
+    public Tensor LogLikelihood(Tensor x, MaskSet masks)
+    {
+        using var scope = NewDisposeScope();
+        return LogLikelihoodPerPixel(x, masks).sum(new long[] { 1, 2 }).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every image under one order.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="order">The generation order.</param>
+    /// <returns>(N).</returns>
+    public Tensor LogLikelihood(Tensor x, GenerationOrder order) => LogLikelihood(x, MasksFor(order));
+
+    /// <summary>Log-likelihood in nats of every image, image i under <paramref name="orders"/>[i].</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">N orders.</param>
+    /// <returns>(N).</returns>
+    public Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    {
+        using var scope = NewDisposeScope();
+        return LogLikelihood(x, MasksFor(orders)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Log-likelihood in nats of every image under the uniform mixture of the given orders:
+    /// logsumexp over orders of log p_order(x) - log(#orders). See <see cref="OrderEnsemble.LogLikelihood"/>.
+    /// </summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">The ensemble's orders (repeats allowed).</param>
+    /// <param name="maxBatchSize">Most images (image x order pairs) per network pass; null evaluates all pairs in one pass.</param>
+    /// <returns>(N).</returns>
+    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        OrderEnsemble.LogLikelihood(this, x, orders, maxBatchSize);
+
+    /// <summary>
+    /// Conditional log-likelihood in nats of a region's pixels given all other pixels, under the ensemble of
+    /// the given orders each rearranged to generate the region last. See <see cref="OrderEnsemble.RegionLogLikelihood"/>.
+    /// </summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="region">The region to score (the rest is the observed context).</param>
+    /// <param name="orders">Base orders; each is moved to region-last form.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null for one pass.</param>
+    /// <returns>(N).</returns>
+    public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        OrderEnsemble.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
+
+    /// <summary>Drops the cached masks (they are rebuilt on demand).</summary>
+    public void ClearMaskCache()
+    {
+        lock (_cacheLock) ClearMaskCacheLocked();
+    }
+
+    private void ClearMaskCacheLocked()
+    {
+        _maskCache.Clear();
+        _maskCacheOrder.Clear();
+    }
+
+    internal static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
+
+    private Tensor Normalize(Tensor x) => UsesPositionalNormalization ? PositionalNormalization.Apply(x) : x;
+
+    private void CheckOrderSize(GenerationOrder order, string argumentName)
+    {
+        if (order.Height != Config.Height || order.Width != Config.Width)
+            throw new ArgumentException(
+                $"The order is for {order.Height}x{order.Width} images but the model is configured for {Config.Height}x{Config.Width}.", argumentName);
+    }
+
+    /// <summary>Checks shape, dtype, device and value range of an input batch.</summary>
+    internal void CheckInput(Tensor x, string argumentName)
+    {
+        if (x is null) throw new ArgumentNullException(argumentName);
+        if (x.dim() != 4 || x.shape[1] != Config.ImageChannels || x.shape[2] != Config.Height || x.shape[3] != Config.Width)
+            throw new ArgumentException(
+                $"Expected images of shape (N, {Config.ImageChannels}, {Config.Height}, {Config.Width}), got ({string.Join(", ", x.shape)}).", argumentName);
+        if (x.shape[0] < 1) throw new ArgumentException("Expected at least one image.", argumentName);
+        if (x.dtype != DType)
+            throw new ArgumentException($"Expected images of dtype {DType} (the model's), got {x.dtype}.", argumentName);
+        if (!SameDevice(x.device, Device))
+            throw new ArgumentException($"Expected images on {Device} (the model's device), got {x.device}.", argumentName);
+        using var scope = NewDisposeScope();
+        if (x.abs().max().item<double>() > 1.0 || x.isnan().any().item<bool>())
+            throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
+    }
+
+    private void CheckMasks(MaskSet masks, long batch, string argumentName)
+    {
+        if (masks is null) throw new ArgumentNullException(argumentName);
+        if (masks.Height != Config.Height || masks.Width != Config.Width)
+            throw new ArgumentException($"The masks are for {masks.Height}x{masks.Width} images, the model for {Config.Height}x{Config.Width}.", argumentName);
+        if (masks.KernelSize != Config.KernelSize || masks.Dilation != Config.MaxDilation)
+            throw new ArgumentException(
+                $"The masks are for kernel {masks.KernelSize} and dilation {masks.Dilation}, the model uses kernel {Config.KernelSize} and dilation {Config.MaxDilation}.",
+                argumentName);
+        if (masks.IsPerSample && masks.BatchSize != batch)
+            throw new ArgumentException($"The per-sample masks hold {masks.BatchSize} orders for a batch of {batch} images.", argumentName);
+        if (masks.DType != DType || !SameDevice(masks.Device, Device))
+            throw new ArgumentException(
+                $"The masks are {masks.DType} on {masks.Device}, the model is {DType} on {Device}: build them with MasksFor.", argumentName);
+    }
+}
