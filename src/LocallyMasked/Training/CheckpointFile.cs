@@ -65,6 +65,23 @@ public static class CheckpointFile
         writer.Flush();
     }
 
+    /// <summary>Whether <paramref name="path"/> starts like a training checkpoint written by this class.</summary>
+    /// <param name="path">Any existing file.</param>
+    public static bool IsTrainingCheckpoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        try
+        {
+            return reader.ReadString() == Magic;
+        }
+        catch (Exception e) when (e is EndOfStreamException or FormatException or IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads only the metadata of a checkpoint (to build the right model before loading it).</summary>
     /// <param name="path">The checkpoint file.</param>
     public static CheckpointMetadata ReadMetadata(string path)
