@@ -1,4 +1,6 @@
 using LocallyMasked.Convolution;
+using LocallyMasked.Masks;
+using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +14,8 @@ public sealed class ConvolutionPathTests
     public static TheoryData<string, int, bool> Cases()
     {
         var data = new TheoryData<string, int, bool>();
-        foreach (var kind in new[] { "raster", "s-curve", "s-curve-transposed", "random", "per-sample", "all-ones", "non-binary" })
+        foreach (var kind in new[] { "raster", "s-curve", "s-curve-transposed", "random", "per-sample", "all-ones", "non-binary", "zig-zag", "hilbert", "generalized-hilbert", "s-curve-variants" }
+                     .Concat(Enumerable.Range(0, 8).Select(v => $"s-curve-variant-{v}")))
             foreach (var dilation in new[] { 1, 2 })
                 foreach (var typeB in new[] { false, true })
                     data.Add(kind, dilation, typeB);
@@ -25,8 +28,9 @@ public sealed class ConvolutionPathTests
     {
         manual_seed(40 + dilation);
         using var scope = NewDisposeScope();
-        // 7x5: odd and non-square, so row/column mix-ups and the S-curve's last-row direction both show.
-        foreach (var (h, w) in new[] { (7, 5) })
+        // 7x5 (odd and non-square, so row/column mix-ups show) except for the Hilbert curve, which needs a power of two.
+        // The symmetric variants of a non-square image change its shape, so they use a square one.
+        foreach (var (h, w) in new[] { kind == "hilbert" ? (8, 8) : kind.StartsWith("s-curve-variant") ? (6, 6) : (7, 5) })
         {
             var mask = Mask(kind, h, w, dilation, typeB);
             var x = randn(Batch, InChannels, h, w, dtype: ScalarType.Float64, requires_grad: true);
@@ -99,8 +103,22 @@ public sealed class ConvolutionPathTests
 
     private static Tensor Mask(string kind, int h, int w, int dilation, bool typeB)
     {
+        var type = typeB ? MaskType.B : MaskType.A;
         switch (kind)
         {
+            case "zig-zag":
+                return LocalMasks.Create(GenerationOrders.ZigZag(h, w), 3, dilation, type, dtype: ScalarType.Float64);
+            case "hilbert":
+                return LocalMasks.Create(GenerationOrders.Hilbert(h), 3, dilation, type, dtype: ScalarType.Float64);
+            case "generalized-hilbert":
+                return LocalMasks.Create(GenerationOrders.GeneralizedHilbert(h, w), 3, dilation, type, dtype: ScalarType.Float64);
+            case "s-curve-variants":
+                // Three of the eight symmetric S-curves, one per sample.
+                var variants = GenerationOrders.SCurve(h, w).Variants();
+                return LocalMasks.Create(new[] { variants[1], variants[4], variants[7] }, 3, dilation, type, dtype: ScalarType.Float64);
+            case var variant when variant.StartsWith("s-curve-variant-"):
+                var index = int.Parse(variant["s-curve-variant-".Length..]);
+                return LocalMasks.Create(GenerationOrders.SCurve(h, w).Variants()[index], 3, dilation, type, dtype: ScalarType.Float64);
             case "all-ones":
                 return ones(9, h * w, dtype: ScalarType.Float64);
             case "non-binary":
