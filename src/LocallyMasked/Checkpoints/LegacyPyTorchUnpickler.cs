@@ -52,7 +52,9 @@ internal sealed class LegacyPyTorchUnpickler : Unpickler
         using var unpickler = new LegacyPyTorchUnpickler();
         var root = unpickler.load(stream);
         var part = wanted(root);
-        var keys = ((IEnumerable)new Unpickler().load(stream)).Cast<object>().Select(k => k.ToString()!).ToList();
+        List<string> keys;
+        using (var keyReader = new Unpickler())
+            keys = ((IEnumerable)keyReader.load(stream)).Cast<object>().Select(k => k.ToString()!).ToList();
 
         var needed = new HashSet<string>(StringComparer.Ordinal);
         CollectStorageKeys(part, needed, 0);
