@@ -56,7 +56,8 @@ public static class NaiveSampler
             throw new ArgumentException($"Expected a region of {order.Height}x{order.Width} pixels like the order, got {region.Height}x{region.Width}.", nameof(region));
         var regionLast = order.WithRegionLast(region.Pixels);
         var toGenerate = regionLast.Sequence.Skip(order.PixelCount - region.Pixels.Count).ToArray();
-        using var start = images.to(model.Device).to_type(model.DType);
+        using var scope = NewDisposeScope();
+        var start = images.to(model.Device).to_type(model.DType);
         return Generate(model, start, regionLast, toGenerate, seed, temperature, progress);
     }
 
