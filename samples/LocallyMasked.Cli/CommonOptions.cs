@@ -1,3 +1,4 @@
+using LocallyMasked.Sampling;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using LocallyMasked.Likelihoods;
@@ -43,10 +44,14 @@ public sealed class CommonOptions
     /// <summary>--dropout.</summary>
     public Option<double> Dropout { get; } = new("--dropout") { Description = "Channel dropout in the residual blocks while training.", DefaultValueFactory = _ => 0.0 };
 
+    /// <summary>--sampler: how images are generated (the cached sampler is exact and far faster).</summary>
+    public Option<string> Sampler { get; } = new("--sampler") { Description = "cached (one network evaluation per pixel location) or naive (one full pass per pixel).", DefaultValueFactory = _ => "cached" };
+
     /// <summary>Creates the options with their accepted values.</summary>
     public CommonOptions()
     {
         Device.AcceptOnlyFromAmong("cpu", "cuda");
+        Sampler.AcceptOnlyFromAmong("cached", "naive");
         Dataset.AcceptOnlyFromAmong(DataSources.Names);
         Order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
     }
@@ -62,6 +67,29 @@ public sealed class CommonOptions
         command.Options.Add(Seed);
         command.Options.Add(Order);
         command.Options.Add(Orders);
+        command.Options.Add(Sampler);
+    }
+
+    /// <summary>The sampler named by --sampler, for <paramref name="model"/>.</summary>
+    /// <param name="result">The parse result.</param>
+    /// <param name="model">The model to sample from.</param>
+    public ImageSampler SamplerOf(ParseResult result, LocallyMaskedPixelCnn model) =>
+        ImageSampler.Create(result.GetValue(Sampler) == "naive" ? SamplerKind.Naive : SamplerKind.Cached, model);
+
+    /// <summary>Sampling options from --seed, with a progress line over <paramref name="pixels"/> generated pixels.</summary>
+    /// <param name="result">The parse result.</param>
+    /// <param name="pixels">How many pixels are generated.</param>
+    /// <param name="temperature">The sampling temperature.</param>
+    public SamplingOptions SamplingOf(ParseResult result, int pixels, double temperature = 1.0)
+    {
+        var progress = new PixelProgress(pixels);
+        int done = 0;
+        return new SamplingOptions
+        {
+            Seed = unchecked((long)result.GetValue(Seed)),
+            Temperature = temperature,
+            StepObserver = (_, _) => progress.Report(++done),
+        };
     }
 
     /// <summary>Adds the model-size options to a command.</summary>

@@ -39,8 +39,8 @@ public static class CompleteCommand
             using var scope = NewDisposeScope();
             var originals = Trainer.EncodeFixed(test, Enumerable.Range(start, n).ToArray(), DataSources.Encoding(loaded.Kind), model.Device, model.DType);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var completed = NaiveSampler.Complete(model, originals, area, loaded.Orders[index], result.GetValue(common.Seed),
-                result.GetValue(temperature), new PixelProgress(area.Pixels.Count));
+            var completed = common.SamplerOf(result, model).Complete(originals, area, loaded.Orders[index].WithRegionLast(area.Pixels),
+                common.SamplingOf(result, area.Pixels.Count, result.GetValue(temperature)));
             string path = Path.Combine(result.GetValue(common.Output)!, $"completions-{result.GetValue(region)!.Replace(':', '-').Replace(',', '-')}.png");
             PngFile.Write(ImageSheets.Completions(completed, originals, area), path, scale: 3);
             completed.Dispose();

@@ -26,8 +26,8 @@ public static class SampleCommand
             if (index < 0 || index >= loaded.Orders.Count)
                 throw new ArgumentException($"--order-index {index}: the model has orders 0..{loaded.Orders.Count - 1}.");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            using var images = NaiveSampler.Sample(model, loaded.Orders[index], result.GetValue(count), result.GetValue(common.Seed),
-                result.GetValue(temperature), new PixelProgress(loaded.Orders[index].PixelCount));
+            using var images = common.SamplerOf(result, model).Sample(loaded.Orders[index], result.GetValue(count),
+                common.SamplingOf(result, loaded.Orders[index].PixelCount, result.GetValue(temperature)));
             string path = Path.Combine(result.GetValue(common.Output)!, "samples.png");
             PngFile.Write(ImageSheets.Grid(images), path, scale: 3);
             Console.WriteLine($"\nsamples: {path} ({clock.Elapsed.TotalSeconds:F1} s)");

@@ -124,7 +124,7 @@ public static class TrainCommand
                 int count = result.GetValue(samples);
                 if (count > 0)
                 {
-                    using var images = NaiveSampler.Sample(model, orders[0], count, result.GetValue(common.Seed));
+                    using var images = common.SamplerOf(result, model).Sample(orders[0], count, common.SamplingOf(result, orders[0].PixelCount));
                     string path = Path.Combine(output, "samples.png");
                     PngFile.Write(ImageSheets.Grid(images, scale: 1), path, scale: 3);
                     Console.WriteLine($"samples: {path}");

@@ -303,7 +303,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         if (!SameDevice(x.device, Device))
             throw new ArgumentException($"Expected images on {Device} (the model's device), got {x.device}.", argumentName);
         using var scope = NewDisposeScope();
-        if (x.abs().max().item<double>() > 1.0 || x.isnan().any().item<bool>())
+        if (!x.abs().le(1.0).all().item<bool>())
             throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
     }
 

@@ -1,0 +1,149 @@
+using LocallyMasked.Convolution;
+using LocallyMasked.Masks;
+using LocallyMasked.Orders;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Tests.Convolution;
+
+/// <summary>Every fast path (dense box convolution, masked columns, their sum, chunking) equals the general path.</summary>
+public sealed class ConvolutionPathTests
+{
+    private const int Batch = 3, InChannels = 2, OutChannels = 3;
+
+    public static TheoryData<string, int, bool> Cases()
+    {
+        var data = new TheoryData<string, int, bool>();
+        foreach (var kind in new[] { "raster", "s-curve", "s-curve-transposed", "random", "per-sample", "all-ones", "non-binary", "zig-zag", "hilbert", "generalized-hilbert", "s-curve-variants" }
+                     .Concat(Enumerable.Range(0, 8).Select(v => $"s-curve-variant-{v}")))
+            foreach (var dilation in new[] { 1, 2 })
+                foreach (var typeB in new[] { false, true })
+                    data.Add(kind, dilation, typeB);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void EveryPlanEqualsTheGeneralPathForwardAndBackward(string kind, int dilation, bool typeB)
+    {
+        manual_seed(40 + dilation);
+        using var scope = NewDisposeScope();
+        // 7x5 (odd and non-square, so row/column mix-ups show) except for the Hilbert curve, which needs a power of two.
+        // The symmetric variants of a non-square image change its shape, so they use a square one.
+        foreach (var (h, w) in new[] { kind == "hilbert" ? (8, 8) : kind.StartsWith("s-curve-variant") ? (6, 6) : (7, 5) })
+        {
+            var mask = Mask(kind, h, w, dilation, typeB);
+            var x = randn(Batch, InChannels, h, w, dtype: ScalarType.Float64, requires_grad: true);
+            var weight = randn(OutChannels, InChannels, 3, 3, dtype: ScalarType.Float64, requires_grad: true);
+            var bias = randn(OutChannels, dtype: ScalarType.Float64, requires_grad: true);
+            var r = randn(Batch, OutChannels, h, w, dtype: ScalarType.Float64);
+            var expected = ConvolutionPlanner.General(x, weight, bias, mask, 3, dilation);
+            var expectedGradients = autograd.grad(new[] { (expected * r).sum() }, new[] { x, weight, bias });
+
+            foreach (var (name, plan) in Plans(mask, h, w, dilation))
+            {
+                var because = $"{kind}, {h}x{w}, dilation {dilation}, type {(typeB ? "B" : "A")}, {name}: {plan}";
+                var actual = ConvolutionPlanner.Apply(x, weight, bias, plan);
+                actual.shape.Should().Equal(expected.shape);
+                LocallyMaskedConv2dTests.MaxAbsDifference(actual, expected).Should().BeLessThan(1e-10, because);
+                var gradients = autograd.grad(new[] { (actual * r).sum() }, new[] { x, weight, bias });
+                for (var i = 0; i < 3; i++)
+                    LocallyMaskedConv2dTests.MaxAbsDifference(gradients[i], expectedGradients[i]).Should().BeLessThan(1e-10, $"{because}, gradient {i}");
+            }
+        }
+    }
+
+    [Fact]
+    public void TheCheapestPlanIsADenseConvolutionForRasterAndDensePlusColumnsForTheSCurve()
+    {
+        using var scope = NewDisposeScope();
+        var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        raster.Columns.Should().BeNull();
+        raster.Box.Should().Be((0, 1, 0, 2), "the raster type-B kernel's taps lie in the top two rows");
+        raster.FullTaps.Should().Equal(0, 1, 2, 3, 4);
+
+        var sCurve = MaskPlan.Create(Mask("s-curve", 8, 8, 1, true), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        sCurve.FullTaps.Should().Equal(0, 1, 2, 4);
+        sCurve.PartialTaps.Should().Equal(3, 5);
+        sCurve.DeadTaps.Should().Equal(6, 7, 8);
+        sCurve.Columns!.Taps.Should().Contain(new[] { 3, 5 });
+
+        var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        random.PartialTaps.Should().HaveCount(8, "every neighbour of a random order is sometimes earlier and sometimes later");
+        random.DeadTaps.Should().Equal(4);
+    }
+
+    [Fact]
+    public void ThePlanIsCachedPerMaskInstance()
+    {
+        using var scope = NewDisposeScope();
+        var mask = Mask("s-curve", 8, 8, 1, true);
+        var x = randn(2, 2, 8, 8, dtype: ScalarType.Float64);
+        var first = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1);
+        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1).Should().BeSameAs(first);
+        var copy = mask.clone();
+        ConvolutionPlanner.PlanFor(copy, copy, x, 3, 1).Should().NotBeSameAs(first);
+        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 2).Should().NotBeSameAs(first, "the dilation changes which taps fall on padding");
+    }
+
+    /// <summary>The automatic plan, columns only, and dense boxes of several shapes, each also with small chunks.</summary>
+    private static IEnumerable<(string Name, MaskPlan Plan)> Plans(Tensor mask, int h, int w, int dilation)
+    {
+        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk)
+            => MaskPlan.Create(mask, h, w, 3, dilation, ScalarType.Float64, CPU, box, chunk);
+
+        yield return ("automatic", Make(null, null));
+        // Chunks of 2 of the 3 samples: several chunks, the last one shorter.
+        yield return ("automatic, chunks of 2", Make(null, 2));
+        yield return ("columns only, chunks of 2", Make(_ => null, 2));
+        yield return ("3x3 box", Make(full => full.Count > 0 ? (0, 2, 0, 2) : null, null));
+        yield return ("bounding box", Make(full => full.Count > 0 ? (full.Min(t => t / 3), full.Max(t => t / 3), full.Min(t => t % 3), full.Max(t => t % 3)) : null, null));
+        yield return ("first full tap alone", Make(full => full.Count > 0 ? (full[0] / 3, full[0] / 3, full[0] % 3, full[0] % 3) : null, null));
+    }
+
+    private static Tensor Mask(string kind, int h, int w, int dilation, bool typeB)
+    {
+        var type = typeB ? MaskType.B : MaskType.A;
+        switch (kind)
+        {
+            case "zig-zag":
+                return LocalMasks.Create(GenerationOrders.ZigZag(h, w), 3, dilation, type, dtype: ScalarType.Float64);
+            case "hilbert":
+                return LocalMasks.Create(GenerationOrders.Hilbert(h), 3, dilation, type, dtype: ScalarType.Float64);
+            case "generalized-hilbert":
+                return LocalMasks.Create(GenerationOrders.GeneralizedHilbert(h, w), 3, dilation, type, dtype: ScalarType.Float64);
+            case "s-curve-variants":
+                // Three of the eight symmetric S-curves, one per sample.
+                var variants = GenerationOrders.SCurve(h, w).Variants();
+                return LocalMasks.Create(new[] { variants[1], variants[4], variants[7] }, 3, dilation, type, dtype: ScalarType.Float64);
+            case var variant when variant.StartsWith("s-curve-variant-"):
+                var index = int.Parse(variant["s-curve-variant-".Length..]);
+                return LocalMasks.Create(GenerationOrders.SCurve(h, w).Variants()[index], 3, dilation, type, dtype: ScalarType.Float64);
+            case "all-ones":
+                return ones(9, h * w, dtype: ScalarType.Float64);
+            case "non-binary":
+                return rand(9, h * w, dtype: ScalarType.Float64);
+            case "per-sample":
+                return TestMasks.PerSample(h, w, new[] { TestMasks.SCurveRanks(h, w), TestMasks.RasterRanks(h, w), TestMasks.RandomRanks(h, w, 41) }, 3, dilation, typeB);
+        }
+
+        var ranks = kind switch
+        {
+            "raster" => TestMasks.RasterRanks(h, w),
+            "s-curve" => TestMasks.SCurveRanks(h, w),
+            "s-curve-transposed" => Transposed(h, w),
+            _ => TestMasks.RandomRanks(h, w, 42),
+        };
+        return TestMasks.Tensor(h, w, ranks, 3, dilation, typeB);
+    }
+
+    /// <summary>The S-curve over columns: even columns top to bottom, odd columns bottom to top.</summary>
+    private static int[] Transposed(int h, int w)
+    {
+        var ranks = new int[h * w];
+        for (var i = 0; i < h; i++)
+            for (var j = 0; j < w; j++)
+                ranks[i * w + j] = j * h + (j % 2 == 0 ? i : h - 1 - i);
+        return ranks;
+    }
+}
