@@ -17,12 +17,17 @@ public static class EvaluateCommand
         var images = new Option<int>("--images") { Description = "Evaluate the first N test images (0: all).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Image x order pairs per network pass.", DefaultValueFactory = _ => 64 };
         var region = new Option<string?>("--region") { Description = "Also report the NLL of this region given the rest: top, bottom, left, right, centre or box:T,L,H,W." };
-        var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region };
+        var average = new Option<string[]>("--average")
+        {
+            Description = "Further training checkpoints of the same model: evaluate the mean of their weights and --checkpoint's.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region, average };
         common.AddDataOptions(command);
         common.AddModelOptions(command);
         command.SetAction(result =>
         {
-            var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!);
+            var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!, result.GetValue(average));
             using var model = loaded.Model;
             var test = DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false);
             var encoding = DataSources.Encoding(loaded.Kind);

@@ -25,8 +25,23 @@ public static class ModelSource
     /// <param name="result">The parse result.</param>
     /// <param name="common">The shared options.</param>
     /// <param name="path">The checkpoint path.</param>
-    public static Loaded Load(ParseResult result, CommonOptions common, string path)
+    /// <param name="average">More training checkpoints of the same model whose weights are averaged with <paramref name="path"/>'s.</param>
+    public static Loaded Load(ParseResult result, CommonOptions common, string path, IReadOnlyList<string>? average = null)
     {
+        if (average is { Count: > 0 })
+        {
+            var paths = new[] { path }.Concat(average).ToArray();
+            foreach (var p in paths)
+                if (!File.Exists(p) || !CheckpointFile.IsTrainingCheckpoint(p))
+                    throw new ArgumentException($"{p}: --average needs training checkpoints of this program.");
+            var metadata = CheckpointFile.ReadMetadata(path);
+            var mean = PixelCnnTraining.AverageCheckpoints(paths, common.DeviceOf(result));
+            bool given = CommonOptions.Given(result, common.Order) || CommonOptions.Given(result, common.Orders);
+            var kind = CommonOptions.Given(result, common.Dataset) ? DataSources.Parse(result.GetValue(common.Dataset)!) : KindOf(mean.Config);
+            Console.WriteLine($"model: mean of the weights of {paths.Length} checkpoints ({string.Join(", ", paths)})");
+            return new Loaded(mean, kind, given ? OrdersFromOptions(result, common, mean.Config) : metadata.Orders());
+        }
+
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
         var device = common.DeviceOf(result);
         bool orderGiven = CommonOptions.Given(result, common.Order) || CommonOptions.Given(result, common.Orders);
