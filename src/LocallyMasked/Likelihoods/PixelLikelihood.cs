@@ -115,7 +115,7 @@ public abstract class PixelLikelihood
         double top = Math.Pow(2, bits) - 1;
         using var scope = NewDisposeScope();
         var levels = ((x.clamp(-1.0, 1.0) + 1.0) * (top / 2.0)).round();
-        return (levels * (2.0 / top) - 1.0).MoveToOuterDisposeScope();
+        return (levels * 2.0 / top - 1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-probabilities from channels-last values (..., C) and parameters (..., M); returns (...).</summary>
@@ -135,7 +135,7 @@ public abstract class PixelLikelihood
     private protected virtual void CheckValues(Tensor x, string argumentName)
     {
         using var scope = NewDisposeScope();
-        if (x.numel() > 0 && (x.abs().max().item<double>() > 1.0 || x.isnan().any().item<bool>()))
+        if (x.numel() > 0 && !x.abs().le(1.0).all().item<bool>())
             throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
     }
 

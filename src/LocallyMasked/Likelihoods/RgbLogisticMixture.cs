@@ -66,7 +66,7 @@ public sealed class RgbLogisticMixture : PixelLikelihood
     {
         int k = MixtureComponents;
         var logits = parameters.narrow(-1, 0, k);
-        var rest = parameters.narrow(-1, k, 9 * k).unflatten(-1, new long[] { 3, 3 * k }); // (..., 3, 3K)
+        var rest = parameters.narrow(-1, k, 9 * k).unflatten(parameters.dim() - 1, new long[] { 3, 3 * k }); // (..., 3, 3K)
         var means = rest.narrow(-1, 0, k);
         var logScales = rest.narrow(-1, k, k).clamp_min(DiscretizedLogistic.MinLogScale);
         var coefficients = rest.narrow(-1, 2 * k, k).tanh();

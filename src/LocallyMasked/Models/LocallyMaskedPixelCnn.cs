@@ -250,7 +250,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// </summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">The ensemble's orders (repeats allowed).</param>
-    /// <param name="maxBatchSize">Most images (image x order pairs) per network pass; null evaluates all pairs in one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
         OrderEnsemble.LogLikelihood(this, x, orders, maxBatchSize);
@@ -262,7 +262,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="region">The region to score (the rest is the observed context).</param>
     /// <param name="orders">Base orders; each is moved to region-last form.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null for one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
         OrderEnsemble.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
@@ -277,6 +277,26 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     {
         _maskCache.Clear();
         _maskCacheOrder.Clear();
+    }
+
+    /// <summary>Releases the parameters and the cached masks.</summary>
+    /// <param name="disposing">True when called from <see cref="IDisposable.Dispose"/>.</param>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            lock (_cacheLock)
+            {
+                foreach (var set in _maskCache.Values)
+                {
+                    set.First.Dispose();
+                    set.Undilated.Dispose();
+                    set.Dilated.Dispose();
+                }
+                ClearMaskCacheLocked();
+            }
+        }
+        base.Dispose(disposing);
     }
 
     internal static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
@@ -303,7 +323,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         if (!SameDevice(x.device, Device))
             throw new ArgumentException($"Expected images on {Device} (the model's device), got {x.device}.", argumentName);
         using var scope = NewDisposeScope();
-        if (x.abs().max().item<double>() > 1.0 || x.isnan().any().item<bool>())
+        if (!x.abs().le(1.0).all().item<bool>())
             throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
     }
 

@@ -1,0 +1,143 @@
+using LocallyMasked.Models;
+using LocallyMasked.Orders;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Sampling;
+
+/// <summary>
+/// Generates images pixel by pixel with a Locally Masked PixelCNN++, in any order: whole images, or the
+/// missing region of partly observed images. Observed pixels are never changed.
+/// </summary>
+/// <remarks>
+/// Both implementations consume the same random draws for the same seed, so they produce the same
+/// images; <see cref="CachedSampler"/> is the fast one, <see cref="NaiveSampler"/> the reference.
+/// The model is switched to evaluation mode for the call and restored afterwards.
+/// </remarks>
+public abstract class ImageSampler
+{
+    private protected ImageSampler(LocallyMaskedPixelCnn model)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+    }
+
+    /// <summary>The model that is sampled.</summary>
+    public LocallyMaskedPixelCnn Model { get; }
+
+    /// <summary>Creates a sampler of the given kind for <paramref name="model"/>.</summary>
+    /// <param name="kind">Naive (reference) or cached (fast).</param>
+    /// <param name="model">The model to sample from.</param>
+    public static ImageSampler Create(SamplerKind kind, LocallyMaskedPixelCnn model) => kind switch
+    {
+        SamplerKind.Naive => new NaiveSampler(model),
+        SamplerKind.Cached => new CachedSampler(model),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected SamplerKind.Naive or SamplerKind.Cached."),
+    };
+
+    /// <summary>Samples <paramref name="count"/> images, every pixel generated in <paramref name="order"/>.</summary>
+    /// <param name="order">The generation order, of the model's image size.</param>
+    /// <param name="count">The number of images; at least 1.</param>
+    /// <param name="options">Temperature, seed, step observer; defaults when null.</param>
+    /// <returns>Images (count, C, H, W) in [-1, 1], on the model's device and dtype.</returns>
+    public Tensor Sample(GenerationOrder order, int count, SamplingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "Expected at least one image.");
+        return Sample(Enumerable.Repeat(order, count).ToArray(), options);
+    }
+
+    /// <summary>Samples one image per order: image i is generated in <paramref name="orders"/>[i].</summary>
+    /// <param name="orders">One order per image, of the model's image size.</param>
+    /// <param name="options">Temperature, seed, step observer; defaults when null.</param>
+    /// <returns>Images (orders.Count, C, H, W) in [-1, 1], on the model's device and dtype.</returns>
+    public Tensor Sample(IReadOnlyList<GenerationOrder> orders, SamplingOptions? options = null)
+    {
+        ValidateOrders(orders, nameof(orders));
+        return Generate(orders, null, null, options ?? new SamplingOptions());
+    }
+
+    /// <summary>
+    /// Completes a region of each image given the other pixels, generating the region's pixels in the
+    /// order they take in <paramref name="order"/>. To condition on all observed pixels, as the authors do,
+    /// pass an order that generates the region last (<see cref="GenerationOrder.WithRegionLast"/>).
+    /// </summary>
+    /// <param name="images">Images (N, C, H, W) in [-1, 1]; values inside the region are ignored.</param>
+    /// <param name="region">The pixels to generate.</param>
+    /// <param name="order">The generation order, shared by the images.</param>
+    /// <param name="options">Temperature, seed, step observer; defaults when null.</param>
+    /// <returns>Completed images (N, C, H, W): observed pixels unchanged, the region sampled.</returns>
+    public Tensor Complete(Tensor images, ImageRegion region, GenerationOrder order, SamplingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(order);
+        if (images.dim() < 1)
+            throw new ArgumentException($"Expected images (N, C, H, W), got shape ({string.Join(", ", images.shape)}).", nameof(images));
+        return Complete(images, region, Enumerable.Repeat(order, (int)images.shape[0]).ToArray(), options);
+    }
+
+    /// <summary>Completes a region of each image, image i generated in <paramref name="orders"/>[i].</summary>
+    /// <param name="images">Images (N, C, H, W) in [-1, 1]; values inside the region are ignored.</param>
+    /// <param name="region">The pixels to generate.</param>
+    /// <param name="orders">N orders.</param>
+    /// <param name="options">Temperature, seed, step observer; defaults when null.</param>
+    /// <returns>Completed images (N, C, H, W).</returns>
+    public Tensor Complete(Tensor images, ImageRegion region, IReadOnlyList<GenerationOrder> orders, SamplingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        ValidateOrders(orders, nameof(orders));
+        Model.CheckInput(images, nameof(images));
+        if (images.shape[0] != orders.Count)
+            throw new ArgumentException($"Expected one order per image: {images.shape[0]} images, {orders.Count} orders.", nameof(orders));
+        if (region.Height != Model.Config.Height || region.Width != Model.Config.Width)
+            throw new ArgumentException(
+                $"The region is for {region.Height}x{region.Width} images, the model for {Model.Config.Height}x{Model.Config.Width}.", nameof(region));
+        return Generate(orders, images, region, options ?? new SamplingOptions());
+    }
+
+    private Tensor Generate(IReadOnlyList<GenerationOrder> orders, Tensor? images, ImageRegion? region, SamplingOptions options)
+    {
+        if (!(options.Temperature > 0) || double.IsInfinity(options.Temperature))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Temperature, "Expected a finite positive temperature.");
+        bool wasTraining = Model.training;
+        Model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var plan = SamplingPlan.Create(Model, orders, images, region, options);
+            return Run(plan, options);
+        }
+        finally
+        {
+            if (wasTraining) Model.train();
+        }
+    }
+
+    /// <summary>Runs the plan's steps and returns the images (owned by the caller's dispose scope).</summary>
+    private protected abstract Tensor Run(SamplingPlan plan, SamplingOptions options);
+
+    private void ValidateOrders(IReadOnlyList<GenerationOrder> orders, string argumentName)
+    {
+        if (orders is null) throw new ArgumentNullException(argumentName);
+        if (orders.Count == 0) throw new ArgumentException("Expected at least one order.", argumentName);
+        for (int i = 0; i < orders.Count; i++)
+        {
+            var order = orders[i] ?? throw new ArgumentException($"Order {i} is null.", argumentName);
+            if (order.Height != Model.Config.Height || order.Width != Model.Config.Width)
+                throw new ArgumentException(
+                    $"Order {i} is for {order.Height}x{order.Width} images, the model for {Model.Config.Height}x{Model.Config.Width}.", argumentName);
+        }
+    }
+
+    /// <summary>
+    /// Writes one value per image into (N, C, H*W)-shaped <paramref name="flat"/> at pixel <paramref name="index"/>[i] (N, 1, 1),
+    /// keeping the old value where <paramref name="generated"/>[i] is false.
+    /// </summary>
+    private protected static void WritePixels(Tensor flat, Tensor index, Tensor values, Tensor? generated)
+    {
+        using var scope = NewDisposeScope();
+        var target = index.expand(flat.shape[0], flat.shape[1], 1);
+        var update = values.unsqueeze(2);
+        if (generated is not null) update = where(generated.view(-1, 1, 1), update, flat.gather(2, target));
+        flat.scatter_(2, target, update);
+    }
+}

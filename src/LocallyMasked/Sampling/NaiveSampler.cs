@@ -1,0 +1,45 @@
+using LocallyMasked.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Sampling;
+
+/// <summary>
+/// The reference sampler: for every generated pixel it runs the whole network on the whole image and
+/// reads the distribution at that pixel (H*W full passes per image set, as in the authors' code).
+/// </summary>
+public sealed class NaiveSampler : ImageSampler
+{
+    /// <summary>Creates the sampler.</summary>
+    /// <param name="model">The model to sample from.</param>
+    public NaiveSampler(LocallyMaskedPixelCnn model) : base(model)
+    {
+    }
+
+    private protected override Tensor Run(SamplingPlan plan, SamplingOptions options)
+    {
+        using var runScope = NewDisposeScope();
+        var config = Model.Config;
+        int n = plan.Orders.Count;
+        long pixels = config.PixelCount;
+        var images = plan.Start.clone();
+        var flat = images.view(n, config.ImageChannels, pixels);
+        var masks = plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
+        var device = images.device;
+
+        for (int t = plan.FirstStep; t < plan.EndStep; t++)
+        {
+            if (!plan.AnySampledAt(t)) continue;
+            using var scope = NewDisposeScope();
+            var pixelIndex = tensor(Enumerable.Range(0, n).Select(i => (long)plan.PixelAt(i, t)).ToArray(), new long[] { n, 1, 1 }, ScalarType.Int64, device);
+            var generated = tensor(Enumerable.Range(0, n).Select(i => plan.Region[plan.PixelAt(i, t)]).ToArray(), new long[] { n }, ScalarType.Bool, device);
+
+            var all = Model.forward(images, masks);
+            var parameters = all.view(n, all.shape[1], pixels).gather(2, pixelIndex.expand(n, all.shape[1], 1)).squeeze(2);
+            options.StepObserver?.Invoke(t, parameters);
+            var values = Model.Likelihood.Sample(parameters, plan.Uniforms[t - plan.FirstStep], options.Temperature);
+            WritePixels(flat, pixelIndex, values, generated);
+        }
+        return images.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,257 @@
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+using Module = TorchSharp.torch.nn.Module;
+
+namespace LocallyMasked.Training;
+
+/// <summary>
+/// The training checkpoint format: a header, the metadata as JSON, the model's state, the optimizer's state, the
+/// optional moving average of the weights, torch's CPU random state, and an end marker (so that a truncated file is
+/// recognised). Files are written atomically through <see cref="AtomicFile"/>; tensors are loaded in place, so that
+/// parameters keep their identity (the optimizer's state is keyed by them) and their device.
+/// </summary>
+public static class CheckpointFile
+{
+    private const string Magic = "LocallyMasked.Checkpoint";
+    private const string EndMarker = "LocallyMasked.End";
+
+    /// <summary>What a checkpoint holds besides the metadata.</summary>
+    /// <param name="Model">The model whose state is written or loaded.</param>
+    /// <param name="Optimizer">The optimizer (Adam), or null to skip it.</param>
+    /// <param name="Average">The moving average of the weights by parameter name, or null.</param>
+    public readonly record struct Parts(Module Model, optim.Optimizer? Optimizer, IReadOnlyDictionary<string, Tensor>? Average);
+
+    /// <summary>Writes a checkpoint to <paramref name="path"/> atomically.</summary>
+    /// <param name="path">The target file; an existing one is replaced only once the new one is complete.</param>
+    /// <param name="metadata">The metadata.</param>
+    /// <param name="parts">The model, optimizer and average.</param>
+    public static void Save(string path, CheckpointMetadata metadata, Parts parts) =>
+        AtomicFile.Write(path, stream => Write(stream, metadata, parts));
+
+    /// <summary>Writes a checkpoint to a stream.</summary>
+    /// <param name="stream">The destination.</param>
+    /// <param name="metadata">The metadata.</param>
+    /// <param name="parts">The model, optimizer and average.</param>
+    public static void Write(Stream stream, CheckpointMetadata metadata, Parts parts)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(parts.Model);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
+        writer.Write(JsonSerializer.Serialize(metadata));
+        WriteTensors(writer, parts.Model.state_dict());
+        writer.Write(parts.Optimizer is not null);
+        if (parts.Optimizer is not null)
+        {
+            // Length-prefixed, so that a reader without an optimizer can skip TorchSharp's own format.
+            var buffer = new MemoryStream();
+            using (var inner = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true)) OptimizerState(parts.Optimizer).save_state_dict(inner);
+            writer.Write(buffer.Length);
+            buffer.Position = 0;
+            buffer.CopyTo(writer.BaseStream);
+        }
+        writer.Write(parts.Average is not null);
+        if (parts.Average is not null) WriteTensors(writer, parts.Average);
+        using (var rng = torch.random.get_rng_state())
+        {
+            var bytes = rng.data<byte>().ToArray();
+            writer.Write(bytes.Length);
+            writer.Write(bytes);
+        }
+        writer.Write(EndMarker);
+        writer.Flush();
+    }
+
+    /// <summary>Whether <paramref name="path"/> starts like a training checkpoint written by this class.</summary>
+    /// <param name="path">Any existing file.</param>
+    public static bool IsTrainingCheckpoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        try
+        {
+            return reader.ReadString() == Magic;
+        }
+        catch (Exception e) when (e is EndOfStreamException or FormatException or IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads only the metadata of a checkpoint (to build the right model before loading it).</summary>
+    /// <param name="path">The checkpoint file.</param>
+    public static CheckpointMetadata ReadMetadata(string path)
+    {
+        using var reader = Open(path);
+        return ReadHeader(reader, path);
+    }
+
+    /// <summary>
+    /// Loads a checkpoint into an existing model (and optimizer and average, when given), in place, and restores torch's
+    /// CPU random state when <paramref name="restoreRandomState"/> is set.
+    /// </summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="parts">Where to load: the model (required), the optimizer and the average (each optional).</param>
+    /// <param name="restoreRandomState">Whether to restore torch's CPU generator (exact resumption of dropout).</param>
+    public static CheckpointMetadata Load(string path, Parts parts, bool restoreRandomState = false)
+    {
+        ArgumentNullException.ThrowIfNull(parts.Model);
+        using var reader = Open(path);
+        try
+        {
+            var metadata = ReadHeader(reader, path);
+            ReadTensorsInto(reader, parts.Model.state_dict(), path, "model");
+            bool hasOptimizer = reader.ReadBoolean();
+            if (hasOptimizer)
+            {
+                long length = reader.ReadInt64();
+                var bytes = reader.ReadBytes(checked((int)length));
+                if (bytes.Length != length) throw new EndOfStreamException();
+                if (parts.Optimizer is not null)
+                {
+                    using var inner = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+                    try
+                    {
+                        OptimizerState(parts.Optimizer).load_state_dict(inner);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new InvalidDataException($"{path}: the optimizer state does not match the optimizer ({e.Message}).", e);
+                    }
+                }
+            }
+            else if (parts.Optimizer is not null)
+                throw new InvalidDataException($"{path}: holds no optimizer state, so training cannot resume from it.");
+            bool hasAverage = reader.ReadBoolean();
+            if (hasAverage)
+            {
+                var target = parts.Average?.ToDictionary(kv => kv.Key, kv => kv.Value);
+                if (target is not null) ReadTensorsInto(reader, target, path, "weight average");
+                else SkipTensors(reader);
+            }
+            int rngLength = reader.ReadInt32();
+            var rng = reader.ReadBytes(rngLength);
+            if (rng.Length != rngLength) throw new EndOfStreamException();
+            if (reader.ReadString() != EndMarker) throw new InvalidDataException($"{path}: the end marker is missing (corrupt file).");
+            if (restoreRandomState)
+            {
+                using var state = tensor(rng, ScalarType.Byte);
+                torch.random.set_rng_state(state);
+            }
+            return metadata;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: truncated checkpoint.", e);
+        }
+    }
+
+    /// <summary>Reads the model tensors of a checkpoint as new CPU tensors, by name (for averaging checkpoints).</summary>
+    /// <param name="path">The checkpoint file.</param>
+    public static Dictionary<string, Tensor> ReadModelTensors(string path)
+    {
+        using var reader = Open(path);
+        try
+        {
+            ReadHeader(reader, path);
+            int count = reader.ReadInt32();
+            var result = new Dictionary<string, Tensor>();
+            for (int i = 0; i < count; i++)
+            {
+                string name = reader.ReadString();
+                var t = TensorExtensionMethods.Load(reader);
+                t.DetachFromDisposeScope();
+                result[name] = t;
+            }
+            return result;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: truncated checkpoint.", e);
+        }
+    }
+
+    private static BinaryReader Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
+        // Read the whole file first: TorchSharp's tensor reader expects every byte to be there.
+        return new BinaryReader(new MemoryStream(File.ReadAllBytes(path)), Encoding.UTF8);
+    }
+
+    private static CheckpointMetadata ReadHeader(BinaryReader reader, string path)
+    {
+        string magic;
+        try { magic = reader.ReadString(); }
+        catch (Exception e) when (e is EndOfStreamException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: not a LocallyMasked training checkpoint (unreadable header).", e);
+        }
+        if (magic != Magic) throw new InvalidDataException($"{path}: not a LocallyMasked training checkpoint (wrong header).");
+        try
+        {
+            var metadata = JsonSerializer.Deserialize<CheckpointMetadata>(reader.ReadString())
+                ?? throw new InvalidDataException($"{path}: empty checkpoint metadata.");
+            if (metadata.Format != CheckpointMetadata.CurrentFormat)
+                throw new InvalidDataException($"{path}: checkpoint format {metadata.Format}; this library reads format {CheckpointMetadata.CurrentFormat}.");
+            return metadata;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: corrupt checkpoint metadata ({e.Message}).", e);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: truncated checkpoint.", e);
+        }
+    }
+
+    private static void WriteTensors(BinaryWriter writer, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        writer.Write(tensors.Count);
+        foreach (var (name, value) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            writer.Write(name);
+            value.Save(writer);
+        }
+    }
+
+    private static void ReadTensorsInto(BinaryReader reader, IDictionary<string, Tensor> target, string path, string what)
+    {
+        int count = reader.ReadInt32();
+        if (count != target.Count)
+            throw new InvalidDataException($"{path}: the {what} has {count} tensors; the target has {target.Count}.");
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            if (!target.TryGetValue(name, out var destination))
+                throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not exist in the target.");
+            try
+            {
+                destination.Load(reader);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not match the target ({e.Message}).", e);
+            }
+        }
+    }
+
+    private static void SkipTensors(BinaryReader reader)
+    {
+        int count = reader.ReadInt32();
+        for (int i = 0; i < count; i++)
+        {
+            reader.ReadString();
+            TensorExtensionMethods.Load(reader, skip: true).Dispose();
+        }
+    }
+
+    private static TorchSharp.Modules.OptimizerHelper OptimizerState(optim.Optimizer optimizer) =>
+        optimizer as TorchSharp.Modules.OptimizerHelper
+        ?? throw new ArgumentException($"Expected a TorchSharp managed optimizer such as Adam, got {optimizer.GetType().Name}.", nameof(optimizer));
+}

@@ -1,0 +1,41 @@
+using LocallyMasked.Orders;
+
+namespace LocallyMasked.Training;
+
+/// <summary>
+/// The plain-data part of a training checkpoint: where training stands, how it was configured, and which orders it
+/// trains. Stored as JSON at the start of the checkpoint file, so it can be read without building a model.
+/// </summary>
+public sealed record CheckpointMetadata
+{
+    /// <summary>The file-format version this library writes.</summary>
+    public const int CurrentFormat = 1;
+
+    /// <summary>The file-format version.</summary>
+    public int Format { get; init; } = CurrentFormat;
+
+    /// <summary>Training steps completed.</summary>
+    public long Step { get; init; }
+
+    /// <summary>The trainer's settings.</summary>
+    public TrainerOptions Options { get; init; } = new();
+
+    /// <summary>Image height of the orders.</summary>
+    public int Height { get; init; }
+
+    /// <summary>Image width of the orders.</summary>
+    public int Width { get; init; }
+
+    /// <summary>The order set, each order as its pixel sequence.</summary>
+    public IReadOnlyList<int[]> OrderSequences { get; init; } = Array.Empty<int[]>();
+
+    /// <summary>The model's type name (for messages when a checkpoint is loaded into the wrong model).</summary>
+    public string ModelType { get; init; } = string.Empty;
+
+    /// <summary>The model's configuration, serialized as JSON by the code that built the model.</summary>
+    public string ModelConfiguration { get; init; } = string.Empty;
+
+    /// <summary>The order set as orders.</summary>
+    public IReadOnlyList<GenerationOrder> Orders() =>
+        OrderSequences.Select(s => GenerationOrder.FromSequence(Height, Width, s)).ToArray();
+}

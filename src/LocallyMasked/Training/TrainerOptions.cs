@@ -1,0 +1,57 @@
+namespace LocallyMasked.Training;
+
+/// <summary>The settings of a training run (immutable; stored in every checkpoint).</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Adam's initial learning rate.</summary>
+    public double LearningRate { get; init; } = 2e-4;
+
+    /// <summary>Adam's first-moment decay (the authors use 0.95).</summary>
+    public double Beta1 { get; init; } = 0.95;
+
+    /// <summary>Adam's second-moment decay (the authors use 0.9995).</summary>
+    public double Beta2 { get; init; } = 0.9995;
+
+    /// <summary>Per-step multiplicative learning-rate decay, as in the authors' code: lr(step) = lr * decay^step.</summary>
+    public double LearningRateDecay { get; init; } = 0.999995;
+
+    /// <summary>Largest global gradient L2 norm; gradients above it are scaled down. Null: no clipping.</summary>
+    public double? MaxGradientNorm { get; init; }
+
+    /// <summary>Whether orders are drawn per image or per batch.</summary>
+    public OrderSampling OrderSampling { get; init; } = OrderSampling.PerImage;
+
+    /// <summary>Decay of the exponential moving average of the weights (for example 0.999). Null: no average.</summary>
+    public double? EmaDecay { get; init; }
+
+    /// <summary>How image bytes become inputs.</summary>
+    public InputEncoding Encoding { get; init; } = InputEncoding.Signed;
+
+    /// <summary>Seed of every random choice the trainer makes (shuffling, orders, binarization).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Evaluate on the test images every this many steps; 0 turns periodic evaluation off.</summary>
+    public int EvaluateEvery { get; init; }
+
+    /// <summary>How many test images a periodic evaluation uses (the first ones); 0 means all.</summary>
+    public int EvaluationImages { get; init; } = 500;
+
+    /// <summary>Checks every setting, naming the first one out of range.</summary>
+    public void Validate()
+    {
+        if (BatchSize <= 0) throw new ArgumentException($"Expected a positive batch size, got {BatchSize}.", nameof(BatchSize));
+        if (!(LearningRate > 0)) throw new ArgumentException($"Expected a positive learning rate, got {LearningRate}.", nameof(LearningRate));
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"Expected Beta1 in [0, 1), got {Beta1}.", nameof(Beta1));
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"Expected Beta2 in [0, 1), got {Beta2}.", nameof(Beta2));
+        if (!(LearningRateDecay > 0 && LearningRateDecay <= 1))
+            throw new ArgumentException($"Expected a learning-rate decay in (0, 1], got {LearningRateDecay}.", nameof(LearningRateDecay));
+        if (MaxGradientNorm is { } norm && !(norm > 0))
+            throw new ArgumentException($"Expected a positive gradient-norm limit, got {norm}.", nameof(MaxGradientNorm));
+        if (EmaDecay is { } ema && !(ema >= 0 && ema < 1)) throw new ArgumentException($"Expected an EMA decay in [0, 1), got {ema}.", nameof(EmaDecay));
+        if (EvaluateEvery < 0) throw new ArgumentException($"Expected a non-negative evaluation period, got {EvaluateEvery}.", nameof(EvaluateEvery));
+        if (EvaluationImages < 0) throw new ArgumentException($"Expected a non-negative image count, got {EvaluationImages}.", nameof(EvaluationImages));
+    }
+}

@@ -1,0 +1,87 @@
+using LocallyMasked.Cli;
+using LocallyMasked.Imaging;
+using LocallyMasked.Orders;
+using LocallyMasked.Training;
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Tests.Cli;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("lm-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private static (int Width, int Height) Decode(string path)
+    {
+        File.Exists(path).Should().BeTrue(path);
+        using var bitmap = SKBitmap.Decode(path);
+        bitmap.Should().NotBeNull($"{path} must decode as an image");
+        return (bitmap.Width, bitmap.Height);
+    }
+
+    [Fact]
+    public void PngFilesDecodeWithTheRasterSizeTimesTheScale()
+    {
+        var raster = new RgbImage(3, 2, new byte[] { 255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9, 80, 80, 80, 200, 100, 50 });
+        string path = Path.Combine(dir, "sub", "x.png");
+        PngFile.Write(raster, path, scale: 4);
+        Decode(path).Should().Be((12, 8));
+        using var bitmap = SKBitmap.Decode(path);
+        bitmap.GetPixel(5, 1).Should().Be(new SKColor(0, 255, 0));
+        bitmap.GetPixel(11, 7).Should().Be(new SKColor(200, 100, 50));
+    }
+
+    [Fact]
+    public void OrdersCommandDrawsPathsAndMasks()
+    {
+        CliApp.Run(new[] { "orders", "--order", "zigzag", "--height", "6", "--width", "5", "--orders", "2", "--output", dir }).Should().Be(0);
+        Decode(Path.Combine(dir, "zigzag-1-path.png")).Should().Be((5 * 12, 6 * 12));
+        Decode(Path.Combine(dir, "zigzag-0-masks-B.png")).Should().Be(((5 * 10 + 1) * 2, (6 * 10 + 1) * 2));
+    }
+
+    [Fact]
+    public void EmbeddedDigitsAreTheBundledSubset()
+    {
+        var train = EmbeddedDigits.Read(train: true);
+        var test = EmbeddedDigits.Read(train: false);
+        (train.Count, test.Count).Should().Be((8000, 2000));
+        (train.Height, train.Width).Should().Be((28, 28));
+    }
+
+    [Fact]
+    public void TrainResumeEvaluateAndCompleteRunEndToEnd()
+    {
+        string[] tiny = { "--filters", "4", "--blocks", "1", "--orders", "2", "--output", dir };
+        CliApp.Run(new[] { "train", "--steps", "2", "--batch-size", "4", "--train-images", "64", "--eval-every", "0",
+            "--final-eval-images", "4", "--samples", "0", "--checkpoint-every", "1" }.Concat(tiny).ToArray()).Should().Be(0);
+        string checkpoint = Path.Combine(dir, "model.ckpt");
+        CheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(2);
+        string early = Path.Combine(dir, "early.ckpt");
+        File.Copy(checkpoint, early);
+
+        CliApp.Run(new[] { "train", "--steps", "3", "--resume", checkpoint, "--train-images", "64", "--final-eval-images", "4",
+            "--samples", "0", "--output", dir }).Should().Be(0);
+        CheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(3);
+
+        CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--images", "4", "--region", "top", "--output", dir }).Should().Be(0);
+        CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--average", early, "--images", "2", "--orders", "1", "--output", dir })
+            .Should().Be(0);
+
+        CliApp.Run(new[] { "complete", "--checkpoint", checkpoint, "--region", "box:10,10,3,4", "--count", "2", "--output", dir })
+            .Should().Be(0);
+        // Two columns, three rows of 28x28 tiles with 1-pixel gaps, drawn at scale 3.
+        Decode(Path.Combine(dir, "completions-box-10-10-3-4.png")).Should().Be(((1 + 2 * 29) * 3, (1 + 3 * 29) * 3));
+    }
+
+    [Fact]
+    public void UnknownRegionsAndMissingDataAreReportedClearly()
+    {
+        var act = () => RegionNames.Parse("middle", 28, 28);
+        act.Should().Throw<ArgumentException>().WithMessage("*middle*top, bottom, left, right, centre*");
+        RegionNames.Parse("centre", 28, 28).Pixels.Should().HaveCount(14 * 14);
+        var cifar = () => DataSources.Read(DatasetKind.Cifar10, null, train: true);
+        cifar.Should().Throw<ArgumentException>().WithMessage("*--data*");
+    }
+}
