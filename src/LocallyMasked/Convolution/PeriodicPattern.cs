@@ -127,35 +127,55 @@ internal sealed class PeriodicPattern
         return patterns;
     }
 
-    /// <summary>The convolution: one strided dense convolution per class, written into its rows and columns of the output.</summary>
+    /// <summary>
+    /// The convolution: one strided dense convolution per class, written into its rows and columns of the output.
+    /// Each convolution reads x itself with symmetric zero padding (no padded copy, and a contiguous input that the
+    /// convolution kernels need not copy); its first useful output row (column) is m periods in, as
+    /// <see cref="Alignment"/> chooses.
+    /// </summary>
     public Tensor Apply(Tensor x, Tensor weight, Tensor? bias, int kernelSize, int dilation)
     {
         using var scope = NewDisposeScope();
         var (n, h, w) = (x.shape[0], x.shape[2], x.shape[3]);
-        var half = kernelSize / 2;
-        var pad = (long)half * dilation;
-        var padded = nn.functional.pad(x, new[] { pad, pad, pad, pad });
-        var (hp, wp) = (h + 2 * pad, w + 2 * pad);
         var output = torch.empty(new[] { n, weight.shape[0], h, w }, x.dtype, x.device);
         foreach (var c in Classes)
         {
             var (rows, cols) = ((h - c.RowPhase + RowPeriod - 1) / RowPeriod, (w - c.ColPhase + ColPeriod - 1) / ColPeriod);
             if (rows <= 0 || cols <= 0)
                 continue;
-            // Output (u, v) of the class is pixel (phase + period * u, ...); it reads padded rows
-            // startRow + period * u + (r - Row0) * dilation for the box's kernel rows r.
-            var startRow = c.RowPhase + (c.Box.Row0 - half) * dilation + pad;
-            var startCol = c.ColPhase + (c.Box.Col0 - half) * dilation + pad;
-            var input = padded.narrow(2, startRow, hp - startRow).narrow(3, startCol, wp - startCol);
-            var kernel = weight
-                .narrow(2, c.Box.Row0, c.Box.Row1 - c.Box.Row0 + 1)
-                .narrow(3, c.Box.Col0, c.Box.Col1 - c.Box.Col0 + 1) * c.BoxMask;
-            var y = nn.functional.conv2d(input, kernel, bias, strides: new long[] { RowPeriod, ColPeriod }, dilation: new long[] { dilation, dilation });
+            var (boxRows, boxCols) = (c.Box.Row1 - c.Box.Row0 + 1, c.Box.Col1 - c.Box.Col0 + 1);
+            var (padRows, skipRows) = Alignment(h, c.RowPhase, RowPeriod, c.Box.Row0, c.Box.Row1, kernelSize, dilation);
+            var (padCols, skipCols) = Alignment(w, c.ColPhase, ColPeriod, c.Box.Col0, c.Box.Col1, kernelSize, dilation);
+            var kernel = weight.narrow(2, c.Box.Row0, boxRows).narrow(3, c.Box.Col0, boxCols) * c.BoxMask;
+            var y = nn.functional.conv2d(x, kernel, bias, strides: new long[] { RowPeriod, ColPeriod },
+                padding: new long[] { padRows, padCols }, dilation: new long[] { dilation, dilation });
+            if (y.shape[2] < skipRows + rows || y.shape[3] < skipCols + cols)
+                throw new InvalidOperationException($"Periodic class ({c.RowPhase}, {c.ColPhase}) produced {y.shape[2]}x{y.shape[3]} outputs, fewer than the {skipRows + rows}x{skipCols + cols} it needs.");
             var target = output.slice(2, c.RowPhase, h, RowPeriod).slice(3, c.ColPhase, w, ColPeriod);
-            target.copy_(y.narrow(2, 0, rows).narrow(3, 0, cols));
+            target.copy_(y.narrow(2, skipRows, rows).narrow(3, skipCols, cols));
         }
 
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Padding p and skipped outputs m such that output m + u of a stride-period convolution over a side of the given
+    /// size starts reading at input firstRead + period * u (p = m * period - firstRead), with the smallest m for which
+    /// p is non-negative and the symmetric padding also covers the reads of the class's last output.
+    /// </summary>
+    internal static (long Padding, long Skip) Alignment(long size, int phase, int period, int box0, int box1, int kernelSize, int dilation)
+    {
+        var count = Math.Max(0, (size - phase + period - 1) / period);
+        var firstRead = phase + (box0 - kernelSize / 2) * (long)dilation;
+        var skip = firstRead > 0 ? (firstRead + period - 1) / period : 0;
+        while (true)
+        {
+            var padding = skip * period - firstRead;
+            var outputs = (size + 2 * padding - (box1 - box0) * (long)dilation - 1) / period + 1;
+            if (outputs >= skip + count)
+                return (padding, skip);
+            skip++;
+        }
     }
 }
 
