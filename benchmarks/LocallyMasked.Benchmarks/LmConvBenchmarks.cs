@@ -16,9 +16,10 @@ namespace LocallyMasked.Benchmarks;
 /// </summary>
 /// <remarks>
 /// The cases run in process (BenchmarkDotNet's generated projects do not get the native-loading fix of this
-/// repository's build). Before timing, the setup of each case runs one step and records its peak extra resident
-/// memory: the process's peak RSS (VmHWM, reset through /proc/self/clear_refs) minus the RSS just before the step,
-/// after malloc_trim has returned the memory freed by earlier cases to the system. libtorch allocates natively, so the
+/// repository's build). Before timing, the setup of each case runs one step (so that one-time allocations such as the
+/// mask analysis and libtorch's kernel caches are not counted), then records the peak extra resident memory of a
+/// second step: the process's peak RSS (VmHWM, reset through /proc/self/clear_refs) minus the RSS just before it,
+/// after malloc_trim has returned the memory freed before it (also by earlier cases) to the system. libtorch allocates natively, so the
 /// GC's numbers (MemoryDiagnoser) would not see it. The figures are printed and appended to
 /// BenchmarkDotNet.Artifacts/lmconv-memory.csv.
 /// Run: <c>dotnet run -c Release --project benchmarks/LocallyMasked.Benchmarks -- --filter '*LmConv*'</c>.
@@ -61,6 +62,7 @@ public class LmConvBenchmarks
         // PixelCNN's type-B kernel mask: the taps before the centre in raster order and the centre.
         kernelMask = tensor(new float[] { 1, 1, 1, 1, 1, 0, 0, 0, 0 }).view(3, 3);
 
+        step();
         var peak = PeakExtraBytes(step);
         var unfolded = (long)n * c * 9 * size * size * sizeof(float);
         var plan = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1);
