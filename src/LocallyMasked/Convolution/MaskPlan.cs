@@ -15,7 +15,7 @@ internal sealed class MaskPlan
     // Costs in units of one tap of a dense 3x3 convolution (which costs 9), from fwd+bwd timings on a 2-core x64 CPU
     // (docs/benchmarks.md; noisy, so only the ordering matters): a dense convolution has a fixed part and gets cheaper
     // per tap with a bigger kernel; a column tap costs its share of the matrix products plus memory passes that do not
-    // shrink with the channel count, so relatively more for few channels (about 1.35 at 160 channels, 1.7 at 64); a grid
+    // shrink with the channel count, so relatively more for few channels (about 1.3 at 160 channels, 1.45 at 64); a grid
     // of taps is written in one pass instead of two; a dense convolution added to columns (or cropped) costs an
     // extra output pass.
 
@@ -23,7 +23,7 @@ internal sealed class MaskPlan
     internal static double DenseCost(int area) => 2.0 + area * 7.0 / 9.0;
 
     /// <summary>Cost of one column tap with the given number of input channels.</summary>
-    internal static double ColumnTapCost(int inChannels, bool grid) => (1.1 + 40.0 / Math.Max(1, inChannels)) * (grid ? 1.0 : 1.15);
+    internal static double ColumnTapCost(int inChannels, bool grid) => (1.15 + 20.0 / Math.Max(1, inChannels)) * (grid ? 1.0 : 1.15);
 
     /// <summary>Fixed cost of the masked-columns product (padding, output copy).</summary>
     internal const double ColumnFixedCost = 0.5;

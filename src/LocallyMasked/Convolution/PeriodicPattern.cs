@@ -34,7 +34,7 @@ internal sealed class PeriodicPattern
     public IReadOnlyList<PeriodicClass> Classes { get; }
 
     /// <summary>Estimated cost in the units of <see cref="MaskPlan"/>: each class a convolution over its share of the pixels, plus interleaving.</summary>
-    public double Cost => Classes.Sum(c => MaskPlan.DenseCost(c.Area) / (RowPeriod * ColPeriod) + 0.5) + 0.5;
+    public double Cost => Classes.Sum(c => MaskPlan.DenseCost(c.Area) / (RowPeriod * ColPeriod) + 0.25) + 0.5;
 
     /// <summary>A short description.</summary>
     public override string ToString() => $"periodic {RowPeriod}x{ColPeriod}: " + string.Join(", ", Classes.Select(c => $"{c.Box.Row1 - c.Box.Row0 + 1}x{c.Box.Col1 - c.Box.Col0 + 1}"));
