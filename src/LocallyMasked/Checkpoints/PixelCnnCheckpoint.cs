@@ -1,5 +1,6 @@
 using System.Collections;
 using LocallyMasked.Models;
+using LocallyMasked.Training;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -190,15 +191,16 @@ public static class PixelCnnCheckpoint
             .ToList();
         if (missing.Count > 0 || unexpected.Count > 0 || misShaped.Count > 0)
             throw new CheckpointException(source, missing, unexpected, misShaped);
+        // Checked before anything is copied, so that a bad file never leaves the model half loaded.
+        foreach (var (key, value) in incoming.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!value.is_floating_point() && target[key].is_floating_point())
+                throw new CheckpointException($"The entry '{key}' of {source} has dtype {value.dtype}, expected a floating-point tensor.");
+        }
 
         using (no_grad())
         {
-            foreach (var (key, value) in incoming)
-            {
-                if (!value.is_floating_point() && target[key].is_floating_point())
-                    throw new CheckpointException($"The entry '{key}' of {source} has dtype {value.dtype}, expected a floating-point tensor.");
-                target[key].copy_(value);
-            }
+            foreach (var (key, value) in incoming) target[key].copy_(value);
         }
         model.ClearMaskCache();
     }
@@ -209,7 +211,7 @@ public static class PixelCnnCheckpoint
     public static void Save(LocallyMaskedPixelCnn model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             model.save(writer);
@@ -227,7 +229,7 @@ public static class PixelCnnCheckpoint
     public static void SavePyTorch(LocallyMaskedPixelCnn model, string path, bool fullCheckpoint = true)
     {
         ArgumentNullException.ThrowIfNull(model);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var scope = NewDisposeScope();
             var weights = new Hashtable();
@@ -236,32 +238,6 @@ public static class PixelCnnCheckpoint
             if (fullCheckpoint) root = new Hashtable { [ModelStateDictKey] = weights };
             PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
         });
-    }
-
-    /// <summary>Writes a file through a temporary sibling that replaces the target only after a complete write.</summary>
-    /// <param name="path">Target file.</param>
-    /// <param name="write">Writes the content to the stream.</param>
-    internal static void WriteAtomically(string path, Action<Stream> write)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-            throw;
-        }
     }
 
     /// <summary>Unsigned LEB128, the length encoding of TorchSharp's format.</summary>

@@ -172,23 +172,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         using var scope = NewDisposeScope();
         var withOnes = cat(new[] { x, ones(x.shape[0], 1, x.shape[2], x.shape[3], dtype: x.dtype, device: x.device) }, 1);
 
-        var outputs = new List<Tensor> { Normalize(_initial.forward(withOnes, masks.First)) };
-        for (int stage = 0; stage < StageCount; stage++)
-        {
-            outputs.AddRange(_upStages[stage].forward(outputs[^1], masks.Undilated));
-            if (stage < StageCount - 1) outputs.Add(Normalize(_downsize[stage].forward(outputs[^1], masks.Dilated)));
-        }
-
-        var u = outputs[^1];
-        outputs.RemoveAt(outputs.Count - 1);
-        for (int stage = 0; stage < StageCount; stage++)
-        {
-            u = _downStages[stage].forward(u, outputs, masks.Undilated);
-            if (stage < StageCount - 1) u = Normalize(_upsize[stage].forward(u, masks.Dilated));
-        }
-        if (outputs.Count != 0)
-            throw new InvalidOperationException($"The down pass left {outputs.Count} up-pass outputs unused.");
-        return _output.forward(nn.functional.elu(u, 1.0)).MoveToOuterDisposeScope();
+        return NetworkTraversal.Run(this, withOnes, new ModuleLayers(masks)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>
@@ -301,7 +285,6 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
 
     internal static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
 
-    private Tensor Normalize(Tensor x) => UsesPositionalNormalization ? PositionalNormalization.Apply(x) : x;
 
     private void CheckOrderSize(GenerationOrder order, string argumentName)
     {

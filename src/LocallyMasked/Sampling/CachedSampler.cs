@@ -87,7 +87,7 @@ public sealed class CachedSampler : ImageSampler
         int n = plan.Orders.Count;
         var masks = plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
         var input = cat(new[] { images, ones(n, 1, config.Height, config.Width, dtype: images.dtype, device: images.device) }, 1);
-        NetworkTraversal.Run(Model, input, new WholeImageLayers(masks, caches, pad));
+        NetworkTraversal.Run(Model, input, new RecordingLayers(masks, caches, pad));
 
         long stride = (long)(config.Height + 2 * pad) * paddedWidth;
         var keep = new double[n * stride];

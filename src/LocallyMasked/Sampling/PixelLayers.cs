@@ -1,5 +1,6 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
+using LocallyMasked.Models;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Sampling;
@@ -74,6 +75,9 @@ internal sealed class PixelLayers : ILayerEvaluator
         double shrink = (c - 1) / (double)c;
         return nn.functional.layer_norm(input, new[] { c }, eps: PositionalNormalization.Epsilon * shrink).mul_(Math.Sqrt(shrink));
     }
+
+    /// <summary>Sampling runs in evaluation mode: no dropout.</summary>
+    public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;
 
     /// <summary>Writes (N, C) values into a cache at this step's pixels.</summary>
     public void Write(Tensor cache, Tensor values) =>

@@ -139,7 +139,7 @@ public class CachedSamplerTests
         var masks = model.MasksFor(GenerationOrders.Hilbert(8));
         var expected = model.forward(x, masks);
         var input = torch.cat(new[] { x, torch.ones(2, 1, 8, 8, ScalarType.Float64) }, 1);
-        var actual = NetworkTraversal.Run(model, input, new WholeImageLayers(masks));
+        var actual = NetworkTraversal.Run(model, input, new ModuleLayers(masks));
         (actual - expected).abs().max().item<double>().Should().BeLessThan(1e-12);
     }
 

@@ -1,38 +1,12 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
-using LocallyMasked.Models;
 using static TorchSharp.torch;
 
-namespace LocallyMasked.Sampling;
-
-/// <summary>Which of a mask set's three masks a convolution uses.</summary>
-internal enum MaskRole
-{
-    /// <summary>The first layer's type-A mask.</summary>
-    First,
-
-    /// <summary>The type-B mask of the residual blocks.</summary>
-    Undilated,
-
-    /// <summary>The dilated type-B mask of the resampling streams.</summary>
-    Dilated,
-}
-
-/// <summary>How the traversal applies the layers that hold weights, and positional normalization.</summary>
-internal interface ILayerEvaluator
-{
-    /// <summary>Applies a masked convolution to its input.</summary>
-    Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role);
-
-    /// <summary>Applies a 1x1 weight-normalized layer (channels in dimension 1).</summary>
-    Tensor Linear(NetworkInNetwork layer, Tensor input);
-
-    /// <summary>Positional normalization over dimension 1.</summary>
-    Tensor Normalize(Tensor input);
-}
+namespace LocallyMasked.Models;
 
 /// <summary>
-/// The Locally Masked PixelCNN++'s computation with the weighted layers left to an <see cref="ILayerEvaluator"/>.
+/// The Locally Masked PixelCNN++'s computation — the one place where its layers are wired — with the
+/// weighted layers left to an <see cref="ILayerEvaluator"/>.
 /// Every other operation acts on dimension 1 and pointwise elsewhere, so the same traversal runs on
 /// whole feature maps (N, C, H, W) and on the features of one pixel per image (N, C).
 /// </summary>
@@ -67,12 +41,13 @@ internal static class NetworkTraversal
         return layers.Linear(model.OutputLayer, nn.functional.elu(u, 1.0));
     }
 
-    private static Tensor Block(GatedResidualBlock block, Tensor u, Tensor? skip, ILayerEvaluator layers)
+    /// <summary>One gated residual block (see <see cref="GatedResidualBlock"/>).</summary>
+    internal static Tensor Block(GatedResidualBlock block, Tensor u, Tensor? skip, ILayerEvaluator layers)
     {
         Tensor Normalize(Tensor t) => block.UsesPositionalNormalization ? layers.Normalize(t) : t;
         var t = Normalize(layers.Convolve(block.InputConvolution, ConcatElu.Apply(u), MaskRole.Undilated));
         if (skip is not null) t = t + layers.Linear(block.SkipLayer!, ConcatElu.Apply(skip));
-        t = layers.Convolve(block.OutputConvolution, ConcatElu.Apply(t), MaskRole.Undilated);
+        t = layers.Convolve(block.OutputConvolution, layers.Dropout(block, ConcatElu.Apply(t)), MaskRole.Undilated);
         var halves = t.chunk(2, 1);
         return u + Normalize(halves[0]) * halves[1].sigmoid();
     }
