@@ -18,7 +18,8 @@ internal static class SamplingReport
     {
         bool fullNaive = args.Contains("--full-naive");
         bool cachedOnly = args.Contains("--cached-only");
-        int naiveSteps = 64;
+        int stepsAt = Array.IndexOf(args, "--naive-steps");
+        int naiveSteps = stepsAt >= 0 ? int.Parse(args[stepsAt + 1]) : 32;
         int threadsAt = Array.IndexOf(args, "--threads");
         torch.set_num_threads(threadsAt >= 0 ? int.Parse(args[threadsAt + 1]) : Environment.ProcessorCount);
         Console.WriteLine($"threads: {torch.get_num_threads()}, naive: {(fullNaive ? "whole image sets" : $"first {naiveSteps} pixels, scaled to H*W")}");

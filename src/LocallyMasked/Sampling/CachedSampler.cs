@@ -52,6 +52,25 @@ public sealed class CachedSampler : ImageSampler
         var ones1 = ones(n, 1, dtype: dtype, device: device);
         var firstLayerCache = caches[Model.InitialConvolution];
 
+        int previousThreads = torch.get_num_threads();
+        bool limitThreads = device.type == DeviceType.CPU && options.CpuThreads is int threads && threads != previousThreads;
+        if (limitThreads) torch.set_num_threads(options.CpuThreads!.Value);
+        try
+        {
+            Steps(plan, options, layers, flatImages, firstLayerCache, ones1);
+        }
+        finally
+        {
+            if (limitThreads) torch.set_num_threads(previousThreads);
+        }
+        return images.MoveToOuterDisposeScope();
+    }
+
+    private void Steps(SamplingPlan plan, SamplingOptions options, PixelLayers layers, Tensor flatImages, Tensor firstLayerCache, Tensor ones1)
+    {
+        var config = Model.Config;
+        int n = plan.Orders.Count, first = plan.FirstStep;
+        var device = flatImages.device;
         for (int t = first; t < plan.EndStep; t++)
         {
             using var scope = NewDisposeScope();
@@ -75,7 +94,6 @@ public sealed class CachedSampler : ImageSampler
             var final = flatImages.gather(2, gatherIndex).squeeze(2);
             layers.Write(firstLayerCache, cat(new[] { final, ones1 }, 1));
         }
-        return images.MoveToOuterDisposeScope();
     }
 
     // One full pass over the starting images records every convolution's input; then everything at or after

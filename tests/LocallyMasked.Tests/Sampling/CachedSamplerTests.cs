@@ -159,6 +159,21 @@ public class CachedSamplerTests
     }
 
     [Fact]
+    public void The_thread_setting_is_restored_and_does_not_change_the_draws()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModel(LikelihoodKind.GreyLogisticMixture);
+        var order = GenerationOrders.ZigZag(8, 8);
+        int before = torch.get_num_threads();
+        var single = new CachedSampler(model).Sample(order, 2, new SamplingOptions { Seed = 9, CpuThreads = 1 });
+        torch.get_num_threads().Should().Be(before);
+        var unchanged = new CachedSampler(model).Sample(order, 2, new SamplingOptions { Seed = 9, CpuThreads = null });
+        single.equal(unchanged).all().item<bool>().Should().BeTrue();
+        var bad = () => new CachedSampler(model).Sample(order, 1, new SamplingOptions { CpuThreads = 0 });
+        bad.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("options");
+    }
+
+    [Fact]
     public void Sampling_leaves_no_live_tensors_behind()
     {
         var model = TinyModel(LikelihoodKind.Binary);
