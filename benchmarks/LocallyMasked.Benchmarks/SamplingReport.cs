@@ -21,6 +21,8 @@ internal static class SamplingReport
         int stepsAt = Array.IndexOf(args, "--naive-steps");
         int naiveSteps = stepsAt >= 0 ? int.Parse(args[stepsAt + 1]) : 32;
         int threadsAt = Array.IndexOf(args, "--threads");
+        int samplerThreadsAt = Array.IndexOf(args, "--sampler-threads");
+        int? samplerThreads = samplerThreadsAt < 0 ? 1 : args[samplerThreadsAt + 1] == "all" ? null : int.Parse(args[samplerThreadsAt + 1]);
         torch.set_num_threads(threadsAt >= 0 ? int.Parse(args[threadsAt + 1]) : Environment.ProcessorCount);
         Console.WriteLine($"threads: {torch.get_num_threads()}, naive: {(fullNaive ? "whole image sets" : $"first {naiveSteps} pixels, scaled to H*W")}");
         Console.WriteLine("| model | order | batch | naive (s per image set) | cached (s per image set) | speedup |");
@@ -32,10 +34,10 @@ internal static class SamplingReport
             {
                 var order = SamplingModels.Order(orderName, config);
                 // Warm both paths once (JIT, allocator).
-                using (NewDisposeScope()) new CachedSampler(model).Sample(order, batch, new SamplingOptions { Seed = 0 });
+                using (NewDisposeScope()) new CachedSampler(model).Sample(order, batch, new SamplingOptions { Seed = 0, CpuThreads = samplerThreads });
 
                 var clock = Stopwatch.StartNew();
-                using (NewDisposeScope()) new CachedSampler(model).Sample(order, batch, new SamplingOptions { Seed = 1 });
+                using (NewDisposeScope()) new CachedSampler(model).Sample(order, batch, new SamplingOptions { Seed = 1, CpuThreads = samplerThreads });
                 double cached = clock.Elapsed.TotalSeconds;
 
                 double naive;

@@ -48,7 +48,7 @@ public sealed class CachedSampler : ImageSampler
         if (first > 0) FillFromFullPass(plan, images, caches, pad, paddedWidth);
 
         var (positions, neighbourhoods) = StepIndices(plan, k, pad, paddedWidth, device);
-        var layers = new PixelLayers(caches, AllLinears(), positions, neighbourhoods);
+        var layers = new PixelLayers(caches, AllLinears(), positions, neighbourhoods, n);
         var ones1 = ones(n, 1, dtype: dtype, device: device);
         var firstLayerCache = caches[Model.InitialConvolution];
 
@@ -145,7 +145,8 @@ public sealed class CachedSampler : ImageSampler
 
     private (Tensor[] Positions, Dictionary<int, Tensor[]> Neighbourhoods) StepIndices(SamplingPlan plan, int k, int pad, int paddedWidth, Device device)
     {
-        int n = plan.Orders.Count, width = Model.Config.Width, steps = plan.EndStep - plan.FirstStep;
+        // With one order for the batch the indices are shared: index_select and index_copy_ need no expansion.
+        int n = plan.SharedOrder ? 1 : plan.Orders.Count, width = Model.Config.Width, steps = plan.EndStep - plan.FirstStep;
         var positions = new Tensor[steps];
         var dilations = AllConvolutions().Select(c => c.Dilation).Distinct().ToArray();
         var neighbourhoods = dilations.ToDictionary(d => d, _ => new Tensor[steps]);
@@ -163,8 +164,9 @@ public sealed class CachedSampler : ImageSampler
                         around[d][i * k * k + tap] = (long)(r + (tap / k - k / 2) * d) * paddedWidth + c + (tap % k - k / 2) * d;
                 }
             }
-            positions[s] = tensor(position, new long[] { n, 1, 1 }, ScalarType.Int64, device);
-            foreach (int d in dilations) neighbourhoods[d][s] = tensor(around[d], new long[] { n, 1, k * k }, ScalarType.Int64, device);
+            positions[s] = tensor(position, plan.SharedOrder ? new long[] { 1 } : new long[] { n, 1, 1 }, ScalarType.Int64, device);
+            foreach (int d in dilations)
+                neighbourhoods[d][s] = tensor(around[d], plan.SharedOrder ? new long[] { k * k } : new long[] { n, 1, k * k }, ScalarType.Int64, device);
         }
         return (positions, neighbourhoods);
     }

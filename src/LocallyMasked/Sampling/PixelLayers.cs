@@ -18,19 +18,22 @@ internal sealed class PixelLayers : ILayerEvaluator
     private readonly IReadOnlyDictionary<int, Tensor[]> _neighbourhoods;
     private readonly Tensor[] _positions;
     private readonly long _batch;
+    private readonly bool _shared;
 
     /// <summary>Prepares the weights; call inside the sampling run's dispose scope.</summary>
     /// <param name="caches">Each convolution's input cache.</param>
     /// <param name="linears">The 1x1 layers that will be applied.</param>
-    /// <param name="positions">Per step: the padded position of each image's pixel, (N, 1, 1).</param>
-    /// <param name="neighbourhoods">Per dilation and step: the padded positions of the k x k taps, (N, 1, k*k).</param>
+    /// <param name="positions">Per step: the padded position of each image's pixel, (N, 1, 1), or (1) when the batch shares one order.</param>
+    /// <param name="neighbourhoods">Per dilation and step: the padded positions of the k x k taps, (N, 1, k*k), or (k*k) when shared.</param>
+    /// <param name="batch">The number of images N.</param>
     public PixelLayers(IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, IEnumerable<NetworkInNetwork> linears,
-        Tensor[] positions, IReadOnlyDictionary<int, Tensor[]> neighbourhoods)
+        Tensor[] positions, IReadOnlyDictionary<int, Tensor[]> neighbourhoods, long batch)
     {
         _caches = caches;
         _positions = positions;
         _neighbourhoods = neighbourhoods;
-        _batch = positions.Length > 0 ? positions[0].shape[0] : 0;
+        _batch = batch;
+        _shared = positions.Length > 0 && positions[0].dim() == 1;
         foreach (var conv in caches.Keys)
         {
             // (C_in * k * k, C_out): a patch flattened as (channel, tap) times this is the convolution at one pixel.
@@ -54,7 +57,8 @@ internal sealed class PixelLayers : ILayerEvaluator
         // The first layer must not see its own pixel (type A): its input is written after sampling.
         if (role != MaskRole.First) Write(cache, input);
         var neighbourhood = _neighbourhoods[conv.Dilation][Step];
-        var patch = cache.gather(2, neighbourhood.expand(_batch, channels, neighbourhood.shape[2])).reshape(_batch, -1);
+        var patch = (_shared ? cache.index_select(2, neighbourhood) : cache.gather(2, neighbourhood.expand(_batch, channels, neighbourhood.shape[2])))
+            .reshape(_batch, -1);
         var (weight, bias) = _convolutions[conv];
         return bias is null ? patch.mm(weight) : addmm(bias, patch, weight, beta: 1, alpha: 1);
     }
@@ -80,8 +84,11 @@ internal sealed class PixelLayers : ILayerEvaluator
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;
 
     /// <summary>Writes (N, C) values into a cache at this step's pixels.</summary>
-    public void Write(Tensor cache, Tensor values) =>
-        cache.scatter_(2, _positions[Step].expand(_batch, values.shape[1], 1), values.unsqueeze(2));
+    public void Write(Tensor cache, Tensor values)
+    {
+        if (_shared) cache.index_copy_(2, _positions[Step], values.unsqueeze(2));
+        else cache.scatter_(2, _positions[Step].expand(_batch, values.shape[1], 1), values.unsqueeze(2));
+    }
 
     private static Tensor? ParameterNamed(TorchSharp.torch.nn.Module module, string name) =>
         module.named_parameters().Where(p => p.name == name).Select(p => p.parameter.detach()).FirstOrDefault();
