@@ -1,5 +1,8 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
@@ -12,9 +15,23 @@ namespace LocallyMasked.Benchmarks;
 /// Cached sampling of a whole image set against the naive sampler's cost per generated pixel (one full
 /// network pass). A whole naive image set takes H*W such steps; the report command runs it end to end.
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[Config(typeof(InProcessConfig))]
 public class SamplingBenchmarks
 {
+    /// <summary>
+    /// In process (BenchmarkDotNet's generated projects would not get the repository's libtorch loading fix);
+    /// each iteration is one whole image set, so one warm-up and three measured iterations.
+    /// </summary>
+    public sealed class InProcessConfig : ManualConfig
+    {
+        /// <summary>Creates the configuration.</summary>
+        public InProcessConfig()
+        {
+            AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
+                .WithToolchain(InProcessNoEmitToolchain.Instance));
+        }
+    }
+
     private LocallyMaskedPixelCnn _model = null!;
     private GenerationOrder _order = null!;
     private ImageRegion _firstPixels = null!;
