@@ -13,7 +13,7 @@ public static class TrainCommand
     /// <param name="common">The shared options.</param>
     public static Command Create(CommonOptions common)
     {
-        var steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 150 };
+        var steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 500 };
         var minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." };
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3 };
@@ -106,11 +106,27 @@ public static class TrainCommand
             long firstStep = trainer.Step;
             try
             {
+                string? lastGood = resumePath;
+                int failures = 0;
                 while (trainer.Step < target && !stop.IsCancellationRequested)
                 {
                     long next = Math.Min(target, (trainer.Step / saveEvery + 1) * saveEvery);
-                    trainer.Train(next, new RetargetedProgress(bar, target), stop.Token);
-                    trainer.Save(checkpointPath);
+                    try
+                    {
+                        trainer.Train(next, new RetargetedProgress(bar, target), stop.Token);
+                        trainer.Save(checkpointPath);
+                        lastGood = checkpointPath;
+                        failures = 0;
+                    }
+                    catch (System.Runtime.InteropServices.ExternalException e) when (lastGood is not null && ++failures <= 3)
+                    {
+                        // libtorch errors that do not repeat (TorchSharp 0.107 can free an implicitly created Scalar
+                        // while a native call still uses it) are survived by resuming from the last checkpoint:
+                        // resumption is exact, so the run continues as if nothing had happened.
+                        Console.WriteLine($"\nnative error at step {trainer.Step}: {e.Message.Split('\n')[0]}");
+                        Console.WriteLine($"resuming from {lastGood} (attempt {failures} of 3)");
+                        trainer.Resume(lastGood);
+                    }
                 }
                 if (budget.IsCancellationRequested) Console.WriteLine($"\nthe {result.GetValue(minutes)} minute budget is spent");
             }
