@@ -33,7 +33,7 @@ public sealed class CommonOptions
     public Option<int> Orders { get; } = new("--orders") { Description = "How many of the base order's 8 symmetric variants (1-8).", DefaultValueFactory = _ => 8 };
 
     /// <summary>--filters.</summary>
-    public Option<int> Filters { get; } = new("--filters") { Description = "Feature channels per layer.", DefaultValueFactory = _ => 32 };
+    public Option<int> Filters { get; } = new("--filters") { Description = "Feature channels per layer.", DefaultValueFactory = _ => 16 };
 
     /// <summary>--blocks.</summary>
     public Option<int> Blocks { get; } = new("--blocks") { Description = "Residual blocks per stage.", DefaultValueFactory = _ => 1 };

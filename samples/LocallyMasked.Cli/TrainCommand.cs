@@ -13,8 +13,9 @@ public static class TrainCommand
     /// <param name="common">The shared options.</param>
     public static Command Create(CommonOptions common)
     {
-        var steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 1500 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 32 };
+        var steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 500 };
+        var minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." };
+        var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3 };
         var decay = new Option<double>("--lr-decay") { Description = "Per-step learning-rate decay (lr *= decay).", DefaultValueFactory = _ => 0.9995 };
         var beta1 = new Option<double>("--beta1") { Description = "Adam beta1.", DefaultValueFactory = _ => 0.95 };
@@ -22,19 +23,19 @@ public static class TrainCommand
         var clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm to this value." };
         var ema = new Option<double?>("--ema") { Description = "Keep an exponential moving average of the weights with this decay (e.g. 0.999)." };
         var perBatch = new Option<bool>("--per-batch-orders") { Description = "One order per batch instead of one per image." };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on test images every N steps (0: never).", DefaultValueFactory = _ => 250 };
-        var evalImages = new Option<int>("--eval-images") { Description = "Test images for evaluations (0: all).", DefaultValueFactory = _ => 500 };
-        var finalImages = new Option<int>("--final-eval-images") { Description = "Test images for the final per-order evaluation (0: all).", DefaultValueFactory = _ => 0 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on test images every N steps (0: never).", DefaultValueFactory = _ => 100 };
+        var evalImages = new Option<int>("--eval-images") { Description = "Test images for periodic evaluations (0: all).", DefaultValueFactory = _ => 200 };
+        var finalImages = new Option<int>("--final-eval-images") { Description = "Test images for the final per-order and ensemble evaluation (0: all).", DefaultValueFactory = _ => 500 };
         var trainImages = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all).", DefaultValueFactory = _ => 0 };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file to write (default: <output>/model.ckpt)." };
-        var every = new Option<int>("--checkpoint-every") { Description = "Save a checkpoint every N steps.", DefaultValueFactory = _ => 250 };
+        var every = new Option<int>("--checkpoint-every") { Description = "Save a checkpoint every N steps.", DefaultValueFactory = _ => 50 };
         var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint (its model and settings are used)." };
         var samples = new Option<int>("--samples") { Description = "Samples to draw after training (0: none).", DefaultValueFactory = _ => 16 };
 
         var command = new Command("train", "Train a locally masked PixelCNN (default: a small model on the embedded binarized digits).");
         common.AddDataOptions(command);
         common.AddModelOptions(command);
-        foreach (var o in new Option[] { steps, batch, lr, decay, beta1, beta2, clip, ema, perBatch, evalEvery, evalImages, finalImages, trainImages, checkpoint, every, resume, samples })
+        foreach (var o in new Option[] { steps, minutes, batch, lr, decay, beta1, beta2, clip, ema, perBatch, evalEvery, evalImages, finalImages, trainImages, checkpoint, every, resume, samples })
             command.Options.Add(o);
 
         command.SetAction(result =>
@@ -91,6 +92,10 @@ public static class TrainCommand
             Console.WriteLine($"model: {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, {orders.Count} orders, device {device}");
 
             using var cancel = new CancellationTokenSource();
+            // The time budget stops training like Ctrl+C does, but the run then goes on to evaluate and sample.
+            using var budget = new CancellationTokenSource();
+            if (result.GetValue(minutes) is { } budgetMinutes) budget.CancelAfter(TimeSpan.FromMinutes(budgetMinutes));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, budget.Token);
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
             bool bpd = kind != DatasetKind.BinarizedMnist;
@@ -101,12 +106,29 @@ public static class TrainCommand
             long firstStep = trainer.Step;
             try
             {
-                while (trainer.Step < target && !cancel.IsCancellationRequested)
+                string? lastGood = resumePath;
+                int failures = 0;
+                while (trainer.Step < target && !stop.IsCancellationRequested)
                 {
                     long next = Math.Min(target, (trainer.Step / saveEvery + 1) * saveEvery);
-                    trainer.Train(next, new RetargetedProgress(bar, target), cancel.Token);
-                    trainer.Save(checkpointPath);
+                    try
+                    {
+                        trainer.Train(next, new RetargetedProgress(bar, target), stop.Token);
+                        trainer.Save(checkpointPath);
+                        lastGood = checkpointPath;
+                        failures = 0;
+                    }
+                    catch (System.Runtime.InteropServices.ExternalException e) when (lastGood is not null && ++failures <= 3)
+                    {
+                        // libtorch errors that do not repeat (TorchSharp 0.107 can free an implicitly created Scalar
+                        // while a native call still uses it) are survived by resuming from the last checkpoint:
+                        // resumption is exact, so the run continues as if nothing had happened.
+                        Console.WriteLine($"\nnative error at step {trainer.Step}: {e.Message.Split('\n')[0]}");
+                        Console.WriteLine($"resuming from {lastGood} (attempt {failures} of 3)");
+                        trainer.Resume(lastGood);
+                    }
                 }
+                if (budget.IsCancellationRequested) Console.WriteLine($"\nthe {result.GetValue(minutes)} minute budget is spent");
             }
             finally
             {

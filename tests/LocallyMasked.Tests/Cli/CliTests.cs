@@ -76,6 +76,32 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void PyTorchCheckpointsAreLoadedWithTheirConfigurationInferredFromShapes()
+    {
+        // A .pth in the authors' layout (written through PyBridge) of a small binarized-MNIST model.
+        var config = LocallyMasked.Models.PixelCnnConfig.BinarizedMnist with { Filters = 4, ResidualBlocks = 2 };
+        string path = Path.Combine(dir, "authors.pth");
+        using (var model = new LocallyMasked.Models.LocallyMaskedPixelCnn(config))
+            LocallyMasked.Checkpoints.PixelCnnCheckpoint.SavePyTorch(model, path);
+
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            CliApp.Run(new[] { "evaluate", "--checkpoint", path, "--dataset", "binarized-mnist", "--images", "2", "--orders", "2", "--output", dir })
+                .Should().Be(0);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+        string text = output.ToString();
+        text.Should().Contain("inferred: 4 filters, 2 blocks, Binary");
+        text.Should().Contain("ensemble of 2");
+    }
+
+    [Fact]
     public void UnknownRegionsAndMissingDataAreReportedClearly()
     {
         var act = () => RegionNames.Parse("middle", 28, 28);
