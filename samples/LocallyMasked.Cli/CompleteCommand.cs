@@ -37,7 +37,7 @@ public static class CompleteCommand
                 throw new ArgumentException($"--order-index {index}: the model has orders 0..{loaded.Orders.Count - 1}.");
             var area = RegionNames.Parse(result.GetValue(region)!, model.Config.Height, model.Config.Width);
             using var scope = NewDisposeScope();
-            var originals = Trainer.EncodeFixed(test, Enumerable.Range(start, n).ToArray(), DataSources.Encoding(loaded.Kind), model.Device, model.DType);
+            var originals = Trainer.EncodeFixed(test, Enumerable.Range(start, n).ToArray(), DataSources.Encoding(loaded.Kind), model.Device, model.DType, model.Config.Bits);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var completed = common.SamplerOf(result, model).Complete(originals, area, loaded.Orders[index].WithRegionLast(area.Pixels),
                 common.SamplingOf(result, area.Pixels.Count, result.GetValue(temperature)));

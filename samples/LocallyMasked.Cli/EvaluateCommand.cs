@@ -48,7 +48,7 @@ public static class EvaluateCommand
                     {
                         using var scope = NewDisposeScope();
                         var indices = Enumerable.Range(start, Math.Min(16, n - start)).ToArray();
-                        var x = Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType);
+                        var x = Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, model.Config.Bits);
                         total -= model.RegionLogLikelihood(x, area, loaded.Orders, result.GetValue(batch)).sum().ToDouble();
                     }
                 Console.WriteLine($"region {spec} ({area.Pixels.Count} pixels) given the rest, ensemble of {loaded.Orders.Count}: {total / n:F3} nats per image");

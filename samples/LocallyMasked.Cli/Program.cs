@@ -1,4 +1,9 @@
 using LocallyMasked.Cli;
+using LocallyMasked.Runtime;
+
+// Before libtorch loads: OpenMP workers sleep instead of spinning (several-fold faster on shared cores;
+// an OMP_WAIT_POLICY set by the user wins).
+OpenMpWaitPolicy.PreferPassive();
 
 // The program only parses arguments and calls the library; each command lives in its own file.
 return CliApp.Run(args);

@@ -1,5 +1,6 @@
 using System.Collections;
 using LocallyMasked.Models;
+using LocallyMasked.Training;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -21,25 +22,27 @@ public static class PixelCnnCheckpoint
     /// <summary>The key prefix added by PyTorch's DataParallel wrapper.</summary>
     public const string DataParallelPrefix = "module.";
 
-    /// <summary>Which of the two file formats a checkpoint uses.</summary>
+    /// <summary>Whether a file is a PyTorch checkpoint (zip format, or the legacy pre-1.6 format of the published files).</summary>
     /// <param name="path">The file.</param>
-    /// <returns>True for a PyTorch (zip) file, false for TorchSharp's format.</returns>
+    /// <returns>True for a file written by <c>torch.save</c>, false otherwise (e.g. TorchSharp's format).</returns>
     public static bool IsPyTorchFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var stream = File.OpenRead(path);
-        Span<byte> signature = stackalloc byte[4];
-        int read = stream.Read(signature);
-        return read == 4 && signature[0] == 0x50 && signature[1] == 0x4b && signature[2] == 0x03 && signature[3] == 0x04;
+        Span<byte> start = stackalloc byte[4];
+        int read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+        return IsZip(start[..read]) || LegacyPyTorchUnpickler.LooksLegacy(start[..read]);
     }
 
     /// <summary>
     /// Reads the model weights of a PyTorch file: the <c>model_state_dict</c> entry of a full checkpoint, or the
-    /// file itself when it is a bare state dict; a leading <c>module.</c> is removed from every key.
+    /// file itself when it is a bare state dict; a leading <c>module.</c> is removed from every key. Both the zip
+    /// format (through TorchSharp.PyBridge) and the legacy format of torch &lt; 1.6, in which the published
+    /// checkpoints were written, are read; other entries (optimizer state, arguments, numpy scalars) are skipped.
     /// The tensors are on the CPU in the file's dtype and belong to the caller.
     /// </summary>
-    /// <param name="path">A file written by <c>torch.save</c> (zip format).</param>
-    /// <exception cref="CheckpointException">The file is unreadable, truncated, in the legacy format or holds no state dict.</exception>
+    /// <param name="path">A file written by <c>torch.save</c>.</param>
+    /// <exception cref="CheckpointException">The file is unreadable, truncated or holds no state dict.</exception>
     public static Dictionary<string, Tensor> ReadPyTorchStateDict(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -47,12 +50,24 @@ public static class PixelCnnCheckpoint
         try
         {
             using var stream = File.OpenRead(path);
-            root = PyTorchUnpickler.UnpickleStateDict(stream);
+            Span<byte> start = stackalloc byte[4];
+            int read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+            stream.Seek(0, SeekOrigin.Begin);
+            if (LegacyPyTorchUnpickler.LooksLegacy(start[..read]))
+            {
+                var part = LegacyPyTorchUnpickler.Read(stream, r => r is Hashtable h && h.ContainsKey(ModelStateDictKey) ? h[ModelStateDictKey]! : r);
+                root = part as Hashtable ?? throw new InvalidDataException("The file holds no dictionary.");
+            }
+            else
+            {
+                LegacyPyTorchUnpickler.EnsureInstalled();
+                root = PyTorchUnpickler.UnpickleStateDict(stream);
+            }
         }
-        catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not CheckpointException)
         {
             throw new CheckpointException(
-                $"Could not read '{path}' as a PyTorch checkpoint (a zip file written by torch.save): {e.Message}", e);
+                $"Could not read '{path}' as a PyTorch checkpoint (a file written by torch.save): {e.Message}", e);
         }
 
         var weights = root;
@@ -69,8 +84,11 @@ public static class PixelCnnCheckpoint
             if (entry.Value is Tensor t) result[key] = t;
             else notTensors.Add(key);
         }
+        // Release what the caller does not get (optimizer state of a full checkpoint read by PyBridge).
+        DisposeTensorsExcept(root, new HashSet<Tensor>(result.Values, ReferenceEqualityComparer.Instance), 0);
         if (notTensors.Count > 0)
         {
+            foreach (var t in result.Values) t.Dispose();
             throw new CheckpointException(
                 $"'{path}' holds neither a '{ModelStateDictKey}' entry nor a bare state dict: entries {string.Join(", ", notTensors.Take(10))} are not tensors.");
         }
@@ -173,15 +191,16 @@ public static class PixelCnnCheckpoint
             .ToList();
         if (missing.Count > 0 || unexpected.Count > 0 || misShaped.Count > 0)
             throw new CheckpointException(source, missing, unexpected, misShaped);
+        // Checked before anything is copied, so that a bad file never leaves the model half loaded.
+        foreach (var (key, value) in incoming.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!value.is_floating_point() && target[key].is_floating_point())
+                throw new CheckpointException($"The entry '{key}' of {source} has dtype {value.dtype}, expected a floating-point tensor.");
+        }
 
         using (no_grad())
         {
-            foreach (var (key, value) in incoming)
-            {
-                if (!value.is_floating_point() && target[key].is_floating_point())
-                    throw new CheckpointException($"The entry '{key}' of {source} has dtype {value.dtype}, expected a floating-point tensor.");
-                target[key].copy_(value);
-            }
+            foreach (var (key, value) in incoming) target[key].copy_(value);
         }
         model.ClearMaskCache();
     }
@@ -192,7 +211,7 @@ public static class PixelCnnCheckpoint
     public static void Save(LocallyMaskedPixelCnn model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             model.save(writer);
@@ -210,7 +229,7 @@ public static class PixelCnnCheckpoint
     public static void SavePyTorch(LocallyMaskedPixelCnn model, string path, bool fullCheckpoint = true)
     {
         ArgumentNullException.ThrowIfNull(model);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var scope = NewDisposeScope();
             var weights = new Hashtable();
@@ -219,32 +238,6 @@ public static class PixelCnnCheckpoint
             if (fullCheckpoint) root = new Hashtable { [ModelStateDictKey] = weights };
             PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
         });
-    }
-
-    /// <summary>Writes a file through a temporary sibling that replaces the target only after a complete write.</summary>
-    /// <param name="path">Target file.</param>
-    /// <param name="write">Writes the content to the stream.</param>
-    internal static void WriteAtomically(string path, Action<Stream> write)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-            throw;
-        }
     }
 
     /// <summary>Unsigned LEB128, the length encoding of TorchSharp's format.</summary>
@@ -259,6 +252,21 @@ public static class PixelCnnCheckpoint
         }
         throw new InvalidDataException("Malformed length field.");
     }
+
+    private static void DisposeTensorsExcept(object? node, HashSet<Tensor> keep, int depth)
+    {
+        if (depth > 64) return;
+        switch (node)
+        {
+            case Tensor t when !keep.Contains(t): t.Dispose(); break;
+            case Tensor: break;
+            case IDictionary d: foreach (DictionaryEntry e in d) DisposeTensorsExcept(e.Value, keep, depth + 1); break;
+            case IEnumerable e and not string: foreach (var item in e) DisposeTensorsExcept(item, keep, depth + 1); break;
+        }
+    }
+
+    private static bool IsZip(ReadOnlySpan<byte> start) =>
+        start.Length >= 4 && start[0] == 0x50 && start[1] == 0x4b && start[2] == 0x03 && start[3] == 0x04;
 
     private static string StripPrefix(string key) =>
         key.StartsWith(DataParallelPrefix, StringComparison.Ordinal) ? key[DataParallelPrefix.Length..] : key;

@@ -13,7 +13,7 @@ internal static class ConvolutionPlanner
 {
     private static readonly ConditionalWeakTable<Tensor, Dictionary<PlanKey, MaskPlan>> Plans = new();
 
-    private readonly record struct PlanKey(long Height, long Width, int KernelSize, int Dilation, ScalarType DType, DeviceType DeviceType, int DeviceIndex);
+    private readonly record struct PlanKey(long Height, long Width, long InChannels, int KernelSize, int Dilation, ScalarType DType, DeviceType DeviceType, int DeviceIndex);
 
     /// <summary>
     /// Computes the convolution of x with the effective weight under the mask.
@@ -40,13 +40,13 @@ internal static class ConvolutionPlanner
     /// <summary>The cached plan for a mask instance and geometry, created on first use.</summary>
     public static MaskPlan PlanFor(Tensor maskKey, Tensor mask, Tensor x, int kernelSize, int dilation)
     {
-        var key = new PlanKey(x.shape[2], x.shape[3], kernelSize, dilation, x.dtype, x.device_type, x.device_index);
+        var key = new PlanKey(x.shape[2], x.shape[3], x.shape[1], kernelSize, dilation, x.dtype, x.device_type, x.device_index);
         var plans = Plans.GetValue(maskKey, _ => new Dictionary<PlanKey, MaskPlan>());
         lock (plans)
         {
             if (!plans.TryGetValue(key, out var plan))
             {
-                plan = MaskPlan.Create(mask, (int)x.shape[2], (int)x.shape[3], kernelSize, dilation, x.dtype, x.device);
+                plan = MaskPlan.Create(mask, (int)x.shape[2], (int)x.shape[3], kernelSize, dilation, (int)x.shape[1], x.dtype, x.device);
                 plans[key] = plan;
             }
 
@@ -57,6 +57,8 @@ internal static class ConvolutionPlanner
     /// <summary>Computes the convolution as the plan says: dense convolution over the box, plus masked columns.</summary>
     public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias, MaskPlan plan)
     {
+        if (plan.Periodic is not null)
+            return plan.Periodic.Apply(x, weight, bias, plan.KernelSize, plan.Dilation);
         using var scope = NewDisposeScope();
         Tensor? dense = null;
         if (plan.Box is { } box)

@@ -12,17 +12,28 @@ namespace LocallyMasked.Convolution;
 /// <remarks>Immutable; its tensors live outside any dispose scope and are shared by every call with the same mask.</remarks>
 internal sealed class MaskPlan
 {
-    /// <summary>Relative cost of one tap computed by masked columns, in units of one tap of a dense convolution.</summary>
-    internal const double ColumnTapCost = 1.6;
+    // Costs in units of one tap of a dense 3x3 convolution (which costs 9), from fwd+bwd timings on a 2-core x64 CPU
+    // (docs/benchmarks.md; noisy, so only the ordering matters): a dense convolution has a fixed part and gets cheaper
+    // per tap with a bigger kernel; a column tap costs its share of the matrix products plus memory passes that do not
+    // shrink with the channel count, so relatively more for few channels (about 1.3 at 160 channels, 1.45 at 64); a grid
+    // of taps is written in one pass instead of two; a dense convolution added to columns (or cropped) costs an
+    // extra output pass.
 
-    /// <summary>Fixed cost of the masked-columns product (padding, output copy, extra passes), in dense-tap units.</summary>
-    internal const double ColumnFixedCost = 1.0;
+    /// <summary>Cost of a dense convolution over a box of the given area.</summary>
+    internal static double DenseCost(int area) => 2.0 + area * 7.0 / 9.0;
 
-    /// <summary>Fixed cost of a dense convolution whose output must be cropped or added to, in dense-tap units.</summary>
-    internal const double ConvolutionFixedCost = 0.3;
+    /// <summary>Cost of one column tap with the given number of input channels.</summary>
+    internal static double ColumnTapCost(int inChannels, bool grid) => (1.15 + 20.0 / Math.Max(1, inChannels)) * (grid ? 1.0 : 1.15);
 
-    private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box, WideColumnLayout? columns, Tensor? boxMask)
+    /// <summary>Fixed cost of the masked-columns product (padding, output copy).</summary>
+    internal const double ColumnFixedCost = 0.5;
+
+    /// <summary>Fixed cost of a dense convolution whose output is cropped or added to the columns' output.</summary>
+    internal const double ConvolutionFixedCost = 1.0;
+
+    private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box, WideColumnLayout? columns, Tensor? boxMask, PeriodicPattern? periodic = null)
     {
+        Periodic = periodic;
         KernelSize = kernelSize;
         Dilation = dilation;
         FullTaps = fullTaps;
@@ -55,9 +66,14 @@ internal sealed class MaskPlan
     /// <summary>Layout of the taps computed by masked columns, or null when there are none.</summary>
     public WideColumnLayout? Columns { get; }
 
+    /// <summary>When set, the whole convolution is this periodic pattern's strided convolutions (Box and Columns are null).</summary>
+    public PeriodicPattern? Periodic { get; }
+
     /// <summary>A short description for benchmarks and diagnostics.</summary>
     public override string ToString()
     {
+        if (Periodic is not null)
+            return Periodic.ToString();
         var box = Box is { } b ? $"conv {b.Row1 - b.Row0 + 1}x{b.Col1 - b.Col0 + 1}" : "no conv";
         var columns = Columns is null ? "no columns" : $"columns {Columns.Taps.Length} taps";
         return $"{box} + {columns} (full {FullTaps.Length}, partial {PartialTaps.Length}, dead {DeadTaps.Length})";
@@ -72,12 +88,14 @@ internal sealed class MaskPlan
     /// <param name="width">Image width W.</param>
     /// <param name="kernelSize">Kernel size k.</param>
     /// <param name="dilation">Dilation.</param>
+    /// <param name="inChannels">Input channels of the layer (the cost model depends on it).</param>
     /// <param name="dtype">dtype of the tensors the plan keeps.</param>
     /// <param name="device">Device of the tensors the plan keeps.</param>
     /// <param name="boxOverride">For tests: given the full taps, the box to use (null: no dense convolution) instead of the cheapest.</param>
     /// <param name="maxChunk">For tests: the most samples per chunk of the masked-columns product.</param>
-    public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, ScalarType dtype, Device device,
-        Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null)
+    /// <param name="periodic">For tests: true to use a periodic pattern whenever the mask has one, false never; null: when cheapest.</param>
+    public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, int inChannels, ScalarType dtype, Device device,
+        Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null, bool? periodic = null)
     {
         double[] values;
         using (var scope = NewDisposeScope())
@@ -109,7 +127,15 @@ internal sealed class MaskPlan
             (anyNonOne ? anyNonZero ? partial : dead : full).Add(t);
         }
 
-        var box = boxOverride is null ? ChooseBox(kernelSize, full, partial.Count) : boxOverride(full);
+        var (cheapestBox, boxCost) = ChooseBox(kernelSize, full, partial, inChannels);
+        if (periodic != false && partial.Count > 0)
+        {
+            var pattern = PeriodicPattern.Find(values, batch, height, width, kernelSize, dilation, dtype, device);
+            if (pattern is not null && (periodic == true || pattern.Cost < boxCost))
+                return new MaskPlan(kernelSize, dilation, full.ToArray(), partial.ToArray(), dead.ToArray(), null, null, null, pattern);
+        }
+
+        var box = boxOverride is null ? cheapestBox : boxOverride(full);
         var columnTaps = Enumerable.Range(0, taps)
             .Where(t => partial.Contains(t) || (full.Contains(t) && !(box is { } b && InBox(t, kernelSize, b))))
             .ToArray();
@@ -139,27 +165,28 @@ internal sealed class MaskPlan
 
     /// <summary>
     /// The bounding box (of some of the full taps) minimising the estimated cost: box area dense taps, plus the
-    /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest.
+    /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest. Also the cost.
     /// </summary>
-    private static (int Row0, int Row1, int Col0, int Col1)? ChooseBox(int kernelSize, List<int> full, int partialCount)
+    private static ((int Row0, int Row1, int Col0, int Col1)? Box, double Cost) ChooseBox(int kernelSize, List<int> full, List<int> partial, int inChannels)
     {
-        double Cost(int columnTaps, int area, bool needsFixed)
-            => area + (needsFixed ? ConvolutionFixedCost : 0) + (columnTaps == 0 ? 0 : ColumnFixedCost + ColumnTapCost * columnTaps);
+        double Cost(int[] columnTaps, int area, bool needsFixed)
+            => (area == 0 ? 0 : DenseCost(area)) + (needsFixed ? ConvolutionFixedCost : 0)
+               + (columnTaps.Length == 0 ? 0 : ColumnFixedCost
+                  + ColumnTapCost(inChannels, WideColumnLayout.FindGrid(columnTaps, kernelSize) is not null) * columnTaps.Length);
 
         (int Row0, int Row1, int Col0, int Col1)? best = null;
-        var bestCost = Cost(full.Count + partialCount, 0, false);
+        var bestCost = Cost(full.Concat(partial).Order().ToArray(), 0, false);
         for (var r0 = 0; r0 < kernelSize; r0++)
         for (var r1 = r0; r1 < kernelSize; r1++)
         for (var c0 = 0; c0 < kernelSize; c0++)
         for (var c1 = c0; c1 < kernelSize; c1++)
         {
             var box = (r0, r1, c0, c1);
-            var inside = full.Count(t => InBox(t, kernelSize, box));
-            if (inside == 0)
+            if (!full.Any(t => InBox(t, kernelSize, box)))
                 continue;
             var symmetric = r0 + r1 == kernelSize - 1 && c0 + c1 == kernelSize - 1;
-            var columnTaps = partialCount + full.Count - inside;
-            var cost = Cost(columnTaps, (r1 - r0 + 1) * (c1 - c0 + 1), columnTaps > 0 || !symmetric);
+            var columnTaps = full.Where(t => !InBox(t, kernelSize, box)).Concat(partial).Order().ToArray();
+            var cost = Cost(columnTaps, (r1 - r0 + 1) * (c1 - c0 + 1), columnTaps.Length > 0 || !symmetric);
             if (cost < bestCost - 1e-9)
             {
                 bestCost = cost;
@@ -167,6 +194,6 @@ internal sealed class MaskPlan
             }
         }
 
-        return best;
+        return (best, bestCost);
     }
 }

@@ -42,6 +42,33 @@ internal sealed class WideColumnLayout
     /// <summary>The taps t = ki * k + kj computed, in this order.</summary>
     public int[] Taps { get; }
 
+    /// <summary>
+    /// The taps as a regular grid, rows Row0 + a * RowStep (a &lt; Rows) by columns Col0 + b * ColStep (b &lt; Cols) in
+    /// row-major order, or null when they are not one (such as all k*k taps, or a row of taps). Then the columns of all
+    /// taps are one strided view of the padded input (tap (ki, kj) at offset ki * d * Wp + kj * d), written by a single
+    /// masking pass instead of a copy per tap plus a masking pass; the shifted gradient likewise, with the taps reversed
+    /// (offset -ki * d * Wp - kj * d grows along the reversed grid).
+    /// </summary>
+    public (int Row0, int RowStep, int Rows, int Col0, int ColStep, int Cols)? Grid => FindGrid(Taps, KernelSize);
+
+    /// <summary>Whether the taps form a <see cref="Grid"/>.</summary>
+    public bool IsGrid => Grid is not null;
+
+    internal static (int Row0, int RowStep, int Rows, int Col0, int ColStep, int Cols)? FindGrid(int[] taps, int kernelSize)
+    {
+        var rows = taps.Select(t => t / kernelSize).Distinct().ToArray();
+        var cols = taps.Select(t => t % kernelSize).Distinct().ToArray();
+        bool Progression(int[] v) => v.Length < 2 || v.Zip(v.Skip(1), (a, b) => b - a).All(step => step == v[1] - v[0] && step > 0);
+        if (rows.Length * cols.Length != taps.Length || !Progression(rows) || !Progression(cols))
+            return null;
+        for (var i = 0; i < taps.Length; i++)
+            if (taps[i] != rows[i / cols.Length] * kernelSize + cols[i % cols.Length])
+                return null;
+        var rowStep = rows.Length > 1 ? rows[1] - rows[0] : 1;
+        var colStep = cols.Length > 1 ? cols[1] - cols[0] : 1;
+        return (rows[0], rowStep, rows.Length, cols[0], colStep, cols.Length);
+    }
+
     public int Pad => Dilation * (KernelSize - 1) / 2;
 
     public int WideWidth => Width + Pad;
@@ -52,7 +79,10 @@ internal sealed class WideColumnLayout
     /// <summary>Mask (S, B, WideLength) applied to the columns: the mask of each computed tap at each wide output position.</summary>
     public Tensor ForwardMask { get; }
 
-    /// <summary>Mask (S, B, WideLength) applied to the shifted output gradient: ForwardMask[s, u - offset(s)].</summary>
+    /// <summary>
+    /// Mask (S, B, WideLength) applied to the shifted output gradient: ForwardMask[s, u - offset(s)]; for a full grid
+    /// of taps its rows are in reversed tap order (see <see cref="Grid"/>).
+    /// </summary>
     public Tensor BackwardMask { get; }
 
     /// <summary>Number of masks: 1 when shared by the batch, else the batch size.</summary>
@@ -133,6 +163,7 @@ internal sealed class WideColumnLayout
         var forward = new double[batch * taps.Length * wideLength];
         var backward = new double[batch * taps.Length * wideLength];
         var layout = new WideColumnLayout(height, width, kernelSize, dilation, taps, null!, null!, null);
+        var grid = layout.IsGrid;
         for (var b = 0; b < batch; b++)
         {
             for (var s = 0; s < taps.Length; s++)
@@ -143,11 +174,12 @@ internal sealed class WideColumnLayout
                     for (var j = 0; j < width; j++)
                         forward[row + i * wideWidth + j] = mask[source + i * width + j];
                 var offset = layout.WideOffset(taps[s]);
+                var backwardRow = grid ? ((taps.Length - 1 - s) * batch + b) * wideLength : row;
                 for (var u = 0; u < wideLength; u++)
                 {
                     var v = u - offset;
                     if (v >= 0 && v < wideLength)
-                        backward[row + u] = forward[row + v];
+                        backward[backwardRow + u] = forward[row + v];
                 }
             }
         }

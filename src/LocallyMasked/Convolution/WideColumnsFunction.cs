@@ -20,7 +20,7 @@ namespace LocallyMasked.Convolution;
 internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideColumnsFunction>
 {
     /// <summary>Target size of one chunk of columns.</summary>
-    internal const long ChunkBytes = 8L << 20;
+    internal const long ChunkBytes = 2L << 20;
 
     /// <summary>Name shown by the autograd engine.</summary>
     public override string Name => "LocallyMaskedConv2dWideColumns";
@@ -70,15 +70,17 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         var (n, c, outChannels) = (x.shape[0], x.shape[1], weight.shape[0]);
         var output = torch.empty(new[] { n, outChannels, layout.Height, layout.Width }, x.dtype, x.device);
         using var flatWeight = weight.reshape(outChannels, -1);
-        using var columnBias = bias?.view(outChannels, 1);
+        using var rowBias = bias?.view(1, outChannels);
         var chunk = ChunkSize(n, c * layout.Taps.Length, layout, x.dtype);
         for (long start = 0; start < n; start += chunk)
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(chunk, n - start);
             var columns = Columns(x, layout, start, count);
-            var product = columnBias is null ? torch.mm(flatWeight, columns) : torch.addmm(columnBias, flatWeight, columns, 1, 1);
-            output.narrow(0, start, count).copy_(FromWide(product, layout, count));
+            // Transposed, (count*L, C*S) @ (C*S, O): markedly faster in libtorch's GEMM for these shapes, and the
+            // copy into the output is a strided copy either way.
+            var product = rowBias is null ? torch.mm(columns.t(), flatWeight.t()) : torch.addmm(rowBias, columns.t(), flatWeight.t(), 1, 1);
+            output.narrow(0, start, count).copy_(FromWideTransposed(product, layout, count));
         }
 
         return output;
@@ -113,15 +115,17 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         if (needX)
         {
             gradX = torch.empty(x.shape, x.dtype, x.device);
-            using var transposedWeight = weight.permute(1, 0, 2).reshape(c, outChannels * taps);
+            // A grid's shifted gradient has its taps reversed (see WideColumnLayout.Grid).
+            using var ordered = layout.IsGrid ? weight.flip(2) : weight.alias();
+            using var transposedWeight = ordered.permute(1, 0, 2).reshape(c, outChannels * taps);
             var chunk = ChunkSize(n, outChannels * taps, layout, x.dtype);
             for (long start = 0; start < n; start += chunk)
             {
                 using var scope = NewDisposeScope();
                 var count = Math.Min(chunk, n - start);
                 var shifted = ShiftedGradient(gradOutput, layout, start, count);
-                var product = torch.mm(transposedWeight, shifted);
-                gradX.narrow(0, start, count).copy_(FromWide(product, layout, count));
+                var product = torch.mm(shifted.t(), transposedWeight.t());
+                gradX.narrow(0, start, count).copy_(FromWideTransposed(product, layout, count));
             }
         }
 
@@ -137,6 +141,8 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         var c = x.shape[1];
         var taps = layout.Taps.Length;
         using var padded = layout.PadWide(x, start, count);
+        if (layout.IsGrid)
+            return MaskedGrid(padded, layout, backward: false, start, count);
         var columns = torch.empty(new[] { c, taps, count, (long)layout.WideLength }, x.dtype, x.device);
         for (var s = 0; s < taps; s++)
         {
@@ -160,6 +166,8 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         var o = gradOutput.shape[1];
         var taps = layout.Taps.Length;
         using var padded = layout.PadWide(gradOutput, start, count);
+        if (layout.IsGrid)
+            return MaskedGrid(padded, layout, backward: true, start, count);
         var shifted = torch.empty(new[] { o, taps, count, (long)layout.WideLength }, gradOutput.dtype, gradOutput.device);
         for (var s = 0; s < taps; s++)
         {
@@ -174,12 +182,36 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
             return shifted.view(o * taps, count * layout.WideLength);
     }
 
-    /// <summary>(K, count*WideLength) in wide channels-first layout to a (count, K, H, W) view without the extra columns.</summary>
-    private static Tensor FromWide(Tensor product, WideColumnLayout layout, long count)
+    /// <summary>
+    /// For taps forming a grid: the padded (K, count, Lx) tensor read through every tap as one strided view
+    /// (K, rows, cols, count, L) times the mask, written in one pass as (K*S, count*L). Backward reads the grid in
+    /// reversed order, starting at the last tap's gradient offset. The mask goes first and is materialised for the
+    /// chunk, because the elementwise kernel lays its output out like the first operand that orders two dimensions;
+    /// contiguous() is then a no-op.
+    /// </summary>
+    private static Tensor MaskedGrid(Tensor padded, WideColumnLayout layout, bool backward, long start, long count)
     {
-        using var wide = product.view(product.shape[0], count, layout.Height, layout.WideWidth);
-        using var batchFirst = wide.permute(1, 0, 2, 3);
-        return batchFirst.narrow(3, 0, layout.Width);
+        var grid = layout.Grid!.Value;
+        var (d, wp, l) = ((long)layout.Dilation, (long)layout.WideWidth, (long)layout.WideLength);
+        var (rows, lx) = (padded.shape[0], padded.shape[2]);
+        var offset = backward ? layout.GradientStart(layout.Taps[^1]) : layout.InputStart(layout.Taps[0]);
+        using var view = padded.as_strided(
+            new[] { rows, grid.Rows, grid.Cols, count, l },
+            new[] { count * lx, grid.RowStep * d * wp, grid.ColStep * d, lx, 1L },
+            padded.storage_offset() + offset);
+        using var chunkMask = layout.ChunkMask(backward, start, count);
+        using var mask = chunkMask.view(1, grid.Rows, grid.Cols, count, l);
+        using var product = mask * view;
+        using var dense = product.contiguous();
+        return dense.view(rows * layout.Taps.Length, count * l);
+    }
+
+    /// <summary>(count*WideLength, K) in wide layout to a (count, K, H, W) view without the extra columns.</summary>
+    private static Tensor FromWideTransposed(Tensor product, WideColumnLayout layout, long count)
+    {
+        using var wide = product.view(count, layout.Height, layout.WideWidth, product.shape[1]);
+        using var channelsSecond = wide.permute(0, 3, 1, 2);
+        return channelsSecond.narrow(3, 0, layout.Width);
     }
 
     private static long ElementSize(ScalarType dtype) => dtype switch

@@ -16,7 +16,7 @@ public static class OrderEnsemble
     /// <param name="model">The model.</param>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">The K orders (repeats allowed: the mixture weights are uniform over the list).</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass (memory bound); null for a single pass of N K images.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all N K pairs in one pass and halves the pass size while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public static Tensor LogLikelihood(LocallyMaskedPixelCnn model, Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
     {
@@ -34,7 +34,7 @@ public static class OrderEnsemble
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="region">The region to score; its size must equal the model's image size.</param>
     /// <param name="orders">Base orders (K &gt;= 1).</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null for one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public static Tensor RegionLogLikelihood(LocallyMaskedPixelCnn model, Tensor x, ImageRegion region,
         IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
@@ -65,7 +65,7 @@ public static class OrderEnsemble
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">The K orders.</param>
     /// <param name="pixelWeights">Per-pixel weights (H, W) (e.g. a region indicator), or null to count every pixel once.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null for one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N, K).</returns>
     public static Tensor PerOrderLogLikelihoods(LocallyMaskedPixelCnn model, Tensor x, IReadOnlyList<GenerationOrder> orders,
         Tensor? pixelWeights = null, int? maxBatchSize = null)
@@ -80,23 +80,51 @@ public static class OrderEnsemble
 
         long n = x.shape[0];
         int k = orders.Count;
-        long total = n * k;
-        long chunk = maxBatchSize ?? total;
         using var scope = NewDisposeScope();
-        var results = new List<Tensor>();
+        var weights = pixelWeights?.to(x.dtype, x.device);
         // Pairs are laid out order-major: pair p is image p % N under order p / N.
-        for (long start = 0; start < total; start += chunk)
+        var perPair = EvaluateInChunks(n * k, maxBatchSize, (start, count) =>
         {
-            long count = Math.Min(chunk, total - start);
-            using var chunkScope = NewDisposeScope();
             var imageIndex = arange(start, start + count, dtype: ScalarType.Int64, device: x.device).remainder(n);
             var images = x.index_select(0, imageIndex);
             var chunkOrders = Enumerable.Range(0, (int)count).Select(i => orders[(int)((start + i) / n)]).ToArray();
             var perPixel = model.LogLikelihoodPerPixel(images, model.MasksFor(chunkOrders));
-            if (pixelWeights is not null) perPixel = perPixel * pixelWeights.to(perPixel.dtype);
-            results.Add(perPixel.sum(new long[] { 1, 2 }).MoveToOuterDisposeScope());
+            if (weights is not null) perPixel = perPixel * weights;
+            return perPixel.sum(new long[] { 1, 2 });
+        });
+        return perPair.reshape(k, n).t().contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="total"/> items in chunks of at most <paramref name="maxBatchSize"/> and concatenates
+    /// the (count) results. Without a bound everything is tried in one chunk, and a chunk that runs out of device
+    /// memory is halved and retried, so the largest batch that fits is used.
+    /// </summary>
+    /// <param name="total">Number of items.</param>
+    /// <param name="maxBatchSize">Fixed chunk size, or null for "as large as memory allows".</param>
+    /// <param name="evaluate">Evaluates items [start, start + count) and returns a (count) tensor.</param>
+    internal static Tensor EvaluateInChunks(long total, int? maxBatchSize, Func<long, long, Tensor> evaluate)
+    {
+        using var scope = NewDisposeScope();
+        long chunk = maxBatchSize ?? total;
+        var results = new List<Tensor>();
+        for (long start = 0; start < total;)
+        {
+            long count = Math.Min(chunk, total - start);
+            try
+            {
+                using var chunkScope = NewDisposeScope();
+                results.Add(evaluate(start, count).MoveToOuterDisposeScope());
+                start += count;
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+                when (maxBatchSize is null && count > 1 && e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
+            {
+                // The chunk scope has released this attempt's tensors; retry the same items in halves.
+                chunk = (count + 1) / 2;
+            }
         }
-        return cat(results, 0).reshape(k, n).t().contiguous().MoveToOuterDisposeScope();
+        return cat(results, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Uniform mixture of per-order log-likelihoods (N, K): logsumexp over K minus log K.</summary>

@@ -1,4 +1,5 @@
 using LocallyMasked.Convolution;
+using LocallyMasked.Models;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -89,15 +90,6 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
             throw new ArgumentException($"Expected a skip input of shape ({string.Join(", ", u.shape)}), got ({string.Join(", ", skip.shape)}).", nameof(skip));
 
         using var scope = NewDisposeScope();
-        var t = Normalize(_convInput.forward(ConcatElu.Apply(u), mask));
-        if (_skip is not null) t = t + _skip.forward(ConcatElu.Apply(skip!));
-        t = ConcatElu.Apply(t);
-        if (Dropout > 0 && training) t = nn.functional.dropout2d(t, Dropout, training: true);
-        t = _convOut.forward(t, mask);
-        var halves = t.chunk(2, 1);
-        var gated = Normalize(halves[0]) * halves[1].sigmoid();
-        return (u + gated).MoveToOuterDisposeScope();
+        return NetworkTraversal.Block(this, u, skip, new ModuleLayers(mask, mask, mask)).MoveToOuterDisposeScope();
     }
-
-    private Tensor Normalize(Tensor x) => UsesPositionalNormalization ? PositionalNormalization.Apply(x) : x;
 }

@@ -15,6 +15,10 @@ internal static class DiscretizedLogistic
     /// <summary>Values beyond +-0.999 are the edge bins, which take the CDF tails.</summary>
     internal const double EdgeThreshold = 0.999;
 
+    // The authors' 0.999 separates the top bin centre from the next one (1 - 2 / top) up to 9 bits; at higher
+    // bit depths that centre passes 0.999, so the threshold moves to the midpoint between the two.
+    private static double EdgeFor(double top) => Math.Max(EdgeThreshold, 1 - 1 / top);
+
     /// <summary>
     /// log P(bin of x) under logistic(mean, exp(logScale)); x broadcasts against mean and logScale.
     /// Edge bins take the CDF tails; a bin with probability below 1e-5 falls back to the log density at x
@@ -38,9 +42,12 @@ internal static class DiscretizedLogistic
         var midIn = inverseScale * centered;
         var logPdfMid = midIn - logScale - 2.0 * nn.functional.softplus(midIn);
         // The clamp keeps the unselected branch finite so that where() never propagates NaN gradients.
+        // The fallback approximates the bin's mass by density x bin width 2 / top. The authors' code subtracts
+        // log(127.5) at every bit depth; this is identical at 8 bits and consistent with the bin width otherwise.
         var interior = where(cdfDelta.gt(ProbabilityFloor), cdfDelta.clamp_min(1e-12).log(), logPdfMid - Math.Log(top / 2.0));
-        var upper = where(x.gt(EdgeThreshold), logOneMinusCdfMin, interior);
-        return where(x.lt(-EdgeThreshold), logCdfPlus, upper).MoveToOuterDisposeScope();
+        double edge = EdgeFor(top);
+        var upper = where(x.gt(edge), logOneMinusCdfMin, interior);
+        return where(x.lt(-edge), logCdfPlus, upper).MoveToOuterDisposeScope();
     }
 
     /// <summary>Inverse CDF of the standard logistic, log(u) - log(1 - u), with u clamped to [1e-5, 1 - 1e-5] as in the reference sampler.</summary>

@@ -12,7 +12,9 @@ namespace LocallyMasked.Masks;
 /// <remarks>
 /// Taps are numbered row-major, <c>t = ki * k + kj</c>, the order of a conv2d weight's kernel and
 /// of <c>unfold</c>'s rows; tap <c>t</c> has the offset <c>((ki - k/2) * dilation, (kj - k/2) * dilation)</c>.
-/// A tap is visible when its pixel comes earlier in the order, is observed, or (type B) is the centre.
+/// A tap is visible when its pixel comes earlier in the order, is observed, or (type B) is the centre;
+/// an observed pixel's own taps see only observed pixels, so that the context never carries information
+/// about generated pixels.
 /// </remarks>
 public static class LocalMasks
 {
@@ -104,9 +106,13 @@ public static class LocalMasks
                     int cc = c + (kj - half) * dilation;
                     if (cc < 0 || cc >= width) continue;
                     int q = rr * width + cc;
-                    bool visible = q == p
-                        ? type == MaskType.B || (observed?[q] ?? false)
-                        : ranks[q] < rank || (observed?[q] ?? false);
+                    bool visible;
+                    if (observed is null) visible = q == p ? type == MaskType.B : ranks[q] < rank;
+                    // Observed pixels are visible to every pixel, but an observed pixel itself sees only observed
+                    // pixels: were it to see an earlier generated pixel, that pixel would reach every later layer's
+                    // view of it, including pixels generated before that one (a leak through the context).
+                    else if (observed[q]) visible = true;
+                    else visible = !observed[p] && (q == p ? type == MaskType.B : ranks[q] < rank);
                     if (visible) mask[(ki * k + kj) * pixels + p] = 1;
                 }
             }

@@ -172,23 +172,24 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         using var scope = NewDisposeScope();
         var withOnes = cat(new[] { x, ones(x.shape[0], 1, x.shape[2], x.shape[3], dtype: x.dtype, device: x.device) }, 1);
 
-        var outputs = new List<Tensor> { Normalize(_initial.forward(withOnes, masks.First)) };
-        for (int stage = 0; stage < StageCount; stage++)
+        if (masks.Parts is { } parts && parts.Distinct(ReferenceEqualityComparer.Instance).Count() < parts.Count)
         {
-            outputs.AddRange(_upStages[stage].forward(outputs[^1], masks.Undilated));
-            if (stage < StageCount - 1) outputs.Add(Normalize(_downsize[stage].forward(outputs[^1], masks.Dilated)));
+            // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
+            // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same.
+            var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
+            var outputs = new List<Tensor>(groups.Length);
+            var positions = new List<long>(parts.Count);
+            foreach (var group in groups)
+            {
+                var index = tensor(group.Select(i => (long)i).ToArray(), ScalarType.Int64, x.device);
+                outputs.Add(NetworkTraversal.Run(this, withOnes.index_select(0, index), new ModuleLayers((MaskSet)group.Key!)));
+                positions.AddRange(group.Select(i => (long)i));
+            }
+            var inverse = new long[parts.Count];
+            for (int k = 0; k < positions.Count; k++) inverse[positions[k]] = k;
+            return cat(outputs.ToArray(), 0).index_select(0, tensor(inverse, ScalarType.Int64, x.device)).MoveToOuterDisposeScope();
         }
-
-        var u = outputs[^1];
-        outputs.RemoveAt(outputs.Count - 1);
-        for (int stage = 0; stage < StageCount; stage++)
-        {
-            u = _downStages[stage].forward(u, outputs, masks.Undilated);
-            if (stage < StageCount - 1) u = Normalize(_upsize[stage].forward(u, masks.Dilated));
-        }
-        if (outputs.Count != 0)
-            throw new InvalidOperationException($"The down pass left {outputs.Count} up-pass outputs unused.");
-        return _output.forward(nn.functional.elu(u, 1.0)).MoveToOuterDisposeScope();
+        return NetworkTraversal.Run(this, withOnes, new ModuleLayers(masks)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>
@@ -250,7 +251,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// </summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">The ensemble's orders (repeats allowed).</param>
-    /// <param name="maxBatchSize">Most images (image x order pairs) per network pass; null evaluates all pairs in one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
         OrderEnsemble.LogLikelihood(this, x, orders, maxBatchSize);
@@ -262,7 +263,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="region">The region to score (the rest is the observed context).</param>
     /// <param name="orders">Base orders; each is moved to region-last form.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null for one pass.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
         OrderEnsemble.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
@@ -279,9 +280,28 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         _maskCacheOrder.Clear();
     }
 
+    /// <summary>Releases the parameters and the cached masks.</summary>
+    /// <param name="disposing">True when called from <see cref="IDisposable.Dispose"/>.</param>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            lock (_cacheLock)
+            {
+                foreach (var set in _maskCache.Values)
+                {
+                    set.First.Dispose();
+                    set.Undilated.Dispose();
+                    set.Dilated.Dispose();
+                }
+                ClearMaskCacheLocked();
+            }
+        }
+        base.Dispose(disposing);
+    }
+
     internal static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
 
-    private Tensor Normalize(Tensor x) => UsesPositionalNormalization ? PositionalNormalization.Apply(x) : x;
 
     private void CheckOrderSize(GenerationOrder order, string argumentName)
     {

@@ -140,8 +140,17 @@ public sealed class MaskSet
             stack(sets.Select(s => s.First).ToArray(), 0),
             stack(sets.Select(s => s.Undilated).ToArray(), 0),
             stack(sets.Select(s => s.Dilated).ToArray(), 0),
-            head.Height, head.Width, head.KernelSize, head.Dilation, sets.SelectMany(s => s.Orders).ToArray());
+            head.Height, head.Width, head.KernelSize, head.Dilation, sets.SelectMany(s => s.Orders).ToArray())
+        {
+            Parts = sets.ToArray(),
+        };
     }
+
+    /// <summary>
+    /// For per-sample masks stacked from shared ones (<see cref="Stack"/>): the shared set of each sample, so that a
+    /// forward pass can run each group of samples with one order on its shared masks (and their fast paths).
+    /// </summary>
+    internal IReadOnlyList<MaskSet>? Parts { get; private init; }
 
     /// <summary>Removes the three tensors from any dispose scope, so that a cached set outlives the caller's scope.</summary>
     internal MaskSet DetachFromDisposeScopes()

@@ -1,4 +1,5 @@
 using LocallyMasked.Convolution;
+using LocallyMasked.Layers;
 using LocallyMasked.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -32,8 +33,8 @@ public sealed class CachedSampler : ImageSampler
         using var runScope = NewDisposeScope();
         var config = Model.Config;
         int n = plan.Orders.Count, k = config.KernelSize, pad = config.MaxDilation * (k / 2);
-        int height = config.Height, width = config.Width, paddedWidth = width + 2 * pad;
-        long paddedPixels = (long)(height + 2 * pad) * paddedWidth;
+        int paddedWidth = config.Width + 2 * pad;
+        long paddedPixels = (long)(config.Height + 2 * pad) * paddedWidth;
         var device = Model.Device;
         var dtype = Model.DType;
 
@@ -41,45 +42,45 @@ public sealed class CachedSampler : ImageSampler
         var flatImages = images.view(n, config.ImageChannels, config.PixelCount);
         // Created here, outside the per-step scopes, for every convolution of the network.
         var caches = new Dictionary<LocallyMaskedConv2d, Tensor>(ReferenceEqualityComparer.Instance);
-        var weights = new Dictionary<LocallyMaskedConv2d, (Tensor Weight, Tensor? Bias)>(ReferenceEqualityComparer.Instance);
-        foreach (var conv in AllConvolutions())
-        {
-            caches.Add(conv, zeros(new long[] { n, conv.InChannels, paddedPixels }, dtype, device));
-            // (C_in * k * k, C_out): a patch flattened as (channel, tap) times this is the convolution at one pixel.
-            var matrix = conv.EffectiveWeight().reshape(conv.OutChannels, -1).t().contiguous();
-            var bias = conv.named_parameters().Where(p => p.name == "bias").Select(p => p.parameter.detach()).FirstOrDefault();
-            weights.Add(conv, (matrix, bias));
-        }
-        Tensor CacheOf(LocallyMaskedConv2d conv) => caches[conv];
+        foreach (var conv in AllConvolutions()) caches.Add(conv, zeros(new long[] { n, conv.InChannels, paddedPixels }, dtype, device));
 
         int first = plan.FirstStep;
-        if (first > 0) FillFromFullPass(plan, images, CacheOf, pad, paddedWidth);
+        if (first > 0) FillFromFullPass(plan, images, caches, pad, paddedWidth);
 
-        // Padded positions of every image's pixel, and of its neighbourhood per dilation, for every step.
         var (positions, neighbourhoods) = StepIndices(plan, k, pad, paddedWidth, device);
+        var layers = new PixelLayers(caches, AllLinears(), positions, neighbourhoods, n);
         var ones1 = ones(n, 1, dtype: dtype, device: device);
+        var firstLayerCache = caches[Model.InitialConvolution];
 
+        int previousThreads = torch.get_num_threads();
+        bool limitThreads = device.type == DeviceType.CPU && options.CpuThreads is int threads && threads != previousThreads;
+        if (limitThreads) torch.set_num_threads(options.CpuThreads!.Value);
+        try
+        {
+            Steps(plan, options, layers, flatImages, firstLayerCache, ones1);
+        }
+        finally
+        {
+            if (limitThreads) torch.set_num_threads(previousThreads);
+        }
+        return images.MoveToOuterDisposeScope();
+    }
+
+    private void Steps(SamplingPlan plan, SamplingOptions options, PixelLayers layers, Tensor flatImages, Tensor firstLayerCache, Tensor ones1)
+    {
+        var config = Model.Config;
+        int n = plan.Orders.Count, first = plan.FirstStep;
+        var device = flatImages.device;
         for (int t = first; t < plan.EndStep; t++)
         {
             using var scope = NewDisposeScope();
             int s = t - first;
-            var position = positions[s];
+            layers.Step = s;
             var pixelIndex = tensor(Enumerable.Range(0, n).Select(i => (long)plan.PixelAt(i, t)).ToArray(), new long[] { n, 1, 1 }, ScalarType.Int64, device);
+            var gatherIndex = pixelIndex.expand(n, config.ImageChannels, 1);
 
-            Tensor ConvolveAtPixel(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
-            {
-                var cache = CacheOf(conv);
-                long channels = conv.InChannels;
-                // The first layer must not see its own pixel (type A): its input is written after sampling.
-                if (role != MaskRole.First) cache.scatter_(2, position.expand(n, channels, 1), input.unsqueeze(2));
-                var neighbourhood = neighbourhoods[conv.Dilation][s];
-                var patch = cache.gather(2, neighbourhood.expand(n, channels, neighbourhood.shape[2])).reshape(n, -1);
-                var (weight, bias) = weights[conv];
-                return bias is null ? patch.mm(weight) : addmm(bias, patch, weight, beta: 1, alpha: 1);
-            }
-
-            var current = flatImages.gather(2, pixelIndex.expand(n, config.ImageChannels, 1)).squeeze(2);
-            var parameters = NetworkTraversal.Run(Model, cat(new[] { current, ones1 }, 1), ConvolveAtPixel);
+            var current = flatImages.gather(2, gatherIndex).squeeze(2);
+            var parameters = NetworkTraversal.Run(Model, cat(new[] { current, ones1 }, 1), layers);
 
             if (plan.AnySampledAt(t))
             {
@@ -90,34 +91,24 @@ public sealed class CachedSampler : ImageSampler
             }
 
             // The pixel is final now: later pixels' first layer sees it.
-            var final = flatImages.gather(2, pixelIndex.expand(n, config.ImageChannels, 1)).squeeze(2);
-            CacheOf(Model.InitialConvolution).scatter_(2, position.expand(n, config.InputChannels, 1), cat(new[] { final, ones1 }, 1).unsqueeze(2));
+            var final = flatImages.gather(2, gatherIndex).squeeze(2);
+            layers.Write(firstLayerCache, cat(new[] { final, ones1 }, 1));
         }
-        return images.MoveToOuterDisposeScope();
     }
 
     // One full pass over the starting images records every convolution's input; then everything at or after
     // the first generated step is cleared, leaving exactly the activations of the observed prefix.
-    private void FillFromFullPass(SamplingPlan plan, Tensor images, Func<LocallyMaskedConv2d, Tensor> cacheOf, int pad, int paddedWidth)
+    private void FillFromFullPass(SamplingPlan plan, Tensor images, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, int pad, int paddedWidth)
     {
         using var scope = NewDisposeScope();
         var config = Model.Config;
         int n = plan.Orders.Count;
         var masks = plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
         var input = cat(new[] { images, ones(n, 1, config.Height, config.Width, dtype: images.dtype, device: images.device) }, 1);
+        NetworkTraversal.Run(Model, input, new RecordingLayers(masks, caches, pad));
 
-        Tensor Record(LocallyMaskedConv2d conv, Tensor x, MaskRole role)
-        {
-            var cache = cacheOf(conv).view(n, conv.InChannels, config.Height + 2 * pad, paddedWidth);
-            cache.narrow(2, pad, config.Height).narrow(3, pad, config.Width).copy_(x);
-            var mask = role switch { MaskRole.First => masks.First, MaskRole.Dilated => masks.Dilated, _ => masks.Undilated };
-            return conv.forward(x, mask);
-        }
-
-        NetworkTraversal.Run(Model, input, Record);
-
-        var keep = new double[n * (config.Height + 2 * pad) * paddedWidth];
         long stride = (long)(config.Height + 2 * pad) * paddedWidth;
+        var keep = new double[n * stride];
         for (int i = 0; i < n; i++)
         {
             for (int t = 0; t < plan.FirstStep; t++)
@@ -127,7 +118,15 @@ public sealed class CachedSampler : ImageSampler
             }
         }
         var keepMask = tensor(keep, new long[] { n, 1, stride }, images.dtype, images.device);
-        foreach (var conv in AllConvolutions()) cacheOf(conv).mul_(keepMask);
+        foreach (var cache in caches.Values) cache.mul_(keepMask);
+    }
+
+    private IEnumerable<NetworkInNetwork> AllLinears()
+    {
+        foreach (var stage in Model.DownStages)
+            foreach (var block in stage.Blocks)
+                if (block.SkipLayer is not null) yield return block.SkipLayer;
+        yield return Model.OutputLayer;
     }
 
     private IEnumerable<LocallyMaskedConv2d> AllConvolutions()
@@ -146,7 +145,8 @@ public sealed class CachedSampler : ImageSampler
 
     private (Tensor[] Positions, Dictionary<int, Tensor[]> Neighbourhoods) StepIndices(SamplingPlan plan, int k, int pad, int paddedWidth, Device device)
     {
-        int n = plan.Orders.Count, width = Model.Config.Width, steps = plan.EndStep - plan.FirstStep;
+        // With one order for the batch the indices are shared: index_select and index_copy_ need no expansion.
+        int n = plan.SharedOrder ? 1 : plan.Orders.Count, width = Model.Config.Width, steps = plan.EndStep - plan.FirstStep;
         var positions = new Tensor[steps];
         var dilations = AllConvolutions().Select(c => c.Dilation).Distinct().ToArray();
         var neighbourhoods = dilations.ToDictionary(d => d, _ => new Tensor[steps]);
@@ -164,8 +164,9 @@ public sealed class CachedSampler : ImageSampler
                         around[d][i * k * k + tap] = (long)(r + (tap / k - k / 2) * d) * paddedWidth + c + (tap % k - k / 2) * d;
                 }
             }
-            positions[s] = tensor(position, new long[] { n, 1, 1 }, ScalarType.Int64, device);
-            foreach (int d in dilations) neighbourhoods[d][s] = tensor(around[d], new long[] { n, 1, k * k }, ScalarType.Int64, device);
+            positions[s] = tensor(position, plan.SharedOrder ? new long[] { 1 } : new long[] { n, 1, 1 }, ScalarType.Int64, device);
+            foreach (int d in dilations)
+                neighbourhoods[d][s] = tensor(around[d], plan.SharedOrder ? new long[] { k * k } : new long[] { n, 1, k * k }, ScalarType.Int64, device);
         }
         return (positions, neighbourhoods);
     }

@@ -98,6 +98,8 @@ public abstract class ImageSampler
     {
         if (!(options.Temperature > 0) || double.IsInfinity(options.Temperature))
             throw new ArgumentOutOfRangeException(nameof(options), options.Temperature, "Expected a finite positive temperature.");
+        if (options.CpuThreads is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.CpuThreads, "Expected at least one CPU thread (or null to leave libtorch's setting).");
         bool wasTraining = Model.training;
         Model.eval();
         try

@@ -18,6 +18,15 @@ public sealed record SamplingOptions
     public long? Seed { get; init; }
 
     /// <summary>
+    /// libtorch intra-op threads while the cached sampler steps through the pixels on the CPU; the previous
+    /// setting is restored afterwards. Each step is a few thousand operations on tensors of a few thousand
+    /// elements, where waking worker threads costs more than it saves (measured: 1 thread is 1.6x faster than 2
+    /// on 2 cores, see docs/benchmarks.md). Null leaves libtorch's setting alone. Ignored on CUDA and by the
+    /// naive sampler, whose full network passes do use threads.
+    /// </summary>
+    public int? CpuThreads { get; init; } = 1;
+
+    /// <summary>
     /// Called after each step with the step's index in the orders and the distribution parameters
     /// (N, M) of the pixels generated at that step (a temporary tensor: copy what you keep).
     /// For diagnostics and for comparing samplers.

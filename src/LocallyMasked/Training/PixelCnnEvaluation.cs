@@ -43,9 +43,9 @@ public static class PixelCnnEvaluation
             {
                 using var scope = NewDisposeScope();
                 var indices = Enumerable.Range(start, Math.Min(imagesPerBatch, count - start)).ToArray();
-                var x = Trainer.EncodeFixed(data, indices, encoding, model.Device, model.DType);
+                var x = Trainer.EncodeFixed(data, indices, encoding, model.Device, model.DType, model.Config.Bits);
                 var ll = OrderEnsemble.PerOrderLogLikelihoods(model, x, orders, null, batchSize);
-                var sums = ll.sum(dim: 0).to_type(ScalarType.Float64).data<double>().ToArray();
+                var sums = ll.sum(dim: 0).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (int o = 0; o < orders.Count; o++) perOrder[o] -= sums[o];
                 ensemble -= OrderEnsemble.Mix(ll).sum().ToDouble();
                 progress?.Report(start + indices.Length);

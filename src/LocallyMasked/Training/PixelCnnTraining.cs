@@ -1,3 +1,4 @@
+using LocallyMasked.Likelihoods;
 using System.Text.Json;
 using LocallyMasked.Data;
 using LocallyMasked.Models;
@@ -38,7 +39,13 @@ public static class PixelCnnTraining
             throw new ArgumentException(
                 $"Expected {model.Config.ImageChannels}x{model.Config.Height}x{model.Config.Width} images for this model, got " +
                 $"{train.Channels}x{train.Height}x{train.Width}.", nameof(train));
-        return new Trainer(model, Objective(model), orders, train, test, options, SerializeConfig(model.Config));
+        ArgumentNullException.ThrowIfNull(options);
+        bool binary = model.Config.Likelihood == LikelihoodKind.Binary;
+        if (binary != (options.Encoding == InputEncoding.DynamicBinarization))
+            throw new ArgumentException(
+                $"The {model.Config.Likelihood} likelihood needs {(binary ? "DynamicBinarization" : "Signed")} inputs, got {options.Encoding}.", nameof(options));
+        // Signed inputs are quantized to the model's bit depth.
+        return new Trainer(model, Objective(model), orders, train, test, options with { Bits = model.Config.Bits }, SerializeConfig(model.Config));
     }
 
     /// <summary>The configuration as stored in checkpoints.</summary>

@@ -179,7 +179,7 @@ public sealed class Trainer : IDisposable
     {
         if (test is null) throw new InvalidOperationException("This trainer has no test set.");
         using var weights = average?.Apply();
-        return Evaluate(model, objective, test, Options.Encoding, new[] { Orders[0] }, images, batchSize).Single();
+        return Evaluate(model, objective, test, Options.Encoding, new[] { Orders[0] }, images, batchSize, Options.Bits).Single();
     }
 
     /// <summary>
@@ -193,8 +193,9 @@ public sealed class Trainer : IDisposable
     /// <param name="orders">The orders to evaluate.</param>
     /// <param name="images">How many images (the first ones; 0: all).</param>
     /// <param name="batchSize">Images per forward pass.</param>
+    /// <param name="bits">The model's bit depth for signed inputs.</param>
     public static double[] Evaluate(Module model, NegativeLogLikelihood objective, ImageDataset data, InputEncoding encoding,
-        IReadOnlyList<GenerationOrder> orders, int images = 0, int batchSize = 100)
+        IReadOnlyList<GenerationOrder> orders, int images = 0, int batchSize = 100, int bits = 8)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(objective);
@@ -213,7 +214,7 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = NewDisposeScope();
                 var indices = Enumerable.Range(start, Math.Min(batchSize, count - start)).ToArray();
-                var inputs = EncodeFixed(data, indices, encoding, p.device, p.dtype);
+                var inputs = EncodeFixed(data, indices, encoding, p.device, p.dtype, bits);
                 for (int o = 0; o < orders.Count; o++)
                     totals[o] += objective(inputs, new[] { orders[o] }).sum().ToDouble();
             }
@@ -234,13 +235,14 @@ public sealed class Trainer : IDisposable
     /// <param name="encoding">How bytes become inputs.</param>
     /// <param name="device">Target device.</param>
     /// <param name="dtype">Target dtype.</param>
-    public static Tensor EncodeFixed(ImageDataset data, IReadOnlyList<int> indices, InputEncoding encoding, Device device, ScalarType dtype)
+    /// <param name="bits">The model's bit depth for signed inputs.</param>
+    public static Tensor EncodeFixed(ImageDataset data, IReadOnlyList<int> indices, InputEncoding encoding, Device device, ScalarType dtype, int bits = 8)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(indices);
         using var scope = NewDisposeScope();
         var bytes = data.Bytes(indices, device);
-        if (encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype).MoveToOuterDisposeScope();
+        if (encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype, bits).MoveToOuterDisposeScope();
         var uniforms = new float[indices.Count * data.ImageSize];
         for (int i = 0; i < indices.Count; i++)
             new SeededRandom(Mix(0xB1A5, (ulong)indices[i], 0x5EED_0003)).FillUniform(uniforms.AsSpan(i * data.ImageSize, data.ImageSize));
@@ -295,7 +297,7 @@ public sealed class Trainer : IDisposable
     private Tensor Encode(ImageDataset data, int[] indices, SeededRandom random)
     {
         var bytes = data.Bytes(indices, device);
-        if (Options.Encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype);
+        if (Options.Encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype, Options.Bits);
         var uniforms = new float[indices.Length * data.ImageSize];
         random.FillUniform(uniforms);
         return PixelScaling.Binarize(bytes, tensor(uniforms, bytes.shape).to(device), dtype);

@@ -30,6 +30,9 @@ public sealed record TrainerOptions
     /// <summary>How image bytes become inputs.</summary>
     public InputEncoding Encoding { get; init; } = InputEncoding.Signed;
 
+    /// <summary>The model's bit depth for <see cref="InputEncoding.Signed"/> inputs (1 to 8; 8 for MNIST and CIFAR-10).</summary>
+    public int Bits { get; init; } = 8;
+
     /// <summary>Seed of every random choice the trainer makes (shuffling, orders, binarization).</summary>
     public ulong Seed { get; init; } = 1;
 

@@ -208,7 +208,7 @@ public sealed class CheckpointTests : IDisposable
     {
         var path = PathOf("model.bin");
         File.WriteAllText(path, "previous");
-        Action act = () => PixelCnnCheckpoint.WriteAtomically(path, stream =>
+        Action act = () => LocallyMasked.Training.AtomicFile.Write(path, stream =>
         {
             stream.Write(new byte[] { 1, 2, 3 });
             throw new IOException("disk full");

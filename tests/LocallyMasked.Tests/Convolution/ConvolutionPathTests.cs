@@ -54,23 +54,63 @@ public sealed class ConvolutionPathTests
     }
 
     [Fact]
-    public void TheCheapestPlanIsADenseConvolutionForRasterAndDensePlusColumnsForTheSCurve()
+    public void TheCheapestPlanIsADenseConvolutionForRasterPeriodicForTheSCurveAndColumnsForARandomOrder()
     {
         using var scope = NewDisposeScope();
-        var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         raster.Columns.Should().BeNull();
         raster.Box.Should().Be((0, 1, 0, 2), "the raster type-B kernel's taps lie in the top two rows");
         raster.FullTaps.Should().Equal(0, 1, 2, 3, 4);
 
-        var sCurve = MaskPlan.Create(Mask("s-curve", 8, 8, 1, true), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        var sCurve = MaskPlan.Create(Mask("s-curve", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         sCurve.FullTaps.Should().Equal(0, 1, 2, 4);
         sCurve.PartialTaps.Should().Equal(3, 5);
         sCurve.DeadTaps.Should().Equal(6, 7, 8);
-        sCurve.Columns!.Taps.Should().Contain(new[] { 3, 5 });
+        sCurve.Periodic.Should().NotBeNull();
+        (sCurve.Periodic!.RowPeriod, sCurve.Periodic.ColPeriod).Should().Be((2, 1));
+        (sCurve.Box, sCurve.Columns).Should().Be((null, null));
 
-        var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, ScalarType.Float64, CPU);
+        var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
         random.PartialTaps.Should().HaveCount(8, "every neighbour of a random order is sometimes earlier and sometimes later");
         random.DeadTaps.Should().Equal(4);
+        random.Periodic.Should().BeNull();
+        random.Columns!.Taps.Should().Equal(0, 1, 2, 3, 5, 6, 7, 8);
+    }
+
+    [Fact]
+    public void TapGridsAreRecognisedOnlyWhenRegularAndRowMajor()
+    {
+        WideColumnLayout.FindGrid(Enumerable.Range(0, 9).ToArray(), 3).Should().Be((0, 1, 3, 0, 1, 3));
+        WideColumnLayout.FindGrid(new[] { 3, 5 }, 3).Should().Be((1, 1, 1, 0, 2, 2));
+        WideColumnLayout.FindGrid(new[] { 0, 1, 2, 6, 7, 8 }, 3).Should().Be((0, 2, 2, 0, 1, 3));
+        WideColumnLayout.FindGrid(new[] { 1, 4, 7 }, 3).Should().Be((0, 1, 3, 1, 1, 1));
+        WideColumnLayout.FindGrid(new[] { 4 }, 3).Should().Be((1, 1, 1, 1, 1, 1));
+        WideColumnLayout.FindGrid(new[] { 0, 1, 3 }, 3).Should().BeNull("an L shape is not a grid");
+        WideColumnLayout.FindGrid(new[] { 0, 1, 2, 3, 4, 5, 6, 8 }, 3).Should().BeNull("a grid with a hole is not a grid");
+        WideColumnLayout.FindGrid(new[] { 0, 1, 5 }, 5).Should().BeNull("the columns 0, 1 and the row step do not match");
+        WideColumnLayout.FindGrid(new[] { 0, 1, 3, 4, 2 }, 5).Should().BeNull("not row-major");
+    }
+
+    [Fact]
+    public void SCurvesArePeriodicAndRandomOrdersAreNot()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var dilation in new[] { 1, 2 })
+        {
+            var variants = GenerationOrders.SCurve(8, 8).Variants();
+            for (var v = 0; v < 8; v++)
+            {
+                var plan = MaskPlan.Create(LocalMasks.Create(variants[v], 3, dilation, MaskType.B, dtype: ScalarType.Float64), 8, 8, 3, dilation, 64, ScalarType.Float64, CPU, periodic: true);
+                plan.Periodic.Should().NotBeNull($"variant {v}, dilation {dilation}");
+                (plan.Periodic!.RowPeriod * plan.Periodic.ColPeriod).Should().Be(2, "rows (or columns) alternate direction");
+                plan.Periodic.Classes.Should().OnlyContain(c => c.Area <= 6, "each direction's taps lie in two rows (or columns) of three");
+            }
+
+            MaskPlan.Create(Mask("random", 8, 8, dilation, true), 8, 8, 3, dilation, 64, ScalarType.Float64, CPU, periodic: true)
+                .Periodic.Should().BeNull();
+            MaskPlan.Create(Mask("hilbert", 8, 8, dilation, true), 8, 8, 3, dilation, 64, ScalarType.Float64, CPU, periodic: true)
+                .Periodic.Should().BeNull();
+        }
     }
 
     [Fact]
@@ -89,16 +129,20 @@ public sealed class ConvolutionPathTests
     /// <summary>The automatic plan, columns only, and dense boxes of several shapes, each also with small chunks.</summary>
     private static IEnumerable<(string Name, MaskPlan Plan)> Plans(Tensor mask, int h, int w, int dilation)
     {
-        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk)
-            => MaskPlan.Create(mask, h, w, 3, dilation, ScalarType.Float64, CPU, box, chunk);
+        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk, bool? periodic = false)
+            => MaskPlan.Create(mask, h, w, 3, dilation, InChannels, ScalarType.Float64, CPU, box, chunk, periodic);
 
-        yield return ("automatic", Make(null, null));
+        yield return ("automatic", Make(null, null, null));
+        // Periodic strided convolutions whenever the mask repeats (S-curves, raster, all-ones); the others fall back.
+        yield return ("periodic", Make(null, null, true));
         // Chunks of 2 of the 3 samples: several chunks, the last one shorter.
         yield return ("automatic, chunks of 2", Make(null, 2));
         yield return ("columns only, chunks of 2", Make(_ => null, 2));
         yield return ("3x3 box", Make(full => full.Count > 0 ? (0, 2, 0, 2) : null, null));
         yield return ("bounding box", Make(full => full.Count > 0 ? (full.Min(t => t / 3), full.Max(t => t / 3), full.Min(t => t % 3), full.Max(t => t % 3)) : null, null));
         yield return ("first full tap alone", Make(full => full.Count > 0 ? (full[0] / 3, full[0] / 3, full[0] % 3, full[0] % 3) : null, null));
+        // With every tap full (all-ones), the columns are rows 0 and 2: a grid with a row step of 2.
+        yield return ("middle row box", Make(full => full.Any(t => t / 3 == 1) ? (1, 1, 0, 2) : null, null));
     }
 
     private static Tensor Mask(string kind, int h, int w, int dilation, bool typeB)

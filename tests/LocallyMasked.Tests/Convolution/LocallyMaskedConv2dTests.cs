@@ -133,22 +133,45 @@ public sealed class LocallyMaskedConv2dTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ForwardAndBackwardInsideADisposeScopeLeaveNoLiveTensors(bool perSample)
+    [InlineData("s-curve")]
+    [InlineData("raster")]
+    [InlineData("random")]
+    [InlineData("per-sample")]
+    [InlineData("learned")]
+    public void ForwardAndBackwardInsideADisposeScopeLeaveNoLiveTensors(string kind)
     {
+        // One mask per computation path: periodic, dense box, masked columns, per-sample columns, general (mask gradient).
         var layer = NewLayer(3, 4, 3, 1, learnMaskWeight: true, weightNormalization: true);
-        var ranks = TestMasks.SCurveRanks(8, 8);
-        var mask = perSample
-            ? TestMasks.PerSample(8, 8, new[] { ranks, TestMasks.RasterRanks(8, 8) }, 3, 1, true)
-            : TestMasks.Tensor(8, 8, ranks, 3, 1, true);
+        var mask = kind switch
+        {
+            "s-curve" => TestMasks.Tensor(8, 8, TestMasks.SCurveRanks(8, 8), 3, 1, true),
+            "raster" => TestMasks.Tensor(8, 8, TestMasks.RasterRanks(8, 8), 3, 1, true),
+            "random" => TestMasks.Tensor(8, 8, TestMasks.RandomRanks(8, 8, 7), 3, 1, true),
+            "per-sample" => TestMasks.PerSample(8, 8, new[] { TestMasks.SCurveRanks(8, 8), TestMasks.RasterRanks(8, 8) }, 3, 1, true),
+            _ => rand(9, 64, dtype: ScalarType.Float64).requires_grad_(true),
+        };
         // Warm up once so that lazily created state (such as the mask analysis) is not counted.
         RunStep(layer, mask);
         layer.zero_grad();
+        mask.grad?.zero_();
 
         DisposeScopeManager.Statistics.Reset();
         RunStep(layer, mask);
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0, DisposeScopeManager.Statistics.ToString());
+    }
+
+    [Fact]
+    public void AMaskThatSeesNothingGivesTheBias()
+    {
+        manual_seed(4);
+        using var scope = NewDisposeScope();
+        var layer = NewLayer(3, 4, 3, 2);
+        var x = randn(2, 3, 7, 5, dtype: ScalarType.Float64, requires_grad: true);
+        var output = layer.forward(x, zeros(9, 35, dtype: ScalarType.Float64));
+        var bias = layer.get_parameter("bias")!;
+        MaxAbsDifference(output, bias.view(1, 4, 1, 1).expand(2, 4, 7, 5)).Should().Be(0.0);
+        output.sum().backward();
+        MaxAbsDifference(bias.grad!, full(4, 70.0, dtype: ScalarType.Float64)).Should().BeLessThan(1e-12);
     }
 
     private static void RunStep(LocallyMaskedConv2d layer, Tensor mask)

@@ -139,8 +139,7 @@ public class CachedSamplerTests
         var masks = model.MasksFor(GenerationOrders.Hilbert(8));
         var expected = model.forward(x, masks);
         var input = torch.cat(new[] { x, torch.ones(2, 1, 8, 8, ScalarType.Float64) }, 1);
-        var actual = NetworkTraversal.Run(model, input, (conv, t, role) =>
-            conv.forward(t, role switch { MaskRole.First => masks.First, MaskRole.Dilated => masks.Dilated, _ => masks.Undilated }));
+        var actual = NetworkTraversal.Run(model, input, new ModuleLayers(masks));
         (actual - expected).abs().max().item<double>().Should().BeLessThan(1e-12);
     }
 
@@ -157,6 +156,21 @@ public class CachedSamplerTests
         a.equal(b).all().item<bool>().Should().BeTrue();
         a.equal(c).all().item<bool>().Should().BeFalse();
         a.abs().max().item<double>().Should().BeLessThanOrEqualTo(1.0);
+    }
+
+    [Fact]
+    public void The_thread_setting_is_restored_and_does_not_change_the_draws()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModel(LikelihoodKind.GreyLogisticMixture);
+        var order = GenerationOrders.ZigZag(8, 8);
+        int before = torch.get_num_threads();
+        var single = new CachedSampler(model).Sample(order, 2, new SamplingOptions { Seed = 9, CpuThreads = 1 });
+        torch.get_num_threads().Should().Be(before);
+        var unchanged = new CachedSampler(model).Sample(order, 2, new SamplingOptions { Seed = 9, CpuThreads = null });
+        single.equal(unchanged).all().item<bool>().Should().BeTrue();
+        var bad = () => new CachedSampler(model).Sample(order, 1, new SamplingOptions { CpuThreads = 0 });
+        bad.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("options");
     }
 
     [Fact]

@@ -1,0 +1,95 @@
+using LocallyMasked.Convolution;
+using LocallyMasked.Layers;
+using LocallyMasked.Models;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Sampling;
+
+/// <summary>
+/// The layers evaluated at one pixel per image, on features (N, C). Each convolution keeps a padded cache
+/// of its input (N, C_in, padded pixels) that holds values only at processed pixels and zero elsewhere, so
+/// gathering the k x k neighbourhood applies the order's mask by construction. Weights are prepared once.
+/// </summary>
+internal sealed class PixelLayers : ILayerEvaluator
+{
+    private readonly Dictionary<LocallyMaskedConv2d, (Tensor Weight, Tensor? Bias)> _convolutions = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<NetworkInNetwork, (Tensor Weight, Tensor Bias)> _linears = new(ReferenceEqualityComparer.Instance);
+    private readonly IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> _caches;
+    private readonly IReadOnlyDictionary<int, Tensor[]> _neighbourhoods;
+    private readonly Tensor[] _positions;
+    private readonly long _batch;
+    private readonly bool _shared;
+
+    /// <summary>Prepares the weights; call inside the sampling run's dispose scope.</summary>
+    /// <param name="caches">Each convolution's input cache.</param>
+    /// <param name="linears">The 1x1 layers that will be applied.</param>
+    /// <param name="positions">Per step: the padded position of each image's pixel, (N, 1, 1), or (1) when the batch shares one order.</param>
+    /// <param name="neighbourhoods">Per dilation and step: the padded positions of the k x k taps, (N, 1, k*k), or (k*k) when shared.</param>
+    /// <param name="batch">The number of images N.</param>
+    public PixelLayers(IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, IEnumerable<NetworkInNetwork> linears,
+        Tensor[] positions, IReadOnlyDictionary<int, Tensor[]> neighbourhoods, long batch)
+    {
+        _caches = caches;
+        _positions = positions;
+        _neighbourhoods = neighbourhoods;
+        _batch = batch;
+        _shared = positions.Length > 0 && positions[0].dim() == 1;
+        foreach (var conv in caches.Keys)
+        {
+            // (C_in * k * k, C_out): a patch flattened as (channel, tap) times this is the convolution at one pixel.
+            var matrix = conv.EffectiveWeight().detach().reshape(conv.OutChannels, -1).t().contiguous();
+            _convolutions.Add(conv, (matrix, ParameterNamed(conv, "bias")));
+        }
+        foreach (var layer in linears)
+        {
+            if (_linears.ContainsKey(layer)) continue;
+            _linears.Add(layer, (layer.Linear.EffectiveWeight().detach().t().contiguous(), ParameterNamed(layer.Linear, "bias")!));
+        }
+    }
+
+    /// <summary>The step whose pixels are being evaluated (an index into the position tables).</summary>
+    public int Step { get; set; }
+
+    public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
+    {
+        var cache = _caches[conv];
+        long channels = conv.InChannels;
+        // The first layer must not see its own pixel (type A): its input is written after sampling.
+        if (role != MaskRole.First) Write(cache, input);
+        var neighbourhood = _neighbourhoods[conv.Dilation][Step];
+        var patch = (_shared ? cache.index_select(2, neighbourhood) : cache.gather(2, neighbourhood.expand(_batch, channels, neighbourhood.shape[2])))
+            .reshape(_batch, -1);
+        var (weight, bias) = _convolutions[conv];
+        return bias is null ? patch.mm(weight) : addmm(bias, patch, weight, beta: 1, alpha: 1);
+    }
+
+    public Tensor Linear(NetworkInNetwork layer, Tensor input)
+    {
+        var (weight, bias) = _linears[layer];
+        return addmm(bias, input, weight, beta: 1, alpha: 1);
+    }
+
+    /// <summary>
+    /// PONO at one pixel as a layer norm: with C channels, (x - mean) / sqrt(var_unbiased + eps) equals
+    /// sqrt((C-1)/C) * (x - mean) / sqrt(var_biased + eps (C-1)/C).
+    /// </summary>
+    public Tensor Normalize(Tensor input)
+    {
+        long c = input.shape[1];
+        double shrink = (c - 1) / (double)c;
+        return nn.functional.layer_norm(input, new[] { c }, eps: PositionalNormalization.Epsilon * shrink).mul_(Math.Sqrt(shrink));
+    }
+
+    /// <summary>Sampling runs in evaluation mode: no dropout.</summary>
+    public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;
+
+    /// <summary>Writes (N, C) values into a cache at this step's pixels.</summary>
+    public void Write(Tensor cache, Tensor values)
+    {
+        if (_shared) cache.index_copy_(2, _positions[Step], values.unsqueeze(2));
+        else cache.scatter_(2, _positions[Step].expand(_batch, values.shape[1], 1), values.unsqueeze(2));
+    }
+
+    private static Tensor? ParameterNamed(TorchSharp.torch.nn.Module module, string name) =>
+        module.named_parameters().Where(p => p.name == name).Select(p => p.parameter.detach()).FirstOrDefault();
+}
