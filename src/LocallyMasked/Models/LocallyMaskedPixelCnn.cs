@@ -25,6 +25,9 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
 
     private const int MaskCacheCapacity = 256;
 
+    /// <summary>From this many filters on, a batch that mixes orders runs one pass per order (see <see cref="forward"/>).</summary>
+    internal const int GroupingMinFilters = 48;
+
     [ComponentName(Name = "u_init")]
     private readonly LocallyMaskedConv2d _initial;
 
@@ -172,10 +175,13 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         using var scope = NewDisposeScope();
         var withOnes = cat(new[] { x, ones(x.shape[0], 1, x.shape[2], x.shape[3], dtype: x.dtype, device: x.device) }, 1);
 
-        if (masks.Parts is { } parts && parts.Distinct(ReferenceEqualityComparer.Instance).Count() < parts.Count)
+        if (Config.Filters >= GroupingMinFilters && masks.Parts is { } parts
+            && parts.Distinct(ReferenceEqualityComparer.Instance).Count() < parts.Count)
         {
             // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
             // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same.
+            // It pays when convolutions dominate: one pass per group multiplies the per-operation overhead
+            // (60 filters: 4.29 -> 3.21 s per training step; 16 filters: 0.35 -> 0.86 s, hence the threshold).
             var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
             var outputs = new List<Tensor>(groups.Length);
             var positions = new List<long>(parts.Count);

@@ -1,7 +1,6 @@
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
-using LocallyMasked.Tests.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +12,13 @@ public class GroupedForwardTests
     public void Images_sharing_orders_run_in_groups_and_match_the_per_sample_masks_forward_and_backward()
     {
         using var scope = NewDisposeScope();
-        var model = CachedSamplerTests.TinyModel(LikelihoodKind.GreyLogisticMixture);
+        torch.manual_seed(4);
+        var config = new PixelCnnConfig
+        {
+            ImageChannels = 1, Height = 8, Width = 8, Filters = LocallyMaskedPixelCnn.GroupingMinFilters, ResidualBlocks = 1,
+            Likelihood = LikelihoodKind.GreyLogisticMixture, MixtureComponents = 2,
+        };
+        var model = new LocallyMaskedPixelCnn(config, dtype: ScalarType.Float64);
         var variants = GenerationOrders.SCurve(8, 8).Variants();
         var orders = new[] { variants[3], variants[0], variants[3], variants[5], variants[0], variants[3] };
         var x = (torch.rand(orders.Length, 1, 8, 8, ScalarType.Float64) * 2 - 1).requires_grad_(true);
