@@ -136,50 +136,38 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
     /// Masked columns of samples [start, start + count) as (C*S, count*WideLength): row (c, s) holds channel c read through
     /// tap s at every wide output position; one contiguous copy per tap, then one in-place masking pass.
     /// </summary>
-    internal static Tensor Columns(Tensor x, WideColumnLayout layout, long start, long count)
-    {
-        var c = x.shape[1];
-        var taps = layout.Taps.Length;
-        using var padded = layout.PadWide(x, start, count);
-        if (layout.IsGrid)
-            return MaskedGrid(padded, layout, backward: false, start, count);
-        var columns = torch.empty(new[] { c, taps, count, (long)layout.WideLength }, x.dtype, x.device);
-        for (var s = 0; s < taps; s++)
-        {
-            using var target = columns.select(1, s);
-            using var source = padded.narrow(2, layout.InputStart(layout.Taps[s]), layout.WideLength);
-            target.copy_(source);
-        }
-
-        using (var mask = layout.ChunkMask(backward: false, start, count))
-            columns.mul_(mask);
-        using (columns)
-            return columns.view(c * taps, count * layout.WideLength);
-    }
+    internal static Tensor Columns(Tensor x, WideColumnLayout layout, long start, long count) =>
+        MaskedTapCopies(x, layout, backward: false, start, count);
 
     /// <summary>
     /// The output gradient of samples [start, start + count) shifted back through every tap and masked, as
     /// (O*S, count*WideLength): row (o, s) at wide input position u holds g[o, u - offset(s)] * mask[s, u - offset(s)].
     /// </summary>
-    private static Tensor ShiftedGradient(Tensor gradOutput, WideColumnLayout layout, long start, long count)
+    private static Tensor ShiftedGradient(Tensor gradOutput, WideColumnLayout layout, long start, long count) =>
+        MaskedTapCopies(gradOutput, layout, backward: true, start, count);
+
+    // Forward reads the input at each tap's offset, backward the output gradient at the mirrored offset; otherwise
+    // the two are the same copy-then-mask pass.
+    private static Tensor MaskedTapCopies(Tensor t, WideColumnLayout layout, bool backward, long start, long count)
     {
-        var o = gradOutput.shape[1];
+        var channels = t.shape[1];
         var taps = layout.Taps.Length;
-        using var padded = layout.PadWide(gradOutput, start, count);
+        using var padded = layout.PadWide(t, start, count);
         if (layout.IsGrid)
-            return MaskedGrid(padded, layout, backward: true, start, count);
-        var shifted = torch.empty(new[] { o, taps, count, (long)layout.WideLength }, gradOutput.dtype, gradOutput.device);
+            return MaskedGrid(padded, layout, backward, start, count);
+        var copies = torch.empty(new[] { channels, taps, count, (long)layout.WideLength }, t.dtype, t.device);
         for (var s = 0; s < taps; s++)
         {
-            using var target = shifted.select(1, s);
-            using var source = padded.narrow(2, layout.GradientStart(layout.Taps[s]), layout.WideLength);
+            var offset = backward ? layout.GradientStart(layout.Taps[s]) : layout.InputStart(layout.Taps[s]);
+            using var target = copies.select(1, s);
+            using var source = padded.narrow(2, offset, layout.WideLength);
             target.copy_(source);
         }
 
-        using (var mask = layout.ChunkMask(backward: true, start, count))
-            shifted.mul_(mask);
-        using (shifted)
-            return shifted.view(o * taps, count * layout.WideLength);
+        using (var mask = layout.ChunkMask(backward, start, count))
+            copies.mul_(mask);
+        using (copies)
+            return copies.view(channels * taps, count * layout.WideLength);
     }
 
     /// <summary>

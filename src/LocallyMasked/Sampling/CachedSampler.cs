@@ -76,7 +76,7 @@ public sealed class CachedSampler : ImageSampler
             using var scope = NewDisposeScope();
             int s = t - first;
             layers.Step = s;
-            var pixelIndex = tensor(Enumerable.Range(0, n).Select(i => (long)plan.PixelAt(i, t)).ToArray(), new long[] { n, 1, 1 }, ScalarType.Int64, device);
+            var pixelIndex = plan.PixelIndex(t, device);
             var gatherIndex = pixelIndex.expand(n, config.ImageChannels, 1);
 
             var current = flatImages.gather(2, gatherIndex).squeeze(2);
@@ -85,7 +85,7 @@ public sealed class CachedSampler : ImageSampler
             if (plan.AnySampledAt(t))
             {
                 options.StepObserver?.Invoke(t, parameters);
-                var generated = tensor(Enumerable.Range(0, n).Select(i => plan.Region[plan.PixelAt(i, t)]).ToArray(), new long[] { n }, ScalarType.Bool, device);
+                var generated = plan.Generated(t, device);
                 var values = Model.Likelihood.Sample(parameters, plan.Uniforms[s], options.Temperature);
                 WritePixels(flatImages, pixelIndex, values, generated);
             }

@@ -31,8 +31,8 @@ public sealed class NaiveSampler : ImageSampler
         {
             if (!plan.AnySampledAt(t)) continue;
             using var scope = NewDisposeScope();
-            var pixelIndex = tensor(Enumerable.Range(0, n).Select(i => (long)plan.PixelAt(i, t)).ToArray(), new long[] { n, 1, 1 }, ScalarType.Int64, device);
-            var generated = tensor(Enumerable.Range(0, n).Select(i => plan.Region[plan.PixelAt(i, t)]).ToArray(), new long[] { n }, ScalarType.Bool, device);
+            var pixelIndex = plan.PixelIndex(t, device);
+            var generated = plan.Generated(t, device);
 
             var all = Model.forward(images, masks);
             var parameters = all.view(n, all.shape[1], pixels).gather(2, pixelIndex.expand(n, all.shape[1], 1)).squeeze(2);

@@ -47,6 +47,14 @@ internal sealed class SamplingPlan : IDisposable
     /// <summary>The pixel that image i visits at step t.</summary>
     public int PixelAt(int image, int step) => Orders[image].Sequence[step];
 
+    /// <summary>The pixel of each image at step t, as an index tensor (N, 1, 1) on <paramref name="device"/>.</summary>
+    public Tensor PixelIndex(int step, Device device) =>
+        tensor(Enumerable.Range(0, Orders.Count).Select(i => (long)PixelAt(i, step)).ToArray(), new long[] { Orders.Count, 1, 1 }, ScalarType.Int64, device);
+
+    /// <summary>Whether each image generates its pixel at step t, as a boolean tensor (N) on <paramref name="device"/>.</summary>
+    public Tensor Generated(int step, Device device) =>
+        tensor(Enumerable.Range(0, Orders.Count).Select(i => Region[PixelAt(i, step)]).ToArray(), new long[] { Orders.Count }, ScalarType.Bool, device);
+
     /// <summary>Whether any image generates (rather than observes) its pixel at step t.</summary>
     public bool AnySampledAt(int step)
     {
