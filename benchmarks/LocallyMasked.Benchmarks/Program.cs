@@ -5,7 +5,8 @@ using LocallyMasked.Runtime;
 // Before libtorch loads: let OpenMP workers sleep instead of spin (the machine is shared; see docs/benchmarks.md).
 Console.WriteLine($"OMP_WAIT_POLICY=PASSIVE: {OpenMpWaitPolicy.PreferPassive()}");
 
-// `sampling-report [...]` prints the naive-vs-cached table in one run; anything else goes to BenchmarkDotNet.
+// `sampling-report [...]` and `training-step-report [...]` print their tables in one run; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "sampling-report") return SamplingReport.Run(args[1..]);
+if (args.Length > 0 && args[0] == "training-step-report") return TrainingStepReport.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(SamplingBenchmarks).Assembly).Run(args);
 return 0;

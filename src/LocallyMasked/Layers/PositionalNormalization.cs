@@ -16,6 +16,7 @@ public static class PositionalNormalization
     /// <summary>
     /// Normalizes <paramref name="x"/> over dimension 1: (x - mean) / sqrt(var + 1e-5), where var is the
     /// unbiased variance (divides by channels - 1), exactly as <c>torch.var</c>'s default in the reference code.
+    /// Works on feature maps (N, C, H, W) and on the features of single pixels (N, C).
     /// </summary>
     /// <param name="x">Features of shape (N, C, ...) with C &gt;= 2.</param>
     /// <returns>The normalized features, same shape, device and dtype.</returns>
@@ -25,8 +26,15 @@ public static class PositionalNormalization
         if (x.dim() < 2 || x.shape[1] < 2)
             throw new ArgumentException($"Expected features of shape (N, C, ...) with C >= 2, got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
-        var mean = x.mean(new long[] { 1 }, keepdim: true);
-        var variance = x.var(1L, unbiased: true, keepdim: true);
-        return ((x - mean) / (variance + Epsilon).sqrt()).MoveToOuterDisposeScope();
+        // One fused layer_norm over the channels instead of mean, var, sub, add, sqrt and div (each a pass with its own
+        // backward): with C channels, (x - mean) / sqrt(var_unbiased + eps) equals
+        // sqrt((C-1)/C) * (x - mean) / sqrt(var_biased + eps (C-1)/C), and layer_norm computes the latter.
+        long channels = x.shape[1];
+        double shrink = (channels - 1) / (double)channels;
+        bool perPixelMaps = x.dim() > 2;
+        var channelsLast = perPixelMaps ? x.movedim(new long[] { 1 }, new long[] { -1 }) : x;
+        var normalized = nn.functional.layer_norm(channelsLast, new[] { channels }, eps: Epsilon * shrink) * Math.Sqrt(shrink);
+        var result = perPixelMaps ? normalized.movedim(new long[] { -1 }, new long[] { 1 }).contiguous() : normalized;
+        return result.MoveToOuterDisposeScope();
     }
 }

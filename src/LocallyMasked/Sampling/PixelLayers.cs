@@ -69,16 +69,7 @@ internal sealed class PixelLayers : ILayerEvaluator
         return addmm(bias, input, weight, beta: 1, alpha: 1);
     }
 
-    /// <summary>
-    /// PONO at one pixel as a layer norm: with C channels, (x - mean) / sqrt(var_unbiased + eps) equals
-    /// sqrt((C-1)/C) * (x - mean) / sqrt(var_biased + eps (C-1)/C).
-    /// </summary>
-    public Tensor Normalize(Tensor input)
-    {
-        long c = input.shape[1];
-        double shrink = (c - 1) / (double)c;
-        return nn.functional.layer_norm(input, new[] { c }, eps: PositionalNormalization.Epsilon * shrink).mul_(Math.Sqrt(shrink));
-    }
+    public Tensor Normalize(Tensor input) => PositionalNormalization.Apply(input);
 
     /// <summary>Sampling runs in evaluation mode: no dropout.</summary>
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;

@@ -27,6 +27,27 @@ public class LayerTests
             }
     }
 
+    [Theory]
+    [InlineData(new long[] { 3, 6, 4, 5 })]
+    [InlineData(new long[] { 7, 2 })]
+    [InlineData(new long[] { 2, 4, 3 })]
+    public void Positional_normalization_equals_the_plain_mean_and_variance_formula_with_its_gradient(long[] shape)
+    {
+        // The layer computes PONO as one fused layer_norm; the plain composition is the reference.
+        manual_seed(2);
+        var x = (randn(shape, dtype: ScalarType.Float64) * 2 + 0.5).requires_grad_(true);
+        var outputGradient = randn(shape, dtype: ScalarType.Float64);
+        var fast = PositionalNormalization.Apply(x);
+        var fastGradient = autograd.grad(new[] { fast }, new[] { x }, new[] { outputGradient })[0];
+        var mean = x.mean(new long[] { 1 }, keepdim: true);
+        var variance = x.var(1L, unbiased: true, keepdim: true);
+        var plain = (x - mean) / (variance + PositionalNormalization.Epsilon).sqrt();
+        var plainGradient = autograd.grad(new[] { plain }, new[] { x }, new[] { outputGradient })[0];
+        fast.shape.Should().Equal(shape);
+        (fast - plain).abs().max().item<double>().Should().BeLessThan(1e-12);
+        (fastGradient - plainGradient).abs().max().item<double>().Should().BeLessThan(1e-11);
+    }
+
     [Fact]
     public void Concat_elu_doubles_the_channels_with_both_signs()
     {

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using LocallyMasked.Convolution;
+using LocallyMasked.Layers;
+using LocallyMasked.Models;
+using LocallyMasked.Orders;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Benchmarks;
+
+/// <summary>
+/// <c>training-step-report</c>: seconds per training step of the binarized-MNIST model (60 filters, 2 blocks per
+/// stage, batch 16, the 8 S-curve variants; forward, loss, backward and Adam), split into phases, for this library's
+/// layer and for the authors' layer (unfold, multiply by the mask, batched matmul, all through autograd) in the
+/// same run, plus the same network with plain weight-masked <c>conv2d</c> under the raster order (a standard
+/// PixelCNN++ step, the speed to match).
+/// </summary>
+internal static class TrainingStepReport
+{
+    private sealed record Variant(string Name, Func<LocallyMaskedPixelCnn, Tensor, IReadOnlyList<GenerationOrder>, Tensor> LogLikelihood, bool PerImage);
+
+    public static int Run(string[] args)
+    {
+        int stepsAt = Array.IndexOf(args, "--steps");
+        int steps = stepsAt >= 0 ? int.Parse(args[stepsAt + 1]) : 10;
+        int onlyAt = Array.IndexOf(args, "--only");
+        string? only = onlyAt >= 0 ? args[onlyAt + 1] : null;
+        torch.set_num_threads(Environment.ProcessorCount);
+        var config = PixelCnnConfig.BinarizedMnist with { Filters = 60, ResidualBlocks = 2 };
+        var variants = GenerationOrders.SCurve(config.Height, config.Width).Variants();
+        const int batch = 16;
+        Console.WriteLine($"threads: {torch.get_num_threads()}, model: 60 filters, 2 blocks, batch {batch}, {steps} measured steps after 2 warm-up steps (medians)");
+
+        var all = new[]
+        {
+            new Variant("LMConv, one order per batch", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o[0])), false),
+            new Variant("LMConv, one order per image (grouped by order)", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o)), true),
+            new Variant("LMConv, one order per image (per-sample masks)", (m, x, o) => Traverse(m, x, new ModuleLayers(m.MasksFor(o))), true),
+            new Variant("authors' layer (unfold, mask, matmul), one order per batch", (m, x, o) => Traverse(m, x, new UnfoldLayers(m.MasksFor(o[0]))), false),
+            new Variant("weight-masked conv2d, raster (standard PixelCNN++)", (m, x, _) => Traverse(m, x, new Conv2dLayers(m.Config.KernelSize)), false),
+        };
+        Console.WriteLine("| layer, orders | step (s) | forward + loss (s) | backward (s) | Adam (s) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var variant in all.Where(v => only is null || v.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
+        {
+            torch.manual_seed(0);
+            using var model = new LocallyMaskedPixelCnn(config);
+            model.train();
+            var parameters = model.parameters().ToArray();
+            using var optimizer = optim.Adam(parameters, 2e-3, 0.95, 0.9995);
+            var random = new Random(1);
+            var times = new List<(double Step, double Forward, double Backward, double Adam)>();
+            for (int step = 0; step < steps + 2; step++)
+            {
+                using var scope = NewDisposeScope();
+                var x = torch.rand(batch, 1, config.Height, config.Width).gt(0.5).to_type(ScalarType.Float32) * 2 - 1;
+                var orders = variant.PerImage
+                    ? Enumerable.Range(0, batch).Select(_ => variants[random.Next(variants.Count)]).ToArray()
+                    : new[] { variants[random.Next(variants.Count)] };
+                var clock = Stopwatch.StartNew();
+                var loss = -variant.LogLikelihood(model, x, orders).mean();
+                _ = loss.ToDouble();
+                var forward = clock.Elapsed.TotalSeconds;
+                optimizer.zero_grad();
+                loss.backward();
+                var backward = clock.Elapsed.TotalSeconds - forward;
+                optimizer.step();
+                var total = clock.Elapsed.TotalSeconds;
+                if (step >= 2) times.Add((total, forward, backward, total - forward - backward));
+            }
+            Console.WriteLine($"| {variant.Name} | {Median(times.Select(t => t.Step)):F3} | {Median(times.Select(t => t.Forward)):F3} | " +
+                $"{Median(times.Select(t => t.Backward)):F3} | {Median(times.Select(t => t.Adam)):F3} |");
+        }
+        return 0;
+    }
+
+    private static Tensor Traverse(LocallyMaskedPixelCnn model, Tensor x, ILayerEvaluator layers)
+    {
+        var withOnes = cat(new[] { x, ones_like(x) }, 1);
+        var parameters = NetworkTraversal.Run(model, withOnes, layers);
+        return model.Likelihood.LogProbability(x, parameters).sum(new long[] { 1, 2 });
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static Tensor? Bias(LocallyMaskedConv2d conv) =>
+        conv.named_parameters().Where(p => p.name == "bias").Select(p => (Tensor)p.parameter).FirstOrDefault();
+
+    /// <summary>The authors' layer: unfold the padded input, multiply the columns by the mask, one batched matmul.</summary>
+    private sealed class UnfoldLayers(MaskSet masks) : ILayerEvaluator
+    {
+        public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
+        {
+            var mask = role switch { MaskRole.First => masks.First, MaskRole.Dilated => masks.Dilated, _ => masks.Undilated };
+            var (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3]);
+            int k = conv.KernelSize, d = conv.Dilation, pad = d * (k - 1) / 2;
+            var columns = nn.functional.unfold(input, k, d, pad).view(n, c, k * k, h * w) * mask.view(1, 1, k * k, h * w);
+            var weight = conv.EffectiveWeight().view(conv.OutChannels, -1);
+            var output = weight.matmul(columns.view(n, c * k * k, h * w));
+            var bias = Bias(conv);
+            if (bias is not null) output = output + bias.view(1, -1, 1);
+            return output.view(n, conv.OutChannels, h, w);
+        }
+
+        public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
+
+        public Tensor Normalize(Tensor input) => PositionalNormalization.Apply(input);
+
+        public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
+            block.Dropout > 0 ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;
+    }
+
+    /// <summary>A standard PixelCNN++ layer: conv2d with the raster kernel mask folded into the weight.</summary>
+    private sealed class Conv2dLayers(int kernelSize) : ILayerEvaluator
+    {
+        private readonly Tensor _typeA = KernelMask(kernelSize, includeCentre: false);
+        private readonly Tensor _typeB = KernelMask(kernelSize, includeCentre: true);
+
+        public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
+        {
+            int k = conv.KernelSize, d = conv.Dilation;
+            var weight = conv.EffectiveWeight() * (role == MaskRole.First ? _typeA : _typeB);
+            return nn.functional.conv2d(input, weight, Bias(conv), padding: new long[] { d * (k - 1) / 2, d * (k - 1) / 2 },
+                dilation: new long[] { d, d });
+        }
+
+        public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
+
+        public Tensor Normalize(Tensor input) => PositionalNormalization.Apply(input);
+
+        public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
+            block.Dropout > 0 ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;
+
+        private static Tensor KernelMask(int k, bool includeCentre)
+        {
+            var values = new float[k * k];
+            for (int t = 0; t < k * k; t++) values[t] = t < k * k / 2 || (includeCentre && t == k * k / 2) ? 1f : 0f;
+            return tensor(values).view(1, 1, k, k).DetachFromDisposeScope();
+        }
+    }
+}
