@@ -13,14 +13,16 @@ namespace LocallyMasked.Convolution;
 /// <remarks>
 /// <para>Arguments of <c>apply</c>: x (N, C, H, W), weight (O, C, S) for the layout's S taps, bias (O) or null, layout.</para>
 /// <para>Samples are processed in chunks whose columns take about <see cref="ChunkBytes"/>: the columns then stay in the
-/// CPU cache between being written and being multiplied, the allocator reuses the same block instead of mapping (and
-/// the kernel zeroing) fresh pages for every large temporary, and the peak memory is far below one unfolded input.
+/// CPU's last-level cache between being written and being multiplied, the allocator reuses the same block instead of
+/// mapping (and the kernel zeroing) fresh pages for every large temporary, and the peak memory is far below one unfolded
+/// input. Smaller chunks pay the fixed cost of a dozen operations per chunk more often (2 MB chunks made 32 x 64 x 28x28
+/// masked columns about 1.4x slower than 8 MB ones on a quiet 2-core machine; docs/benchmarks.md).
 /// Within a chunk the batch is folded into the matrix columns (channels-first layout), so each product is one GEMM.</para>
 /// </remarks>
 internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideColumnsFunction>
 {
     /// <summary>Target size of one chunk of columns.</summary>
-    internal const long ChunkBytes = 2L << 20;
+    internal const long ChunkBytes = 8L << 20;
 
     /// <summary>Name shown by the autograd engine.</summary>
     public override string Name => "LocallyMaskedConv2dWideColumns";
