@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
+using LocallyMasked.Masks;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using TorchSharp;
@@ -9,7 +10,7 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>training-step-report</c>: seconds per training step of the binarized-MNIST model (60 filters, 2 blocks per
+/// <c>training-step-report [--steps N] [--only TEXT] [--grouping]</c>: seconds per training step of the binarized-MNIST model (60 filters, 2 blocks per
 /// stage, batch 16, the 8 S-curve variants; forward, loss, backward and Adam), split into phases, for this library's
 /// layer and for the authors' layer (unfold, multiply by the mask, batched matmul, all through autograd) in the
 /// same run, plus the same network with plain weight-masked <c>conv2d</c> under the raster order (a standard
@@ -26,6 +27,7 @@ internal static class TrainingStepReport
         int onlyAt = Array.IndexOf(args, "--only");
         string? only = onlyAt >= 0 ? args[onlyAt + 1] : null;
         torch.set_num_threads(Environment.ProcessorCount);
+        if (args.Contains("--grouping")) return GroupingTable();
         var config = PixelCnnConfig.BinarizedMnist with { Filters = 60, ResidualBlocks = 2 };
         var variants = GenerationOrders.SCurve(config.Height, config.Width).Variants();
         const int batch = 16;
@@ -70,6 +72,62 @@ internal static class TrainingStepReport
             }
             Console.WriteLine($"| {variant.Name} | {Median(times.Select(t => t.Step)):F3} | {Median(times.Select(t => t.Forward)):F3} | " +
                 $"{Median(times.Select(t => t.Backward)):F3} | {Median(times.Select(t => t.Adam)):F3} |");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>--grouping</c>: one 3x3 layer, forward and backward, for a batch of 16 whose images draw S-curve variants at
+    /// random: one shared order (for reference), per-sample masks, and one call per group of images with the same order
+    /// (what the model does from <see cref="LocallyMaskedPixelCnn.GroupingMinFilters"/> filters on). Medians of 6
+    /// interleaved repetitions, in ms.
+    /// </summary>
+    private static int GroupingTable()
+    {
+        Console.WriteLine("| batch x in -> out channels, image | orders in the batch | one shared order (ms) | per-sample masks (ms) | grouped by order (ms) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var (n, c, o, size) in new[] { (16, 120, 60, 28), (16, 120, 120, 28), (16, 160, 160, 28), (16, 200, 200, 32), (16, 320, 320, 32) })
+        {
+            manual_seed(0);
+            var layer = new LocallyMaskedConv2d(c, o, 3, 1);
+            var x = randn(n, c, size, size, requires_grad: true);
+            var g = randn(n, o, size, size);
+            var variants = GenerationOrders.SCurve(size, size).Variants();
+            var rnd = new Random(1);
+            var which = Enumerable.Range(0, n).Select(_ => rnd.Next(8)).ToArray();
+            var shared = Enumerable.Range(0, 8).Select(v => LocalMasks.Create(variants[v], 3, 1, MaskType.B)).ToArray();
+            var perSample = stack(which.Select(v => shared[v]).ToArray());
+            var groups = which.Select((v, i) => (v, i)).GroupBy(t => t.v).ToArray();
+            var times = new List<double>[3];
+            for (int i = 0; i < 3; i++) times[i] = new List<double>();
+            for (int rep = 0; rep < 8; rep++)
+            {
+                for (int k = 0; k < 3; k++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    using (NewDisposeScope())
+                    {
+                        if (k == 0) layer.forward(x, shared[0]).backward(new[] { g });
+                        else if (k == 1) layer.forward(x, perSample).backward(new[] { g });
+                        else
+                        {
+                            var outs = new List<Tensor>(); var pos = new List<long>();
+                            foreach (var gr in groups)
+                            {
+                                var idx = tensor(gr.Select(t => (long)t.i).ToArray());
+                                outs.Add(layer.forward(x.index_select(0, idx), shared[gr.Key]));
+                                pos.AddRange(gr.Select(t => (long)t.i));
+                            }
+                            var inv = new long[n]; for (int j = 0; j < n; j++) inv[pos[j]] = j;
+                            cat(outs.ToArray(), 0).index_select(0, tensor(inv)).backward(new[] { g });
+                        }
+                        x.grad?.zero_(); foreach (var p in layer.parameters()) p.grad?.zero_();
+                    }
+                    if (rep >= 2) times[k].Add(sw.Elapsed.TotalMilliseconds);
+                }
+            }
+            foreach (var t in times) t.Sort();
+            Console.WriteLine($"| {n} x {c} -> {o}, {size}x{size} | {groups.Length} | {times[0][3]:F1} | {times[1][3]:F1} | {times[2][3]:F1} |");
         }
         return 0;
     }

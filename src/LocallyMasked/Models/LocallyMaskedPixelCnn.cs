@@ -26,7 +26,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     private const int MaskCacheCapacity = 256;
 
     /// <summary>From this many filters on, a batch that mixes orders runs one pass per order (see <see cref="forward"/>).</summary>
-    internal const int GroupingMinFilters = 48;
+    internal const int GroupingMinFilters = 64;
 
     [ComponentName(Name = "u_init")]
     private readonly LocallyMaskedConv2d _initial;
@@ -180,8 +180,10 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         {
             // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
             // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same.
-            // It pays when convolutions dominate: one pass per group multiplies the per-operation overhead
-            // (60 filters: 4.29 -> 3.21 s per training step; 16 filters: 0.35 -> 0.86 s, hence the threshold).
+            // It pays when convolutions are wide: per-sample masks go through masked columns (about 1.7x a shared
+            // S-curve layer), while a group's pass costs the per-operation overhead again for fewer images. Measured
+            // fwd+bwd of one 3x3 layer, batch 16 over 7 S-curve variants, 2 cores: 120 -> 120 channels 107 ms per-sample
+            // vs 120 grouped; 160 -> 160: 195 vs 147; 320 -> 320 at 32x32: 609 vs 421 (docs/benchmarks.md).
             var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
             var outputs = new List<Tensor>(groups.Length);
             var positions = new List<long>(parts.Count);
