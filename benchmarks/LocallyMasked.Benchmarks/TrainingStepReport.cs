@@ -36,8 +36,9 @@ internal static class TrainingStepReport
         var all = new[]
         {
             new Variant("LMConv, one order per batch", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o[0])), false),
-            new Variant("LMConv, one order per image (grouped by order)", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o)), true),
-            new Variant("LMConv, one order per image (per-sample masks)", (m, x, o) => Traverse(m, x, new ModuleLayers(m.MasksFor(o))), true),
+            new Variant("LMConv, one order per image (the model's choice for this size)", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o)), true),
+            new Variant("LMConv, one order per image, per-sample masks", (m, x, o) => Traverse(m, x, new ModuleLayers(m.MasksFor(o))), true),
+            new Variant("LMConv, one order per image, one pass per group of images with the same order", Grouped, true),
             new Variant("authors' layer (unfold, mask, matmul), one order per batch", (m, x, o) => Traverse(m, x, new UnfoldLayers(m.MasksFor(o[0]))), false),
             new Variant("weight-masked conv2d, raster (standard PixelCNN++)", (m, x, _) => Traverse(m, x, new Conv2dLayers(m.Config.KernelSize)), false),
         };
@@ -130,6 +131,21 @@ internal static class TrainingStepReport
             Console.WriteLine($"| {n} x {c} -> {o}, {size}x{size} | {groups.Length} | {times[0][3]:F1} | {times[1][3]:F1} | {times[2][3]:F1} |");
         }
         return 0;
+    }
+
+    private static Tensor Grouped(LocallyMaskedPixelCnn model, Tensor x, IReadOnlyList<GenerationOrder> orders)
+    {
+        var parts = new List<Tensor>();
+        var positions = new List<long>();
+        foreach (var group in Enumerable.Range(0, orders.Count).GroupBy(i => orders[i]))
+        {
+            var index = tensor(group.Select(i => (long)i).ToArray());
+            parts.Add(Traverse(model, x.index_select(0, index), new ModuleLayers(model.MasksFor(group.Key))));
+            positions.AddRange(group.Select(i => (long)i));
+        }
+        var inverse = new long[orders.Count];
+        for (int k = 0; k < positions.Count; k++) inverse[positions[k]] = k;
+        return cat(parts.ToArray(), 0).index_select(0, tensor(inverse));
     }
 
     private static Tensor Traverse(LocallyMaskedPixelCnn model, Tensor x, ILayerEvaluator layers)
