@@ -9,7 +9,9 @@ namespace LocallyMasked.Runtime;
 /// after each free and fault the same pages in, zeroed, on the next allocation. Measured on a 2-core machine: one
 /// masked-columns layer (32 x 64 x 28x28, Hilbert mask, forward and backward) took 75-102 ms across runs with the
 /// defaults and 63 ms with the heap retained (docs/benchmarks.md). Applications call <see cref="Retain"/> once at start;
-/// the cost is that the process keeps its peak heap size, as jemalloc or tcmalloc would.
+/// the cost is that the process keeps its peak heap size, as jemalloc or tcmalloc would. glibc gives other threads
+/// arenas of their own, which still unmap a heap that becomes entirely free; the main thread's heap, where the samples
+/// program and the benchmarks run their models, keeps everything.
 /// </summary>
 public static class NativeHeapRetention
 {
