@@ -92,26 +92,36 @@ public static class CheckpointFile
 
     /// <summary>
     /// Loads a checkpoint into an existing model (and optimizer and average, when given), in place, and restores torch's
-    /// CPU random state when <paramref name="restoreRandomState"/> is set.
+    /// CPU random state when <paramref name="restoreRandomState"/> is set. The whole file is read and checked against
+    /// the targets (structure, tensor names, shapes and dtypes, end marker) before anything is changed, so a truncated,
+    /// corrupt or mismatched file leaves the model, optimizer and average as they were.
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="parts">Where to load: the model (required), the optimizer and the average (each optional).</param>
     /// <param name="restoreRandomState">Whether to restore torch's CPU generator (exact resumption of dropout).</param>
+    /// <exception cref="InvalidDataException">The file is not a complete checkpoint for these targets.</exception>
     public static CheckpointMetadata Load(string path, Parts parts, bool restoreRandomState = false)
     {
         ArgumentNullException.ThrowIfNull(parts.Model);
-        using var reader = Open(path);
+        var bytes = ReadAllBytes(path);
+        using (var check = Reader(bytes)) Read(check, path, parts, apply: false, restoreRandomState);
+        using var reader = Reader(bytes);
+        return Read(reader, path, parts, apply: true, restoreRandomState);
+    }
+
+    private static CheckpointMetadata Read(BinaryReader reader, string path, Parts parts, bool apply, bool restoreRandomState)
+    {
         try
         {
             var metadata = ReadHeader(reader, path);
-            ReadTensorsInto(reader, parts.Model.state_dict(), path, "model");
+            ReadTensorsInto(reader, parts.Model.state_dict(), path, "model", apply);
             bool hasOptimizer = reader.ReadBoolean();
             if (hasOptimizer)
             {
                 long length = reader.ReadInt64();
+                if (length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position) throw new EndOfStreamException();
                 var bytes = reader.ReadBytes(checked((int)length));
-                if (bytes.Length != length) throw new EndOfStreamException();
-                if (parts.Optimizer is not null)
+                if (parts.Optimizer is not null && apply)
                 {
                     using var inner = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
                     try
@@ -130,14 +140,14 @@ public static class CheckpointFile
             if (hasAverage)
             {
                 var target = parts.Average?.ToDictionary(kv => kv.Key, kv => kv.Value);
-                if (target is not null) ReadTensorsInto(reader, target, path, "weight average");
+                if (target is not null) ReadTensorsInto(reader, target, path, "weight average", apply);
                 else SkipTensors(reader);
             }
             int rngLength = reader.ReadInt32();
             var rng = reader.ReadBytes(rngLength);
             if (rng.Length != rngLength) throw new EndOfStreamException();
             if (reader.ReadString() != EndMarker) throw new InvalidDataException($"{path}: the end marker is missing (corrupt file).");
-            if (restoreRandomState)
+            if (restoreRandomState && apply)
             {
                 using var state = tensor(rng, ScalarType.Byte);
                 torch.random.set_rng_state(state);
@@ -175,13 +185,17 @@ public static class CheckpointFile
         }
     }
 
-    private static BinaryReader Open(string path)
+    private static BinaryReader Open(string path) => Reader(ReadAllBytes(path));
+
+    // The whole file is read first: TorchSharp's tensor reader expects every byte to be there.
+    private static byte[] ReadAllBytes(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
-        // Read the whole file first: TorchSharp's tensor reader expects every byte to be there.
-        return new BinaryReader(new MemoryStream(File.ReadAllBytes(path)), Encoding.UTF8);
+        return File.ReadAllBytes(path);
     }
+
+    private static BinaryReader Reader(byte[] bytes) => new(new MemoryStream(bytes, writable: false), Encoding.UTF8);
 
     private static CheckpointMetadata ReadHeader(BinaryReader reader, string path)
     {
@@ -220,7 +234,7 @@ public static class CheckpointFile
         }
     }
 
-    private static void ReadTensorsInto(BinaryReader reader, IDictionary<string, Tensor> target, string path, string what)
+    private static void ReadTensorsInto(BinaryReader reader, IDictionary<string, Tensor> target, string path, string what, bool apply)
     {
         int count = reader.ReadInt32();
         if (count != target.Count)
@@ -230,14 +244,24 @@ public static class CheckpointFile
             string name = reader.ReadString();
             if (!target.TryGetValue(name, out var destination))
                 throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not exist in the target.");
-            try
+            if (apply)
             {
-                destination.Load(reader);
+                try
+                {
+                    destination.Load(reader);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not match the target ({e.Message}).", e);
+                }
+                continue;
             }
-            catch (ArgumentException e)
-            {
-                throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not match the target ({e.Message}).", e);
-            }
+
+            // Checking pass: read into a temporary CPU tensor and compare, leaving the target untouched.
+            using var stored = TensorExtensionMethods.Load(reader);
+            if (stored.dtype != destination.dtype || !stored.shape.SequenceEqual(destination.shape))
+                throw new InvalidDataException(
+                    $"{path}: the {what} tensor '{name}' is {stored.dtype} [{string.Join(", ", stored.shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
         }
     }
 

@@ -189,6 +189,61 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(0.3)]
+    [InlineData(0.6)]
+    [InlineData(0.9)]
+    [InlineData(0.999)]
+    public void AFailedResumeLeavesTheModelAsItWas(double keptFraction)
+    {
+        var data = Images(8, 4, grey: false);
+        var (model, trainer) = Create(data, new TrainerOptions { BatchSize = 4, LearningRate = 0.05, EmaDecay = 0.5 });
+        using (model)
+        using (trainer)
+        {
+            // A checkpoint of other weights, cut short: the file is rejected before anything is copied.
+            trainer.Train(2);
+            string path = Path.Combine(dir, "cut.ckpt");
+            trainer.Save(path);
+            trainer.Train(4);
+            var before = model.parameters().Select(p => p.detach().clone()).ToArray();
+            long stepBefore = trainer.Step;
+            var bytes = File.ReadAllBytes(path);
+            File.WriteAllBytes(path, bytes[..(int)(bytes.Length * keptFraction)]);
+
+            var act = () => trainer.Resume(path);
+
+            act.Should().Throw<InvalidDataException>().WithMessage("*cut.ckpt*");
+            trainer.Step.Should().Be(stepBefore);
+            foreach (var (now, then) in model.parameters().Zip(before)) now.allclose(then, rtol: 0, atol: 0).Should().BeTrue();
+            foreach (var t in before) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void ACheckpointOfAnotherShapeIsRejectedBeforeAnyWeightChanges()
+    {
+        var small = Images(8, 4, grey: false);
+        var (model, trainer) = Create(small, new TrainerOptions { BatchSize = 4 });
+        var big = Images(8, 5, grey: false);
+        var (otherModel, otherTrainer) = Create(big, new TrainerOptions { BatchSize = 4 });
+        using (model)
+        using (trainer)
+        using (otherModel)
+        using (otherTrainer)
+        {
+            string path = Path.Combine(dir, "other-shape.ckpt");
+            otherTrainer.Save(path);
+            var before = model.parameters().Select(p => p.detach().clone()).ToArray();
+
+            var act = () => CheckpointFile.Load(path, new CheckpointFile.Parts(model, null, null));
+
+            act.Should().Throw<InvalidDataException>().WithMessage("*other-shape.ckpt*");
+            foreach (var (now, then) in model.parameters().Zip(before)) now.allclose(then, rtol: 0, atol: 0).Should().BeTrue();
+            foreach (var t in before) t.Dispose();
+        }
+    }
+
     [Fact]
     public void WeightAverageFollowsTheExponentialRecurrence()
     {
