@@ -17,7 +17,8 @@ public static class TrainCommand
         var minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." };
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3 };
-        var decay = new Option<double>("--lr-decay") { Description = "Per-step learning-rate decay (lr *= decay).", DefaultValueFactory = _ => 0.9995 };
+        var decay = new Option<double>("--lr-decay") { Description = "Learning-rate decay (lr *= decay after every step, or every epoch with --lr-decay-per-epoch).", DefaultValueFactory = _ => 0.9995 };
+        var decayPerEpoch = new Option<bool>("--lr-decay-per-epoch") { Description = "Apply --lr-decay once per epoch, as the authors' PyTorch loop does, instead of after every step." };
         var beta1 = new Option<double>("--beta1") { Description = "Adam beta1.", DefaultValueFactory = _ => 0.95 };
         var beta2 = new Option<double>("--beta2") { Description = "Adam beta2.", DefaultValueFactory = _ => 0.9995 };
         var clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm to this value." };
@@ -35,7 +36,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a locally masked PixelCNN (default: a small model on the embedded binarized digits).");
         common.AddDataOptions(command);
         common.AddModelOptions(command);
-        foreach (var o in new Option[] { steps, minutes, batch, lr, decay, beta1, beta2, clip, ema, perBatch, evalEvery, evalImages, finalImages, trainImages, checkpoint, every, resume, samples })
+        foreach (var o in new Option[] { steps, minutes, batch, lr, decay, decayPerEpoch, beta1, beta2, clip, ema, perBatch, evalEvery, evalImages, finalImages, trainImages, checkpoint, every, resume, samples })
             command.Options.Add(o);
 
         command.SetAction(result =>
@@ -69,6 +70,7 @@ public static class TrainCommand
                     BatchSize = result.GetValue(batch),
                     LearningRate = result.GetValue(lr),
                     LearningRateDecay = result.GetValue(decay),
+                    DecayEvery = result.GetValue(decayPerEpoch) ? LearningRateDecayUnit.Epoch : LearningRateDecayUnit.Step,
                     Beta1 = result.GetValue(beta1),
                     Beta2 = result.GetValue(beta2),
                     MaxGradientNorm = result.GetValue(clip),

@@ -8,7 +8,7 @@ using Module = TorchSharp.torch.nn.Module;
 namespace LocallyMasked.Training;
 
 /// <summary>
-/// Trains a density model with Adam, per-step exponential learning-rate decay, optional gradient-norm clipping and an
+/// Trains a density model with Adam, exponential learning-rate decay per step or per epoch, optional gradient-norm clipping and an
 /// optional moving average of the weights, drawing an order per image or per batch from an order set.
 /// Every random choice (shuffling, orders, binarization) is a function of the seed and the step number, so a run
 /// resumed from a checkpoint makes exactly the choices the uninterrupted run would have made.
@@ -91,16 +91,23 @@ public sealed class Trainer : IDisposable
     /// <summary>The moving average of the weights, when enabled.</summary>
     public WeightAverage? Average => average;
 
-    /// <summary>The learning rate used by step <paramref name="step"/>: lr * decay^step.</summary>
+    /// <summary>
+    /// The learning rate used by step <paramref name="step"/>: lr * decay^step, or lr * decay^epoch with
+    /// <see cref="LearningRateDecayUnit.Epoch"/> (an epoch being <see cref="StepsPerEpoch"/> steps).
+    /// </summary>
     /// <param name="step">A step number.</param>
-    public double LearningRateAt(long step) => Options.LearningRate * Math.Pow(Options.LearningRateDecay, step);
+    public double LearningRateAt(long step) =>
+        Options.LearningRate * Math.Pow(Options.LearningRateDecay, Options.DecayEvery == LearningRateDecayUnit.Epoch ? step / StepsPerEpoch : step);
+
+    /// <summary>Whole batches per pass over the training images (a last partial batch is dropped).</summary>
+    public int StepsPerEpoch => train.Count / Options.BatchSize;
 
     /// <summary>The images a step trains on (their indices into the training set).</summary>
     /// <param name="step">A step number.</param>
     public int[] BatchIndices(long step)
     {
         // Whole batches only: the last partial batch of each epoch is dropped, as the authors' loader does.
-        int perEpoch = train.Count / Options.BatchSize;
+        int perEpoch = StepsPerEpoch;
         long epoch = step / perEpoch;
         int batch = (int)(step % perEpoch);
         if (epoch != permutationEpoch)

@@ -9,14 +9,17 @@ public sealed record TrainerOptions
     /// <summary>Adam's initial learning rate.</summary>
     public double LearningRate { get; init; } = 2e-4;
 
-    /// <summary>Adam's first-moment decay (the authors use 0.95).</summary>
+    /// <summary>Adam's first-moment decay (PixelCNN++'s TensorFlow code uses 0.95; the LMConv authors' PyTorch loop keeps Adam's default 0.9).</summary>
     public double Beta1 { get; init; } = 0.95;
 
-    /// <summary>Adam's second-moment decay (the authors use 0.9995).</summary>
+    /// <summary>Adam's second-moment decay (PixelCNN++'s TensorFlow code uses 0.9995; the LMConv authors' PyTorch loop keeps Adam's default 0.999).</summary>
     public double Beta2 { get; init; } = 0.9995;
 
-    /// <summary>Per-step multiplicative learning-rate decay, as in the authors' code: lr(step) = lr * decay^step.</summary>
+    /// <summary>Multiplicative learning-rate decay, applied once per <see cref="DecayEvery"/>: lr(step) = lr * decay^step by default.</summary>
     public double LearningRateDecay { get; init; } = 0.999995;
+
+    /// <summary>Whether <see cref="LearningRateDecay"/> applies after every step (the default) or after every epoch.</summary>
+    public LearningRateDecayUnit DecayEvery { get; init; } = LearningRateDecayUnit.Step;
 
     /// <summary>Largest global gradient L2 norm; gradients above it are scaled down. Null: no clipping.</summary>
     public double? MaxGradientNorm { get; init; }
@@ -51,9 +54,14 @@ public sealed record TrainerOptions
         if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"Expected Beta2 in [0, 1), got {Beta2}.", nameof(Beta2));
         if (!(LearningRateDecay > 0 && LearningRateDecay <= 1))
             throw new ArgumentException($"Expected a learning-rate decay in (0, 1], got {LearningRateDecay}.", nameof(LearningRateDecay));
+        if (!Enum.IsDefined(DecayEvery))
+            throw new ArgumentException($"Expected a decay unit of {string.Join(" or ", Enum.GetNames<LearningRateDecayUnit>())}, got {DecayEvery}.", nameof(DecayEvery));
         if (MaxGradientNorm is { } norm && !(norm > 0))
             throw new ArgumentException($"Expected a positive gradient-norm limit, got {norm}.", nameof(MaxGradientNorm));
         if (EmaDecay is { } ema && !(ema >= 0 && ema < 1)) throw new ArgumentException($"Expected an EMA decay in [0, 1), got {ema}.", nameof(EmaDecay));
+        if (Bits < 1 || Bits > 8) throw new ArgumentException($"Expected a bit depth from 1 to 8, got {Bits}.", nameof(Bits));
+        if (!Enum.IsDefined(Encoding)) throw new ArgumentException($"Expected an input encoding of {string.Join(" or ", Enum.GetNames<InputEncoding>())}, got {Encoding}.", nameof(Encoding));
+        if (!Enum.IsDefined(OrderSampling)) throw new ArgumentException($"Expected order sampling {string.Join(" or ", Enum.GetNames<OrderSampling>())}, got {OrderSampling}.", nameof(OrderSampling));
         if (EvaluateEvery < 0) throw new ArgumentException($"Expected a non-negative evaluation period, got {EvaluateEvery}.", nameof(EvaluateEvery));
         if (EvaluationImages < 0) throw new ArgumentException($"Expected a non-negative image count, got {EvaluationImages}.", nameof(EvaluationImages));
     }

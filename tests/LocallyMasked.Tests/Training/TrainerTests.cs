@@ -189,6 +189,25 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void LearningRateDecaysOncePerEpochWhenAsked()
+    {
+        // 8 images in batches of 4: two steps per epoch.
+        var data = Images(8, 4, grey: false);
+        var (model, trainer) = Create(data, new TrainerOptions
+        {
+            BatchSize = 4, LearningRate = 0.01, LearningRateDecay = 0.9, DecayEvery = LearningRateDecayUnit.Epoch,
+        });
+        using (model)
+        using (trainer)
+        {
+            trainer.StepsPerEpoch.Should().Be(2);
+            var reports = new List<TrainingProgress>();
+            trainer.Train(5, new SynchronousProgress(reports.Add));
+            reports.Select(r => r.LearningRate).Should().Equal(new[] { 0.01, 0.01, 0.009, 0.009, 0.0081 }, (a, b) => Math.Abs(a - b) < 1e-12);
+        }
+    }
+
     [Theory]
     [InlineData(0.3)]
     [InlineData(0.6)]
