@@ -16,7 +16,7 @@ namespace LocallyMasked.Convolution;
 /// CPU's last-level cache between being written and being multiplied, the allocator reuses the same block instead of
 /// mapping (and the kernel zeroing) fresh pages for every large temporary, and the peak memory is far below one unfolded
 /// input. Smaller chunks pay the fixed cost of a dozen operations per chunk more often (2 MB chunks made 32 x 64 x 28x28
-/// masked columns about 1.4x slower than 8 MB ones on a quiet 2-core machine; docs/benchmarks.md).
+/// masked columns 1.24-1.40x slower than 8 MB ones on a quiet 2-core machine; docs/benchmarks.md).
 /// Within a chunk the batch is folded into the matrix columns (channels-first layout), so each product is one GEMM.</para>
 /// </remarks>
 internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideColumnsFunction>

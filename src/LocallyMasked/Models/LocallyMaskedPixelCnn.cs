@@ -180,10 +180,11 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         {
             // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
             // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same.
-            // It pays when convolutions are wide: per-sample masks go through masked columns (about 1.7x a shared
-            // S-curve layer), while a group's pass costs the per-operation overhead again for fewer images. Measured
-            // fwd+bwd of one 3x3 layer, batch 16 over 7 S-curve variants, 2 cores: 120 -> 120 channels 107 ms per-sample
-            // vs 120 grouped; 160 -> 160: 195 vs 147; 320 -> 320 at 32x32: 609 vs 421 (docs/benchmarks.md).
+            // It pays when convolutions are wide: per-sample masks go through masked columns (1.7-2.3x a shared S-curve
+            // layer), while a group's pass costs the per-operation overhead again for fewer images. Measured fwd+bwd of
+            // one 3x3 layer, batch 16 over 7 S-curve variants, 2 cores (docs/benchmarks.md, training-step-report
+            // --grouping): 120 -> 120 channels 91.0 ms per-sample vs 90.1 grouped; 160 -> 160: 164.3 vs 125.0;
+            // 320 -> 320 at 32x32: 571.6 vs 409.8. At 60 filters the whole step favours per-sample masks (2.48 vs 3.07 s).
             var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
             var outputs = new List<Tensor>(groups.Length);
             var positions = new List<long>(parts.Count);

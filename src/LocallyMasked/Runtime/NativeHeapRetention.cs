@@ -28,15 +28,14 @@ public static class NativeHeapRetention
     /// <summary>
     /// Sets glibc's mmap threshold to <see cref="MapThresholdBytes"/> and its trim threshold to
     /// <see cref="TrimThresholdBytes"/> for this process, unless the caller's environment already sets either
-    /// (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>). Safe to call at any time and more than once.
+    /// (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, or <c>glibc.malloc.mmap_threshold</c> /
+    /// <c>glibc.malloc.trim_threshold</c> in <c>GLIBC_TUNABLES</c>). Safe to call at any time and more than once.
     /// </summary>
     /// <returns>True when both settings apply; false on other C libraries or operating systems, or when the environment decides.</returns>
     public static bool Retain()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null
-            || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null)
-            return false;
+        if (UserDecides()) return false;
         try
         {
             // mallopt returns 1 on success and 0 on error.
@@ -47,6 +46,17 @@ public static class NativeHeapRetention
             // Not glibc (musl has no mallopt): nothing to tune.
             return false;
         }
+    }
+
+    /// <summary>Whether the environment already sets either threshold (then it is left alone).</summary>
+    internal static bool UserDecides()
+    {
+        if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null
+            || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null)
+            return true;
+        var tunables = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? string.Empty;
+        return tunables.Contains("glibc.malloc.mmap_threshold", StringComparison.Ordinal)
+            || tunables.Contains("glibc.malloc.trim_threshold", StringComparison.Ordinal);
     }
 
     [DllImport("libc", EntryPoint = "mallopt")]

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
@@ -100,13 +101,33 @@ public static class CheckpointFile
     /// <param name="parts">Where to load: the model (required), the optimizer and the average (each optional).</param>
     /// <param name="restoreRandomState">Whether to restore torch's CPU generator (exact resumption of dropout).</param>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint for these targets.</exception>
-    public static CheckpointMetadata Load(string path, Parts parts, bool restoreRandomState = false)
+    public static CheckpointMetadata Load(string path, Parts parts, bool restoreRandomState = false) =>
+        Load(path, parts, restoreRandomState, accept: null);
+
+    /// <summary>
+    /// As <see cref="Load(string, Parts, bool)"/>, with <paramref name="accept"/> called on the metadata before anything
+    /// is changed (it throws to refuse the file).
+    /// </summary>
+    internal static CheckpointMetadata Load(string path, Parts parts, bool restoreRandomState, Action<CheckpointMetadata>? accept)
     {
         ArgumentNullException.ThrowIfNull(parts.Model);
         var bytes = ReadAllBytes(path);
-        using (var check = Reader(bytes)) Read(check, path, parts, apply: false, restoreRandomState);
-        using var reader = Reader(bytes);
-        return Read(reader, path, parts, apply: true, restoreRandomState);
+        using (var check = Reader(bytes))
+            accept?.Invoke(Read(check, path, parts, apply: false, restoreRandomState));
+
+        // What the checking pass cannot see (an optimizer state that does not fit the optimizer) surfaces while
+        // applying: the targets are then put back as they were.
+        using var snapshot = Snapshot.Take(parts);
+        try
+        {
+            using var reader = Reader(bytes);
+            return Read(reader, path, parts, apply: true, restoreRandomState);
+        }
+        catch
+        {
+            snapshot.Restore(parts);
+            throw;
+        }
     }
 
     private static CheckpointMetadata Read(BinaryReader reader, string path, Parts parts, bool apply, bool restoreRandomState)
@@ -128,7 +149,7 @@ public static class CheckpointFile
                     {
                         OptimizerState(parts.Optimizer).load_state_dict(inner);
                     }
-                    catch (ArgumentException e)
+                    catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or ExternalException)
                     {
                         throw new InvalidDataException($"{path}: the optimizer state does not match the optimizer ({e.Message}).", e);
                     }
@@ -210,8 +231,9 @@ public static class CheckpointFile
         {
             var metadata = JsonSerializer.Deserialize<CheckpointMetadata>(reader.ReadString())
                 ?? throw new InvalidDataException($"{path}: empty checkpoint metadata.");
-            if (metadata.Format != CheckpointMetadata.CurrentFormat)
-                throw new InvalidDataException($"{path}: checkpoint format {metadata.Format}; this library reads format {CheckpointMetadata.CurrentFormat}.");
+            if (metadata.Format < CheckpointMetadata.OldestReadableFormat || metadata.Format > CheckpointMetadata.CurrentFormat)
+                throw new InvalidDataException(
+                    $"{path}: checkpoint format {metadata.Format}; this library reads formats {CheckpointMetadata.OldestReadableFormat} to {CheckpointMetadata.CurrentFormat}.");
             return metadata;
         }
         catch (JsonException e)
@@ -257,11 +279,39 @@ public static class CheckpointFile
                 continue;
             }
 
-            // Checking pass: read into a temporary CPU tensor and compare, leaving the target untouched.
-            using var stored = TensorExtensionMethods.Load(reader);
-            if (stored.dtype != destination.dtype || !stored.shape.SequenceEqual(destination.shape))
+            // Checking pass: compare the stored header with the target and skip the data, allocating nothing, so that
+            // a corrupt header cannot ask for an absurd tensor.
+            var (dtype, shape) = ReadTensorHeader(reader, path, what, name);
+            if (dtype != destination.dtype || !shape.SequenceEqual(destination.shape))
                 throw new InvalidDataException(
-                    $"{path}: the {what} tensor '{name}' is {stored.dtype} [{string.Join(", ", stored.shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
+                    $"{path}: the {what} tensor '{name}' is {dtype} [{string.Join(", ", shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
+            long dataBytes = destination.numel() * destination.ElementSize;
+            if (dataBytes > reader.BaseStream.Length - reader.BaseStream.Position) throw new EndOfStreamException();
+            reader.BaseStream.Seek(dataBytes, SeekOrigin.Current);
+        }
+    }
+
+    /// <summary>The element type and shape at the start of a tensor in TorchSharp's format (LEB128 integers).</summary>
+    private static (ScalarType DType, long[] Shape) ReadTensorHeader(BinaryReader reader, string path, string what, string name)
+    {
+        long type = ReadLeb128(reader);
+        long rank = ReadLeb128(reader);
+        if (type < 0 || type > sbyte.MaxValue || !Enum.IsDefined(typeof(ScalarType), (sbyte)type) || rank < 0 || rank > 64)
+            throw new InvalidDataException($"{path}: the {what} tensor '{name}' has a corrupt header (type {type}, {rank} dimensions).");
+        var shape = new long[rank];
+        for (int i = 0; i < rank; i++) shape[i] = ReadLeb128(reader);
+        return ((ScalarType)(sbyte)type, shape);
+    }
+
+    private static long ReadLeb128(BinaryReader reader)
+    {
+        long result = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (shift > 63) throw new InvalidDataException("A corrupt variable-length integer.");
+            byte b = reader.ReadByte();
+            result |= (long)(b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return result;
         }
     }
 
@@ -272,6 +322,47 @@ public static class CheckpointFile
         {
             reader.ReadString();
             TensorExtensionMethods.Load(reader, skip: true).Dispose();
+        }
+    }
+
+    /// <summary>Copies of what <see cref="Load(string, Parts, bool)"/> overwrites, to put back when applying fails.</summary>
+    private sealed class Snapshot : IDisposable
+    {
+        private readonly List<(Tensor Target, Tensor Copy)> tensors = new();
+        private byte[]? optimizerState;
+
+        public static Snapshot Take(Parts parts)
+        {
+            var snapshot = new Snapshot();
+            using (no_grad())
+            {
+                var targets = parts.Model.state_dict().Values.Concat(parts.Average?.Values ?? Enumerable.Empty<Tensor>());
+                foreach (var target in targets)
+                    snapshot.tensors.Add((target, target.detach().clone().DetachFromDisposeScope()));
+            }
+            if (parts.Optimizer is not null)
+            {
+                var buffer = new MemoryStream();
+                using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true)) OptimizerState(parts.Optimizer).save_state_dict(writer);
+                snapshot.optimizerState = buffer.ToArray();
+            }
+            return snapshot;
+        }
+
+        public void Restore(Parts parts)
+        {
+            using (no_grad())
+                foreach (var (target, copy) in tensors) target.copy_(copy);
+            if (parts.Optimizer is not null && optimizerState is not null)
+            {
+                using var reader = new BinaryReader(new MemoryStream(optimizerState), Encoding.UTF8);
+                OptimizerState(parts.Optimizer).load_state_dict(reader);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (_, copy) in tensors) copy.Dispose();
         }
     }
 

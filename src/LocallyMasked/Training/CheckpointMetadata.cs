@@ -8,11 +8,20 @@ namespace LocallyMasked.Training;
 /// </summary>
 public sealed record CheckpointMetadata
 {
-    /// <summary>The file-format version this library writes.</summary>
-    public const int CurrentFormat = 1;
+    /// <summary>
+    /// The file-format version this library writes: 2 (adds <see cref="TrainingImages"/> and the options' decay unit; a
+    /// library that reads only format 1 refuses it instead of resuming with a different schedule).
+    /// </summary>
+    public const int CurrentFormat = 2;
+
+    /// <summary>The oldest file-format version this library reads (format 1 files resume with per-step decay).</summary>
+    public const int OldestReadableFormat = 1;
 
     /// <summary>The file-format version.</summary>
     public int Format { get; init; } = CurrentFormat;
+
+    /// <summary>Number of training images (it fixes the batches of every epoch); 0 when unknown (format 1).</summary>
+    public int TrainingImages { get; init; }
 
     /// <summary>Training steps completed.</summary>
     public long Step { get; init; }

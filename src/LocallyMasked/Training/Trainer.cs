@@ -272,10 +272,15 @@ public sealed class Trainer : IDisposable
     /// <param name="path">The checkpoint file.</param>
     public void Resume(string path)
     {
-        var metadata = CheckpointFile.Load(path, Parts(), restoreRandomState: true);
-        if (metadata.OrderSequences.Count != Orders.Count ||
-            !metadata.Orders().SequenceEqual(Orders))
-            throw new InvalidDataException($"{path}: the checkpoint trains a different order set.");
+        var metadata = CheckpointFile.Load(path, Parts(), restoreRandomState: true, accept: stored =>
+        {
+            // Refused before anything is loaded.
+            if (stored.OrderSequences.Count != Orders.Count || !stored.Orders().SequenceEqual(Orders))
+                throw new InvalidDataException($"{path}: the checkpoint trains a different order set.");
+            if (stored.TrainingImages != 0 && stored.TrainingImages != train.Count)
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint was trained on {stored.TrainingImages} images and this trainer has {train.Count}; its batches, epochs and learning-rate schedule would not continue.");
+        });
         Step = metadata.Step;
         recent.Clear();
     }
@@ -284,6 +289,7 @@ public sealed class Trainer : IDisposable
     public CheckpointMetadata Metadata() => new()
     {
         Step = Step,
+        TrainingImages = train.Count,
         Options = Options,
         Height = train.Height,
         Width = train.Width,

@@ -12,8 +12,9 @@ public class NativeHeapRetentionTests
     [Fact]
     public void A_freed_block_below_the_map_threshold_stays_in_the_process()
     {
-        if (!IsGlibcLinux)
+        if (!IsGlibcLinux || NativeHeapRetention.UserDecides())
         {
+            // Nothing to tune, or the environment's own thresholds win.
             NativeHeapRetention.Retain().Should().BeFalse();
             return;
         }
