@@ -26,15 +26,24 @@ public static class PositionalNormalization
         if (x.dim() < 2 || x.shape[1] < 2)
             throw new ArgumentException($"Expected features of shape (N, C, ...) with C >= 2, got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
-        // One fused layer_norm over the channels instead of mean, var, sub, add, sqrt and div (each a pass with its own
-        // backward): with C channels, (x - mean) / sqrt(var_unbiased + eps) equals
-        // sqrt((C-1)/C) * (x - mean) / sqrt(var_biased + eps (C-1)/C), and layer_norm computes the latter.
-        long channels = x.shape[1];
-        double shrink = (channels - 1) / (double)channels;
         bool perPixelMaps = x.dim() > 2;
         var channelsLast = perPixelMaps ? x.movedim(new long[] { 1 }, new long[] { -1 }) : x;
-        var normalized = nn.functional.layer_norm(channelsLast, new[] { channels }, eps: Epsilon * shrink) * Math.Sqrt(shrink);
+        var normalized = NormalizeLastDimension(channelsLast);
         var result = perPixelMaps ? normalized.movedim(new long[] { -1 }, new long[] { 1 }).contiguous() : normalized;
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// PONO over the last dimension, without checks: one fused layer_norm instead of mean, var, sub, add, sqrt and div
+    /// (each a pass with its own backward). With C channels, (x - mean) / sqrt(var_unbiased + eps) equals
+    /// sqrt((C-1)/C) * (x - mean) / sqrt(var_biased + eps (C-1)/C), and layer_norm computes the latter. The cached
+    /// sampler calls this directly on (N, C) features, dozens of times per generated pixel.
+    /// </summary>
+    internal static Tensor NormalizeLastDimension(Tensor channelsLast)
+    {
+        long channels = channelsLast.shape[^1];
+        double shrink = (channels - 1) / (double)channels;
+        // In place on layer_norm's own output, which its backward does not keep.
+        return nn.functional.layer_norm(channelsLast, new[] { channels }, eps: Epsilon * shrink).mul_(Math.Sqrt(shrink));
     }
 }

@@ -69,7 +69,8 @@ internal sealed class PixelLayers : ILayerEvaluator
         return addmm(bias, input, weight, beta: 1, alpha: 1);
     }
 
-    public Tensor Normalize(Tensor input) => PositionalNormalization.Apply(input);
+    /// <summary>PONO at one pixel, (N, C), without the public function's checks, scope and copy (the hot path of a step).</summary>
+    public Tensor Normalize(Tensor input) => PositionalNormalization.NormalizeLastDimension(input);
 
     /// <summary>Sampling runs in evaluation mode: no dropout.</summary>
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;
