@@ -40,7 +40,7 @@ internal static class TrainingStepReport
             new Variant("LMConv, one order per image, per-sample masks", (m, x, o) => Traverse(m, x, new ModuleLayers(m.MasksFor(o))), true),
             new Variant("LMConv, one order per image, one pass per group of images with the same order", Grouped, true),
             new Variant("authors' layer (unfold, mask, matmul), one order per batch", (m, x, o) => Traverse(m, x, new UnfoldLayers(m.MasksFor(o[0]))), false),
-            new Variant("weight-masked conv2d, raster (standard PixelCNN++)", (m, x, _) => Traverse(m, x, new Conv2dLayers(m.Config.KernelSize)), false),
+            new Variant("weight-masked conv2d, raster (standard PixelCNN++)", (m, x, o) => Traverse(m, x, new Conv2dLayers(m.MasksFor(o[0]), m.Config.KernelSize)), false),
         };
         Console.WriteLine("| layer, orders | step (s) | forward + loss (s) | backward (s) | Adam (s) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
@@ -135,17 +135,9 @@ internal static class TrainingStepReport
 
     private static Tensor Grouped(LocallyMaskedPixelCnn model, Tensor x, IReadOnlyList<GenerationOrder> orders)
     {
-        var parts = new List<Tensor>();
-        var positions = new List<long>();
-        foreach (var group in Enumerable.Range(0, orders.Count).GroupBy(i => orders[i]))
-        {
-            var index = tensor(group.Select(i => (long)i).ToArray());
-            parts.Add(Traverse(model, x.index_select(0, index), new ModuleLayers(model.MasksFor(group.Key))));
-            positions.AddRange(group.Select(i => (long)i));
-        }
-        var inverse = new long[orders.Count];
-        for (int k = 0; k < positions.Count; k++) inverse[positions[k]] = k;
-        return cat(parts.ToArray(), 0).index_select(0, tensor(inverse));
+        var withOnes = cat(new[] { x, ones_like(x) }, 1);
+        var parameters = model.RunGroupedByOrder(withOnes, model.MasksFor(orders).Parts!);
+        return model.Likelihood.LogProbability(x, parameters).sum(new long[] { 1, 2 });
     }
 
     private static Tensor Traverse(LocallyMaskedPixelCnn model, Tensor x, ILayerEvaluator layers)
@@ -161,53 +153,52 @@ internal static class TrainingStepReport
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static Tensor? Bias(LocallyMaskedConv2d conv) =>
-        conv.named_parameters().Where(p => p.name == "bias").Select(p => (Tensor)p.parameter).FirstOrDefault();
+    /// <summary>The model's own layers, with the convolutions computed another way.</summary>
+    private abstract class OtherConvolutionLayers(MaskSet masks) : ILayerEvaluator
+    {
+        private readonly ModuleLayers _module = new(masks);
+
+        protected MaskSet Masks { get; } = masks;
+
+        public abstract Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role);
+
+        public Tensor Linear(NetworkInNetwork layer, Tensor input) => _module.Linear(layer, input);
+
+        public Tensor Normalize(Tensor input) => _module.Normalize(input);
+
+        public Tensor Dropout(GatedResidualBlock block, Tensor input) => _module.Dropout(block, input);
+    }
 
     /// <summary>The authors' layer: unfold the padded input, multiply the columns by the mask, one batched matmul.</summary>
-    private sealed class UnfoldLayers(MaskSet masks) : ILayerEvaluator
+    private sealed class UnfoldLayers(MaskSet masks) : OtherConvolutionLayers(masks)
     {
-        public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
+        public override Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
         {
-            var mask = role switch { MaskRole.First => masks.First, MaskRole.Dilated => masks.Dilated, _ => masks.Undilated };
+            var mask = role switch { MaskRole.First => Masks.First, MaskRole.Dilated => Masks.Dilated, _ => Masks.Undilated };
             var (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3]);
             int k = conv.KernelSize, d = conv.Dilation, pad = d * (k - 1) / 2;
             var columns = nn.functional.unfold(input, k, d, pad).view(n, c, k * k, h * w) * mask.view(1, 1, k * k, h * w);
             var weight = conv.EffectiveWeight().view(conv.OutChannels, -1);
             var output = weight.matmul(columns.view(n, c * k * k, h * w));
-            var bias = Bias(conv);
+            var bias = conv.BiasParameter;
             if (bias is not null) output = output + bias.view(1, -1, 1);
             return output.view(n, conv.OutChannels, h, w);
         }
-
-        public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
-
-        public Tensor Normalize(Tensor input) => PositionalNormalization.Apply(input);
-
-        public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
-            block.Dropout > 0 ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;
     }
 
     /// <summary>A standard PixelCNN++ layer: conv2d with the raster kernel mask folded into the weight.</summary>
-    private sealed class Conv2dLayers(int kernelSize) : ILayerEvaluator
+    private sealed class Conv2dLayers(MaskSet masks, int kernelSize) : OtherConvolutionLayers(masks)
     {
         private readonly Tensor _typeA = KernelMask(kernelSize, includeCentre: false);
         private readonly Tensor _typeB = KernelMask(kernelSize, includeCentre: true);
 
-        public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
+        public override Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
         {
             int k = conv.KernelSize, d = conv.Dilation;
             var weight = conv.EffectiveWeight() * (role == MaskRole.First ? _typeA : _typeB);
-            return nn.functional.conv2d(input, weight, Bias(conv), padding: new long[] { d * (k - 1) / 2, d * (k - 1) / 2 },
+            return nn.functional.conv2d(input, weight, conv.BiasParameter, padding: new long[] { d * (k - 1) / 2, d * (k - 1) / 2 },
                 dilation: new long[] { d, d });
         }
-
-        public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
-
-        public Tensor Normalize(Tensor input) => PositionalNormalization.Apply(input);
-
-        public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
-            block.Dropout > 0 ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;
 
         private static Tensor KernelMask(int k, bool includeCentre)
         {

@@ -148,6 +148,9 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
         return w.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The bias parameter (O), or null when the layer has none.</summary>
+    internal Tensor? BiasParameter => bias;
+
     private void Validate(Tensor x, Tensor mask)
     {
         if (x is null)

@@ -185,20 +185,32 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
             // one 3x3 layer, batch 16 over 7 S-curve variants, 2 cores (docs/benchmarks.md, training-step-report
             // --grouping): 120 -> 120 channels 91.0 ms per-sample vs 90.1 grouped; 160 -> 160: 164.3 vs 125.0;
             // 320 -> 320 at 32x32: 571.6 vs 409.8. At 60 filters the whole step favours per-sample masks (2.48 vs 3.07 s).
-            var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
-            var outputs = new List<Tensor>(groups.Length);
-            var positions = new List<long>(parts.Count);
-            foreach (var group in groups)
-            {
-                var index = tensor(group.Select(i => (long)i).ToArray(), ScalarType.Int64, x.device);
-                outputs.Add(NetworkTraversal.Run(this, withOnes.index_select(0, index), new ModuleLayers((MaskSet)group.Key!)));
-                positions.AddRange(group.Select(i => (long)i));
-            }
-            var inverse = new long[parts.Count];
-            for (int k = 0; k < positions.Count; k++) inverse[positions[k]] = k;
-            return cat(outputs.ToArray(), 0).index_select(0, tensor(inverse, ScalarType.Int64, x.device)).MoveToOuterDisposeScope();
+            return RunGroupedByOrder(withOnes, parts).MoveToOuterDisposeScope();
         }
         return NetworkTraversal.Run(this, withOnes, new ModuleLayers(masks)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The network on images with their channel of ones, one pass per group of images that share a mask set (by
+    /// reference), the outputs put back in the images' order.
+    /// </summary>
+    /// <param name="withOnes">(N, C + 1, H, W).</param>
+    /// <param name="parts">Image i's shared mask set, N entries.</param>
+    internal Tensor RunGroupedByOrder(Tensor withOnes, IReadOnlyList<MaskSet> parts)
+    {
+        using var scope = NewDisposeScope();
+        var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
+        var outputs = new List<Tensor>(groups.Length);
+        var positions = new List<long>(parts.Count);
+        foreach (var group in groups)
+        {
+            var index = tensor(group.Select(i => (long)i).ToArray(), ScalarType.Int64, withOnes.device);
+            outputs.Add(NetworkTraversal.Run(this, withOnes.index_select(0, index), new ModuleLayers((MaskSet)group.Key!)));
+            positions.AddRange(group.Select(i => (long)i));
+        }
+        var inverse = new long[parts.Count];
+        for (int k = 0; k < positions.Count; k++) inverse[positions[k]] = k;
+        return cat(outputs.ToArray(), 0).index_select(0, tensor(inverse, ScalarType.Int64, withOnes.device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>

@@ -38,7 +38,7 @@ internal sealed class PixelLayers : ILayerEvaluator
         {
             // (C_in * k * k, C_out): a patch flattened as (channel, tap) times this is the convolution at one pixel.
             var matrix = conv.EffectiveWeight().detach().reshape(conv.OutChannels, -1).t().contiguous();
-            _convolutions.Add(conv, (matrix, ParameterNamed(conv, "bias")));
+            _convolutions.Add(conv, (matrix, conv.BiasParameter?.detach()));
         }
         foreach (var layer in linears)
         {

@@ -162,7 +162,7 @@ public static class CheckpointFile
             {
                 var target = parts.Average?.ToDictionary(kv => kv.Key, kv => kv.Value);
                 if (target is not null) ReadTensorsInto(reader, target, path, "weight average", apply);
-                else SkipTensors(reader);
+                else SkipTensors(reader, path, "weight average");
             }
             int rngLength = reader.ReadInt32();
             var rng = reader.ReadBytes(rngLength);
@@ -178,6 +178,10 @@ public static class CheckpointFile
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException($"{path}: truncated checkpoint.", e);
+        }
+        catch (OverflowException e)
+        {
+            throw new InvalidDataException($"{path}: corrupt checkpoint (a tensor's size does not fit in the file).", e);
         }
     }
 
@@ -285,10 +289,18 @@ public static class CheckpointFile
             if (dtype != destination.dtype || !shape.SequenceEqual(destination.shape))
                 throw new InvalidDataException(
                     $"{path}: the {what} tensor '{name}' is {dtype} [{string.Join(", ", shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
-            long dataBytes = destination.numel() * destination.ElementSize;
-            if (dataBytes > reader.BaseStream.Length - reader.BaseStream.Position) throw new EndOfStreamException();
-            reader.BaseStream.Seek(dataBytes, SeekOrigin.Current);
+            SkipData(reader, dtype, shape);
         }
+    }
+
+    /// <summary>Skips a tensor's data after its header, checking that the file holds it.</summary>
+    private static void SkipData(BinaryReader reader, ScalarType dtype, long[] shape)
+    {
+        long elementSize;
+        using (var probe = empty(0, dtype)) elementSize = probe.ElementSize;
+        long dataBytes = shape.Aggregate(elementSize, (bytes, size) => checked(bytes * size));
+        if (dataBytes > reader.BaseStream.Length - reader.BaseStream.Position) throw new EndOfStreamException();
+        reader.BaseStream.Seek(dataBytes, SeekOrigin.Current);
     }
 
     /// <summary>The element type and shape at the start of a tensor in TorchSharp's format (LEB128 integers).</summary>
@@ -315,13 +327,14 @@ public static class CheckpointFile
         }
     }
 
-    private static void SkipTensors(BinaryReader reader)
+    private static void SkipTensors(BinaryReader reader, string path, string what)
     {
         int count = reader.ReadInt32();
         for (int i = 0; i < count; i++)
         {
-            reader.ReadString();
-            TensorExtensionMethods.Load(reader, skip: true).Dispose();
+            string name = reader.ReadString();
+            var (dtype, shape) = ReadTensorHeader(reader, path, what, name);
+            SkipData(reader, dtype, shape);
         }
     }
 
