@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using LocallyMasked.Convolution;
+using LocallyMasked.Convolution.Planning;
 using LocallyMasked.Masks;
 using LocallyMasked.Orders;
 using TorchSharp;

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Running;
 using LocallyMasked.Benchmarks;
-using LocallyMasked.Runtime;
+using LocallyMasked.Training.Runtime;
 
 // Before libtorch loads: let OpenMP workers sleep instead of spin (the machine is shared; see docs/benchmarks.md).
 Console.WriteLine($"OMP_WAIT_POLICY=PASSIVE: {OpenMpWaitPolicy.PreferPassive()}");

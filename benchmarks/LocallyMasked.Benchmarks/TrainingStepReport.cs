@@ -37,7 +37,7 @@ internal static class TrainingStepReport
         {
             new Variant("LMConv, one order per batch", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o[0])), false),
             new Variant("LMConv, one order per image (the model's choice for this size)", (m, x, o) => m.LogLikelihood(x, m.MasksFor(o)), true),
-            new Variant("LMConv, one order per image, per-sample masks", (m, x, o) => Traverse(m, x, new ModuleLayers(m.MasksFor(o))), true),
+            new Variant("LMConv, one order per image, per-sample masks", (m, x, o) => Traverse(m, x, new FeatureMapLayers(m.MasksFor(o))), true),
             new Variant("LMConv, one order per image, one pass per group of images with the same order", Grouped, true),
             new Variant("authors' layer (unfold, mask, matmul), one order per batch", (m, x, o) => Traverse(m, x, new UnfoldLayers(m.MasksFor(o[0]))), false),
             new Variant("weight-masked conv2d, raster (standard PixelCNN++)", (m, x, o) => Traverse(m, x, new Conv2dLayers(m.MasksFor(o[0]), m.Config.KernelSize)), false),
@@ -143,7 +143,7 @@ internal static class TrainingStepReport
     private static Tensor Traverse(LocallyMaskedPixelCnn model, Tensor x, ILayerEvaluator layers)
     {
         var withOnes = cat(new[] { x, ones_like(x) }, 1);
-        var parameters = NetworkTraversal.Run(model, withOnes, layers);
+        var parameters = model.Evaluate(withOnes, layers);
         return model.Likelihood.LogProbability(x, parameters).sum(new long[] { 1, 2 });
     }
 
@@ -156,7 +156,7 @@ internal static class TrainingStepReport
     /// <summary>The model's own layers, with the convolutions computed another way.</summary>
     private abstract class OtherConvolutionLayers(MaskSet masks) : ILayerEvaluator
     {
-        private readonly ModuleLayers _module = new(masks);
+        private readonly FeatureMapLayers _module = new(masks);
 
         protected MaskSet Masks { get; } = masks;
 
@@ -164,7 +164,7 @@ internal static class TrainingStepReport
 
         public Tensor Linear(NetworkInNetwork layer, Tensor input) => _module.Linear(layer, input);
 
-        public Tensor Normalize(Tensor input) => _module.Normalize(input);
+        public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => _module.Normalize(input, normalization, role);
 
         public Tensor Dropout(GatedResidualBlock block, Tensor input) => _module.Dropout(block, input);
     }
@@ -180,7 +180,7 @@ internal static class TrainingStepReport
             var columns = nn.functional.unfold(input, k, d, pad).view(n, c, k * k, h * w) * mask.view(1, 1, k * k, h * w);
             var weight = conv.EffectiveWeight().view(conv.OutChannels, -1);
             var output = weight.matmul(columns.view(n, c * k * k, h * w));
-            var bias = conv.BiasParameter;
+            var bias = conv.bias;
             if (bias is not null) output = output + bias.view(1, -1, 1);
             return output.view(n, conv.OutChannels, h, w);
         }
@@ -196,7 +196,7 @@ internal static class TrainingStepReport
         {
             int k = conv.KernelSize, d = conv.Dilation;
             var weight = conv.EffectiveWeight() * (role == MaskRole.First ? _typeA : _typeB);
-            return nn.functional.conv2d(input, weight, conv.BiasParameter, padding: new long[] { d * (k - 1) / 2, d * (k - 1) / 2 },
+            return nn.functional.conv2d(input, weight, conv.bias, padding: new long[] { d * (k - 1) / 2, d * (k - 1) / 2 },
                 dilation: new long[] { d, d });
         }
 

@@ -1,4 +1,4 @@
-using LocallyMasked.Data;
+using LocallyMasked.Training.Data;
 using LocallyMasked.Training;
 
 namespace LocallyMasked.Cli;

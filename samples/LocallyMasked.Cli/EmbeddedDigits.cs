@@ -1,4 +1,4 @@
-using LocallyMasked.Data;
+using LocallyMasked.Training.Data;
 
 namespace LocallyMasked.Cli;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
+using LocallyMasked.Training.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,7 +34,7 @@ public static class EvaluateCommand
             var encoding = DataSources.Encoding(loaded.Kind);
             int count = result.GetValue(images);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var report = PixelCnnEvaluation.Evaluate(model, test, encoding, loaded.Orders, count, result.GetValue(batch),
+            var report = LikelihoodEvaluation.Evaluate(model, test, encoding, loaded.Orders, count, result.GetValue(batch),
                 new ImagesProgress(count <= 0 ? test.Count : Math.Min(count, test.Count)));
             Console.WriteLine();
             Print(report, loaded.Kind != DatasetKind.BinarizedMnist);

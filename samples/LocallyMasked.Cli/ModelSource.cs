@@ -3,7 +3,6 @@ using LocallyMasked.Checkpoints;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
-using LocallyMasked.Training;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli;
@@ -28,55 +27,39 @@ public static class ModelSource
     /// <param name="average">More training checkpoints of the same model whose weights are averaged with <paramref name="path"/>'s.</param>
     public static Loaded Load(ParseResult result, CommonOptions common, string path, IReadOnlyList<string>? average = null)
     {
+        var device = common.DeviceOf(result);
+        bool orderGiven = CommonOptions.Given(result, common.Order) || CommonOptions.Given(result, common.Orders);
+        var datasetKind = DataSources.Parse(result.GetValue(common.Dataset)!);
+        LoadedModel loaded;
         if (average is { Count: > 0 })
         {
             var paths = new[] { path }.Concat(average).ToArray();
             foreach (var p in paths)
-                if (!File.Exists(p) || !CheckpointFile.IsTrainingCheckpoint(p))
+                if (!File.Exists(p) || PixelCnnCheckpoint.DetectFormat(p) != CheckpointFormat.Training)
                     throw new ArgumentException($"{p}: --average needs training checkpoints of this program.");
-            var metadata = CheckpointFile.ReadMetadata(path);
-            var mean = PixelCnnTraining.AverageCheckpoints(paths, common.DeviceOf(result));
-            bool given = CommonOptions.Given(result, common.Order) || CommonOptions.Given(result, common.Orders);
-            var kind = CommonOptions.Given(result, common.Dataset) ? DataSources.Parse(result.GetValue(common.Dataset)!) : KindOf(mean.Config);
+            loaded = PixelCnnCheckpoint.LoadAverage(paths, new ModelLoadOptions { Device = device });
             Console.WriteLine($"model: mean of the weights of {paths.Length} checkpoints ({string.Join(", ", paths)})");
-            return new Loaded(mean, kind, given ? OrdersFromOptions(result, common, mean.Config) : metadata.Orders());
+        }
+        else
+        {
+            var template = datasetKind switch
+            {
+                DatasetKind.BinarizedMnist => PixelCnnConfig.BinarizedMnist,
+                DatasetKind.Mnist => PixelCnnConfig.GreyMnist,
+                _ => PixelCnnConfig.Cifar10,
+            };
+            loaded = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Device = device, Template = template });
+            var config = loaded.Model.Config;
+            Console.WriteLine(loaded.Metadata is { } metadata
+                ? $"model: {path} (step {metadata.Step}, {config.Filters} filters, {config.ResidualBlocks} blocks, {config.Likelihood})"
+                : $"model: {path} (inferred: {config.Filters} filters, {config.ResidualBlocks} blocks, {config.Likelihood}, {config.MixtureComponents} mixtures)");
         }
 
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
-        var device = common.DeviceOf(result);
-        bool orderGiven = CommonOptions.Given(result, common.Order) || CommonOptions.Given(result, common.Orders);
-        if (CheckpointFile.IsTrainingCheckpoint(path))
-        {
-            var (model, metadata) = PixelCnnTraining.LoadModel(path, device);
-            var kind = CommonOptions.Given(result, common.Dataset) ? DataSources.Parse(result.GetValue(common.Dataset)!) : KindOf(model.Config);
-            var orders = orderGiven ? OrdersFromOptions(result, common, model.Config) : metadata.Orders();
-            Console.WriteLine($"model: {path} (step {metadata.Step}, {model.Config.Filters} filters, {model.Config.ResidualBlocks} blocks, {model.Config.Likelihood})");
-            return new Loaded(model, kind, orders);
-        }
-
-        var datasetKind = DataSources.Parse(result.GetValue(common.Dataset)!);
-        var template = datasetKind switch
-        {
-            DatasetKind.BinarizedMnist => PixelCnnConfig.BinarizedMnist,
-            DatasetKind.Mnist => PixelCnnConfig.GreyMnist,
-            _ => PixelCnnConfig.Cifar10,
-        };
-        using var scope = NewDisposeScope();
-        var stateDict = PixelCnnCheckpoint.ReadStateDict(path);
-        var config = common.Override(result, CheckpointConfigInference.Infer(stateDict, template));
-        var loaded = new LocallyMaskedPixelCnn(config, device);
-        try
-        {
-            PixelCnnCheckpoint.LoadStateDict(loaded, stateDict, $"'{path}'");
-        }
-        catch
-        {
-            loaded.Dispose();
-            throw;
-        }
-        loaded.eval();
-        Console.WriteLine($"model: {path} (inferred: {config.Filters} filters, {config.ResidualBlocks} blocks, {config.Likelihood}, {config.MixtureComponents} mixtures)");
-        return new Loaded(loaded, KindOf(config), OrdersFromOptions(result, common, config));
+        var model = loaded.Model;
+        // A weight file's likelihood head fixes its data; a training checkpoint's data can be overridden with --dataset.
+        var kind = loaded.Format == CheckpointFormat.Training && CommonOptions.Given(result, common.Dataset) ? datasetKind : KindOf(model.Config);
+        var orders = orderGiven || loaded.Orders is null ? OrdersFromOptions(result, common, model.Config) : loaded.Orders;
+        return new Loaded(model, kind, orders);
     }
 
     private static IReadOnlyList<GenerationOrder> OrdersFromOptions(ParseResult result, CommonOptions common, PixelCnnConfig config) =>

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LocallyMasked.Imaging;
+using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Masks;
 
 namespace LocallyMasked.Cli;

@@ -1,4 +1,4 @@
-using LocallyMasked.Imaging;
+using LocallyMasked.Cli.Imaging;
 using SkiaSharp;
 
 namespace LocallyMasked.Cli;

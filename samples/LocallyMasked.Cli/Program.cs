@@ -1,5 +1,5 @@
 using LocallyMasked.Cli;
-using LocallyMasked.Runtime;
+using LocallyMasked.Training.Runtime;
 
 // Before libtorch loads: OpenMP workers sleep instead of spinning (several-fold faster on shared cores;
 // an OMP_WAIT_POLICY set by the user wins).

@@ -1,8 +1,10 @@
 using System.CommandLine;
-using LocallyMasked.Imaging;
+using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Models;
 using LocallyMasked.Sampling;
+using LocallyMasked.Checkpoints;
 using LocallyMasked.Training;
+using LocallyMasked.Training.Evaluation;
 
 namespace LocallyMasked.Cli;
 
@@ -57,8 +59,8 @@ public static class TrainCommand
             if (resumePath is not null)
             {
                 var metadata = CheckpointFile.ReadMetadata(resumePath);
-                config = PixelCnnTraining.ConfigOf(metadata);
-                options = metadata.Options;
+                config = PixelCnnConfig.FromJson(metadata.ModelConfiguration);
+                options = TrainerOptions.FromMetadata(metadata);
                 orders = metadata.Orders();
             }
             else
@@ -143,7 +145,7 @@ public static class TrainCommand
 
             using (trainer.Average?.Apply())
             {
-                var report = PixelCnnEvaluation.Evaluate(model, test, options.Encoding, orders, result.GetValue(finalImages));
+                var report = LikelihoodEvaluation.Evaluate(model, test, options.Encoding, orders, result.GetValue(finalImages));
                 EvaluateCommand.Print(report, bpd);
                 int count = result.GetValue(samples);
                 if (count > 0)

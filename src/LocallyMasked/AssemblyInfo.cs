@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 
-// The tests compare fast paths against the internal reference paths they replace.
+// The training package reuses the argument checks of orders; the tests compare fast paths against the internal
+// reference paths they replace.
+[assembly: InternalsVisibleTo("LocallyMasked.Training")]
 [assembly: InternalsVisibleTo("LocallyMasked.Tests")]
 [assembly: InternalsVisibleTo("LocallyMasked.Benchmarks")]

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using LocallyMasked.Runtime;
+using LocallyMasked.Training.Runtime;
 
 namespace LocallyMasked.Tests;
 

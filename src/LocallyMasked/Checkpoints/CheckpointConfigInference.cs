@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using static TorchSharp.torch;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Checkpoints;
 
 /// <summary>Recovers a <see cref="PixelCnnConfig"/> from the tensor shapes of a state dict.</summary>
-public static class CheckpointConfigInference
+internal static class CheckpointConfigInference
 {
     private static readonly Regex UpBlockKey = new(@"^up_layers\.0\.u_stream\.(\d+)\.", RegexOptions.Compiled | RegexOptions.CultureInvariant);
 

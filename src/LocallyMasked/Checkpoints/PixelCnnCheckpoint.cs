@@ -1,6 +1,6 @@
 using System.Collections;
 using LocallyMasked.Models;
-using LocallyMasked.Training;
+using LocallyMasked.Orders;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -8,11 +8,12 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Checkpoints;
 
 /// <summary>
-/// Reading and writing <see cref="LocallyMaskedPixelCnn"/> weights: the authors' PyTorch <c>.pth</c> files
-/// (a full checkpoint dict with the weights under <c>model_state_dict</c>, or a bare state dict, with or
-/// without the data-parallel <c>module.</c> prefix) through TorchSharp.PyBridge, and TorchSharp's own format.
-/// Loading checks every key and shape first and reports all mismatches at once; loaded parameters stay
-/// trainable. Saving is atomic: a temporary file is written and then renamed over the target.
+/// Reading and writing <see cref="LocallyMaskedPixelCnn"/> models: <see cref="LoadModel"/> reads any of the formats
+/// (<see cref="CheckpointFormat"/>: this library's training checkpoints, the authors' PyTorch <c>.pth</c> files — a full
+/// checkpoint dict with the weights under <c>model_state_dict</c>, or a bare state dict, with or without the
+/// data-parallel <c>module.</c> prefix — and TorchSharp's own format). Loading checks every key and shape first and
+/// reports all mismatches at once; loaded parameters stay trainable. Saving is atomic: a temporary file is written and
+/// then renamed over the target.
 /// </summary>
 public static class PixelCnnCheckpoint
 {
@@ -147,22 +148,158 @@ public static class PixelCnnCheckpoint
         LoadStateDict(model, ReadStateDict(path), $"'{path}'");
     }
 
-    /// <summary>
-    /// Creates a model from a checkpoint of either format, its configuration inferred from the tensor shapes
-    /// (<see cref="CheckpointConfigInference.Infer"/>), and loads the weights.
-    /// </summary>
-    /// <param name="path">A PyTorch or TorchSharp checkpoint.</param>
-    /// <param name="template">Supplies what shapes cannot tell (image size, bits, dilation, dropout); see <see cref="CheckpointConfigInference.Infer"/>.</param>
-    /// <param name="device">Device of the model; the default device when null.</param>
-    /// <param name="dtype">Element type of the model; the default dtype when null.</param>
-    public static LocallyMaskedPixelCnn LoadModel(string path, PixelCnnConfig? template = null, Device? device = null, ScalarType? dtype = null)
+    /// <summary>The kind of file <paramref name="path"/> is, from its first bytes.</summary>
+    /// <param name="path">An existing file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static CheckpointFormat DetectFormat(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
+        if (CheckpointFile.IsTrainingCheckpoint(path)) return CheckpointFormat.Training;
+        return IsPyTorchFile(path) ? CheckpointFormat.PyTorch : CheckpointFormat.TorchSharp;
+    }
+
+    /// <summary>
+    /// Loads a model from a file of any <see cref="CheckpointFormat"/>, detected from its first bytes. A training
+    /// checkpoint records its configuration and orders; its moving average of the weights is loaded when it has one and
+    /// <see cref="ModelLoadOptions.UseAverage"/> is set. For weight files the configuration is inferred from the tensor
+    /// shapes (filters, blocks, channels, kernel, likelihood head, mixtures, weight normalization, bias, mask weight); what
+    /// shapes cannot tell comes from <see cref="ModelLoadOptions.Template"/>, by default 32x32 for RGB and 28x28 for one
+    /// channel, 8 bits, dilation 2, dropout 0 and PONO (the published models' settings).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Device, dtype, template and average choice; defaults when null.</param>
+    /// <returns>The model in evaluation mode, and what the file records about it.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointException">A weight file is unreadable or does not fit the inferred model.</exception>
+    /// <exception cref="InvalidDataException">A training checkpoint is truncated, corrupt or records no valid configuration.</exception>
+    public static LoadedModel LoadModel(string path, ModelLoadOptions? options = null)
+    {
+        options ??= new ModelLoadOptions();
+        var format = DetectFormat(path);
+        if (format == CheckpointFormat.Training) return LoadTrainingCheckpoint(path, options);
+
         using var scope = NewDisposeScope();
         var stateDict = ReadStateDict(path);
-        var config = CheckpointConfigInference.Infer(stateDict, template);
-        var model = new LocallyMaskedPixelCnn(config, device, dtype);
-        LoadStateDict(model, stateDict, $"'{path}'");
-        return model;
+        var config = CheckpointConfigInference.Infer(stateDict, options.Template);
+        var model = new LocallyMaskedPixelCnn(config, options.Device, options.DType);
+        try
+        {
+            LoadStateDict(model, stateDict, $"'{path}'");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return new LoadedModel(model, format, null, null, false);
+    }
+
+    /// <summary>
+    /// Averages the weights of several training checkpoints of one model (for example the last few of a run): each
+    /// parameter and buffer becomes the mean of its values across the files. Uses the trained weights, not the moving
+    /// averages; the orders and metadata are the first file's.
+    /// </summary>
+    /// <param name="paths">One or more training checkpoints with the same configuration.</param>
+    /// <param name="options">Device and dtype of the model; defaults when null.</param>
+    /// <exception cref="ArgumentException">A file is not a training checkpoint of this library.</exception>
+    /// <exception cref="InvalidDataException">The files hold different models, or one is truncated or corrupt.</exception>
+    public static LoadedModel LoadAverage(IReadOnlyList<string> paths, ModelLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        if (paths.Count == 0) throw new ArgumentException("Expected at least one checkpoint.", nameof(paths));
+        options ??= new ModelLoadOptions();
+        foreach (var path in paths)
+            if (DetectFormat(path) != CheckpointFormat.Training)
+                throw new ArgumentException($"{path}: only training checkpoints of this library can be averaged.", nameof(paths));
+        var metadata = CheckpointFile.ReadMetadata(paths[0]);
+        var config = ConfigOf(metadata, paths[0]);
+        foreach (var path in paths.Skip(1))
+            if (ConfigOf(CheckpointFile.ReadMetadata(path), path) != config)
+                throw new InvalidDataException($"{path}: a different model configuration than {paths[0]}; only checkpoints of one model can be averaged.");
+        var model = new LocallyMaskedPixelCnn(config, options.Device, options.DType);
+        var sums = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (var path in paths)
+            {
+                var tensors = CheckpointFile.ReadModelTensors(path);
+                foreach (var (name, value) in tensors)
+                {
+                    using var scope = NewDisposeScope();
+                    var asDouble = value.is_floating_point() ? value.to_type(ScalarType.Float64) : value;
+                    if (sums.TryGetValue(name, out var sum)) sum.add_(asDouble);
+                    else sums[name] = asDouble.clone().DetachFromDisposeScope();
+                    value.Dispose();
+                }
+            }
+            using (no_grad())
+            {
+                var state = model.state_dict();
+                if (!state.Keys.ToHashSet().SetEquals(sums.Keys))
+                    throw new InvalidDataException($"{paths[0]}: the checkpoints' tensors do not match the model's.");
+                foreach (var (name, target) in state)
+                {
+                    using var scope = NewDisposeScope();
+                    var mean = target.is_floating_point() ? sums[name].div(paths.Count) : sums[name];
+                    target.copy_(mean.to(target.dtype).to(target.device));
+                }
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in sums.Values) t.Dispose();
+        }
+        model.eval();
+        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, false);
+    }
+
+    private static LoadedModel LoadTrainingCheckpoint(string path, ModelLoadOptions options)
+    {
+        var metadata = CheckpointFile.ReadMetadata(path);
+        // Built in the stored dtype (the checkpoint's tensors are loaded in place), converted afterwards if asked.
+        var model = new LocallyMaskedPixelCnn(ConfigOf(metadata, path), options.Device);
+        bool useAverage = options.UseAverage && CheckpointFile.HasWeightAverage(path);
+        try
+        {
+            Dictionary<string, Tensor>? average = null;
+            if (useAverage)
+                average = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+            CheckpointFile.Load(path, new CheckpointFile.Parts(model, null, average));
+            if (average is not null)
+            {
+                using (no_grad())
+                    foreach (var (name, parameter) in model.named_parameters())
+                        parameter.copy_(average[name]);
+                foreach (var t in average.Values) t.Dispose();
+            }
+            if (options.DType is { } dtype && dtype != model.DType) model.to(dtype);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, useAverage);
+    }
+
+    private static PixelCnnConfig ConfigOf(CheckpointMetadata metadata, string path)
+    {
+        try
+        {
+            return PixelCnnConfig.FromJson(metadata.ModelConfiguration);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Convolution;
@@ -17,14 +18,21 @@ namespace LocallyMasked.Convolution;
 /// </remarks>
 public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
 {
-    // Field names are the state-dict keys (PyTorch names); RegisterComponents picks them up.
-#pragma warning disable IDE1006
-    private Parameter? weight;
-    private Parameter? weight_g;
-    private Parameter? weight_v;
-    private Parameter? bias;
-    private Parameter? mask_weight;
-#pragma warning restore IDE1006
+    // The component names are the state-dict keys (PyTorch names); RegisterComponents picks them up.
+    [ComponentName(Name = "weight")]
+    private Parameter? _weight;
+
+    [ComponentName(Name = "weight_g")]
+    private Parameter? _weightG;
+
+    [ComponentName(Name = "weight_v")]
+    private Parameter? _weightV;
+
+    [ComponentName(Name = "bias")]
+    private Parameter? _bias;
+
+    [ComponentName(Name = "mask_weight")]
+    private Parameter? _maskWeight;
 
     /// <summary>
     /// Creates the layer.
@@ -69,12 +77,12 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
             if (weightNormalization)
             {
                 var g = w.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
-                weight_g = (Parameter)new Parameter(g).DetachFromDisposeScope();
-                weight_v = (Parameter)new Parameter(w).DetachFromDisposeScope();
+                _weightG = (Parameter)new Parameter(g).DetachFromDisposeScope();
+                _weightV = (Parameter)new Parameter(w).DetachFromDisposeScope();
             }
             else
             {
-                this.weight = (Parameter)new Parameter(w).DetachFromDisposeScope();
+                _weight = (Parameter)new Parameter(w).DetachFromDisposeScope();
             }
 
             if (bias)
@@ -82,11 +90,11 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
                 var bound = 1.0 / Math.Sqrt(fanIn);
                 var b = torch.empty(new long[] { outChannels }, type, dev);
                 nn.init.uniform_(b, -bound, bound);
-                this.bias = (Parameter)new Parameter(b).DetachFromDisposeScope();
+                _bias = (Parameter)new Parameter(b).DetachFromDisposeScope();
             }
 
             if (learnMaskWeight)
-                mask_weight = (Parameter)new Parameter(torch.ones(new long[] { outChannels, kernelSize, kernelSize }, type, dev)).DetachFromDisposeScope();
+                _maskWeight = (Parameter)new Parameter(torch.ones(new long[] { outChannels, kernelSize, kernelSize }, type, dev)).DetachFromDisposeScope();
         }
 
         RegisterComponents();
@@ -104,6 +112,57 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Spacing between kernel taps; the zero padding is dilation * (k - 1) / 2 on each side.</summary>
     public int Dilation { get; }
 
+    /// <summary>Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c>.</summary>
+    public bool IsWeightNormalized => weight_v is not null;
+
+#pragma warning disable IDE1006 // PyTorch names: these are the state-dict entries.
+    // As in TorchSharp's own modules, the setters exist because Module.to(...) replaces parameters through them.
+
+    /// <summary>The convolution weight (O, C, k, k) in conv2d's layout; null when the layer is weight-normalized (see <see cref="weight_v"/>).</summary>
+    public Parameter? weight
+    {
+        get => _weight;
+        set => _weight = Register(nameof(weight), _weight, value);
+    }
+
+    /// <summary>The weight direction (O, C, k, k) of a weight-normalized layer, else null.</summary>
+    public Parameter? weight_v
+    {
+        get => _weightV;
+        set => _weightV = Register(nameof(weight_v), _weightV, value);
+    }
+
+    /// <summary>The weight magnitude (O, 1, 1, 1) of a weight-normalized layer, else null.</summary>
+    public Parameter? weight_g
+    {
+        get => _weightG;
+        set => _weightG = Register(nameof(weight_g), _weightG, value);
+    }
+
+    /// <summary>The bias (O), or null when the layer has none.</summary>
+    public Parameter? bias
+    {
+        get => _bias;
+        set => _bias = Register(nameof(bias), _bias, value);
+    }
+
+    /// <summary>The learned per-output, per-tap mask weight (O, k, k), or null when the layer has none.</summary>
+    public Parameter? mask_weight
+    {
+        get => _maskWeight;
+        set => _maskWeight = Register(nameof(mask_weight), _maskWeight, value);
+    }
+#pragma warning restore IDE1006
+
+    private Parameter? Register(string name, Parameter? old, Parameter? value)
+    {
+        if (ReferenceEquals(old, value)) return value;
+        old?.Dispose();
+        var detached = (Parameter?)value?.DetachFromDisposeScope();
+        ConditionallyRegisterParameter(name, detached);
+        return detached;
+    }
+
     /// <summary>
     /// Applies the locally masked convolution.
     /// </summary>
@@ -117,10 +176,7 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     {
         Validate(x, mask);
         using var scope = NewDisposeScope();
-        var effectiveWeight = EffectiveWeight();
-        var m = mask.device == x.device && mask.dtype == x.dtype ? mask : mask.to(x.dtype, x.device);
-        var output = ConvolutionPlanner.Apply(x, effectiveWeight, bias, m, mask, KernelSize, Dilation);
-        return output.MoveToOuterDisposeScope();
+        return LocallyMaskedConvolution.Apply(x, mask, EffectiveWeight(), _bias, KernelSize, Dilation).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -128,52 +184,29 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// times <c>mask_weight</c> per output channel and tap when learned. Differentiable with respect to the parameters.
     /// </summary>
     /// <returns>A tensor of the parameters' device and dtype.</returns>
-    internal Tensor EffectiveWeight()
+    public Tensor EffectiveWeight()
     {
         using var scope = NewDisposeScope();
         Tensor w;
-        if (weight_v is not null)
+        if (_weightV is not null)
         {
-            var norm = weight_v.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
-            w = weight_g! * weight_v / norm;
+            var norm = _weightV.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
+            w = _weightG! * _weightV / norm;
         }
         else
         {
-            w = weight!.alias();
+            w = _weight!.alias();
         }
 
-        if (mask_weight is not null)
+        if (_maskWeight is not null)
             // Folding the per-(output, tap) mask weight into the kernel equals weighting the mask per output channel.
-            w = w * mask_weight.unsqueeze(1);
+            w = w * _maskWeight.unsqueeze(1);
         return w.MoveToOuterDisposeScope();
     }
 
-    /// <summary>The bias parameter (O), or null when the layer has none.</summary>
-    internal Tensor? BiasParameter => bias;
-
     private void Validate(Tensor x, Tensor mask)
     {
-        if (x is null)
-            throw new ArgumentException("Expected an input tensor, got null.", nameof(x));
-        if (mask is null)
-            throw new ArgumentException("Expected a mask tensor, got null.", nameof(mask));
-        if (x.dim() != 4)
-            throw new ArgumentException($"Expected a 4-D input (N, {InChannels}, H, W), got shape [{string.Join(", ", x.shape)}].", nameof(x));
-        if (x.shape[1] != InChannels)
-            throw new ArgumentException($"Expected {InChannels} input channels (dimension 1), got shape [{string.Join(", ", x.shape)}].", nameof(x));
-        var parameterType = (weight ?? weight_v)!.dtype;
-        if (x.dtype != parameterType)
-            throw new ArgumentException($"Expected an input of the layer's dtype {parameterType}, got {x.dtype}.", nameof(x));
-        var taps = (long)KernelSize * KernelSize;
-        var pixels = x.shape[2] * x.shape[3];
-        var expected = $"(k*k = {taps}, H*W = {pixels}) or (N = {x.shape[0]}, {taps}, {pixels})";
-        if (mask.dim() != 2 && mask.dim() != 3)
-            throw new ArgumentException($"Expected a mask of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
-        if (mask.shape[^2] != taps)
-            throw new ArgumentException($"Expected a mask with k*k = {taps} rows (one per kernel tap) of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
-        if (mask.shape[^1] != pixels)
-            throw new ArgumentException($"Expected a mask with H*W = {pixels} columns (one per output pixel) of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
-        if (mask.dim() == 3 && mask.shape[0] != x.shape[0])
-            throw new ArgumentException($"Expected a per-sample mask with batch size {x.shape[0]} of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+        var parameterType = (_weight ?? _weightV)!.dtype;
+        LocallyMaskedConvolution.CheckInputs(x, mask, InChannels, KernelSize, parameterType, "the layer's");
     }
 }

@@ -40,13 +40,22 @@ public sealed class DownPassStage : nn.Module<Tensor, List<Tensor>, Tensor, Tens
         ArgumentNullException.ThrowIfNull(u);
         ArgumentNullException.ThrowIfNull(skips);
         ArgumentNullException.ThrowIfNull(mask);
+        return Evaluate(u, skips, new FeatureMapLayers(mask, mask, mask));
+    }
+
+    /// <summary>The stage's wiring, evaluated by <paramref name="layers"/>; pops one skip input per block from <paramref name="skips"/>.</summary>
+    /// <param name="u">Input (N, F[, H, W]).</param>
+    /// <param name="skips">The up pass's outputs; one entry per block is removed from its end.</param>
+    /// <param name="layers">Where the stage is evaluated (feature maps or single pixels).</param>
+    internal Tensor Evaluate(Tensor u, List<Tensor> skips, ILayerEvaluator layers)
+    {
         if (skips.Count < _blocks.Count)
             throw new ArgumentException($"Expected at least {_blocks.Count} skip inputs, got {skips.Count}.", nameof(skips));
         foreach (var block in _blocks)
         {
             var skip = skips[^1];
             skips.RemoveAt(skips.Count - 1);
-            u = block.forward(u, skip, mask);
+            u = block.Evaluate(u, skip, layers);
         }
         return u;
     }

@@ -1,5 +1,5 @@
 using LocallyMasked.Convolution;
-using LocallyMasked.Models;
+using LocallyMasked.Masks;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -11,7 +11,8 @@ namespace LocallyMasked.Layers;
 /// <c>conv_out.*</c> and, with a skip input, <c>nin_skip.lin_a.*</c>). For input u and optional skip a:
 /// t = norm(conv_input(concat_elu(u))); if a is given t += nin_skip(concat_elu(a));
 /// t = conv_out(dropout2d(concat_elu(t))); (p, q) = halves of t; result u + norm(p) * sigmoid(q).
-/// "norm" is positional normalization when <see cref="UsesPositionalNormalization"/> and the identity otherwise.
+/// "norm" is the block's <see cref="Normalization"/> (positional normalization for the published models; the identity
+/// for schemes without feature normalization).
 /// </summary>
 public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tensor>
 {
@@ -28,22 +29,24 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
     /// <param name="filters">Channels of the input, the skip input and the output (F).</param>
     /// <param name="hasSkipInput">Whether the block takes a skip input through a 1x1 weight-normalized layer (down pass).</param>
     /// <param name="kernelSize">Kernel side of both convolutions (odd).</param>
-    /// <param name="usePositionalNormalization">Apply PONO after conv_input and to the gate's value half.</param>
-    /// <param name="weightNormalization">Weight-normalize both convolutions.</param>
+    /// <param name="normalization">The feature normalization after conv_input and of the gate's value half; with
+    /// <see cref="FeatureNormalization.WeightNorm"/> both convolutions are weight-normalized instead.</param>
     /// <param name="dropout">Channel dropout probability in [0, 1) applied before conv_out during training.</param>
     /// <param name="bias">Whether the convolutions have a bias.</param>
     /// <param name="learnMaskWeight">Whether the convolutions learn a per-tap mask weight.</param>
     /// <param name="device">Device of the parameters; the default device when null.</param>
     /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
-    public GatedResidualBlock(int filters, bool hasSkipInput, int kernelSize, bool usePositionalNormalization,
-        bool weightNormalization, double dropout, bool bias, bool learnMaskWeight, Device? device = null, ScalarType? dtype = null)
+    public GatedResidualBlock(int filters, bool hasSkipInput, int kernelSize, FeatureNormalization normalization,
+        double dropout, bool bias, bool learnMaskWeight, Device? device = null, ScalarType? dtype = null)
         : base(nameof(GatedResidualBlock))
     {
         if (filters < 2) throw new ArgumentOutOfRangeException(nameof(filters), filters, "Expected at least 2 filters.");
         if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Expected a dropout probability in [0, 1).");
         Filters = filters;
         Dropout = dropout;
-        UsesPositionalNormalization = usePositionalNormalization;
+        if (!Enum.IsDefined(normalization)) throw new ArgumentOutOfRangeException(nameof(normalization), normalization, "Unknown feature normalization.");
+        Normalization = normalization;
+        bool weightNormalization = normalization == FeatureNormalization.WeightNorm;
         _convInput = new LocallyMaskedConv2d(2 * filters, filters, kernelSize, 1, bias, learnMaskWeight, weightNormalization, device, dtype);
         if (hasSkipInput) _skip = new NetworkInNetwork(2 * filters, filters, device, dtype);
         _convOut = new LocallyMaskedConv2d(2 * filters, 2 * filters, kernelSize, 1, bias, learnMaskWeight, weightNormalization, device, dtype);
@@ -56,8 +59,8 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
     /// <summary>Channel dropout probability used in training mode.</summary>
     public double Dropout { get; }
 
-    /// <summary>Whether positional normalization is applied inside the block.</summary>
-    public bool UsesPositionalNormalization { get; }
+    /// <summary>The feature normalization applied inside the block.</summary>
+    public FeatureNormalization Normalization { get; }
 
     /// <summary>Whether the block takes a skip input.</summary>
     public bool HasSkipInput => _skip is not null;
@@ -90,6 +93,19 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
             throw new ArgumentException($"Expected a skip input of shape ({string.Join(", ", u.shape)}), got ({string.Join(", ", skip.shape)}).", nameof(skip));
 
         using var scope = NewDisposeScope();
-        return NetworkTraversal.Block(this, u, skip, new ModuleLayers(mask, mask, mask)).MoveToOuterDisposeScope();
+        return Evaluate(u, skip, new FeatureMapLayers(mask, mask, mask)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The block's wiring, with the weighted layers, normalization and dropout applied by <paramref name="layers"/>.</summary>
+    /// <param name="u">Input (N, F[, H, W]).</param>
+    /// <param name="skip">Skip input of the same shape, or null.</param>
+    /// <param name="layers">Where the block is evaluated (feature maps or single pixels).</param>
+    internal Tensor Evaluate(Tensor u, Tensor? skip, ILayerEvaluator layers)
+    {
+        var t = layers.Normalize(layers.Convolve(_convInput, ConcatElu.Apply(u), MaskRole.Undilated), Normalization, MaskRole.Undilated);
+        if (skip is not null) t = t + layers.Linear(_skip!, ConcatElu.Apply(skip));
+        t = layers.Convolve(_convOut, layers.Dropout(this, ConcatElu.Apply(t)), MaskRole.Undilated);
+        var halves = t.chunk(2, 1);
+        return u + layers.Normalize(halves[0], Normalization, MaskRole.Undilated) * halves[1].sigmoid();
     }
 }

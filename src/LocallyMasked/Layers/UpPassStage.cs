@@ -38,10 +38,18 @@ public sealed class UpPassStage : nn.Module<Tensor, Tensor, IReadOnlyList<Tensor
     {
         ArgumentNullException.ThrowIfNull(u);
         ArgumentNullException.ThrowIfNull(mask);
+        return Evaluate(u, new FeatureMapLayers(mask, mask, mask));
+    }
+
+    /// <summary>The stage's wiring, evaluated by <paramref name="layers"/>: every block's output, in order.</summary>
+    /// <param name="u">Input (N, F[, H, W]).</param>
+    /// <param name="layers">Where the stage is evaluated (feature maps or single pixels).</param>
+    internal IReadOnlyList<Tensor> Evaluate(Tensor u, ILayerEvaluator layers)
+    {
         var outputs = new List<Tensor>(_blocks.Count);
         foreach (var block in _blocks)
         {
-            u = block.forward(u, null, mask);
+            u = block.Evaluate(u, null, layers);
             outputs.Add(u);
         }
         return outputs;

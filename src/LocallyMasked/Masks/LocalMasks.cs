@@ -52,23 +52,12 @@ public static class LocalMasks
         IReadOnlyList<GenerationOrder> orders, int kernelSize, int dilation, MaskType type,
         IReadOnlyCollection<int>? observed = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(orders);
-        if (orders.Count == 0) throw new ArgumentException("Expected at least one order.", nameof(orders));
+        OrderArguments.Check(orders, nameof(orders));
         Validate(kernelSize, dilation, type);
-        GenerationOrder first = orders[0] ?? throw new ArgumentException("Order 0 is null.", nameof(orders));
-        int taps = kernelSize * kernelSize, pixels = first.PixelCount;
+        int taps = kernelSize * kernelSize, pixels = orders[0].PixelCount;
         var values = new byte[orders.Count * taps * pixels];
         for (int b = 0; b < orders.Count; b++)
-        {
-            GenerationOrder order = orders[b] ?? throw new ArgumentException($"Order {b} is null.", nameof(orders));
-            if (order.Height != first.Height || order.Width != first.Width)
-            {
-                throw new ArgumentException(
-                    $"All orders must share one image size; order {b} is {order.Height}x{order.Width}, order 0 is {first.Height}x{first.Width}.",
-                    nameof(orders));
-            }
-            Compute(order, kernelSize, dilation, type, ObservedFlags(order, observed)).CopyTo(values, b * taps * pixels);
-        }
+            Compute(orders[b], kernelSize, dilation, type, ObservedFlags(orders[b], observed)).CopyTo(values, b * taps * pixels);
         return ToTensor(values, new long[] { orders.Count, taps, pixels }, dtype, device);
     }
 

@@ -1,7 +1,7 @@
 using LocallyMasked.Convolution;
-using LocallyMasked.Ensembles;
 using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
+using LocallyMasked.Masks;
 using LocallyMasked.Orders;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -63,12 +63,11 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         Likelihood = PixelLikelihood.Create(config.Likelihood, config.MixtureComponents, config.Bits);
 
         int f = config.Filters, k = config.KernelSize, r = config.ResidualBlocks;
-        bool pono = config.Normalization == FeatureNormalization.Pono;
         bool weightNorm = config.Normalization == FeatureNormalization.WeightNorm;
         LocallyMaskedConv2d Conv(int inChannels, int dilation) =>
             new(inChannels, f, k, dilation, config.ConvolutionBias, config.LearnMaskWeight, weightNorm, device, dtype);
         GatedResidualBlock Block(bool skip) =>
-            new(f, skip, k, pono, weightNorm, config.Dropout, config.ConvolutionBias, config.LearnMaskWeight, device, dtype);
+            new(f, skip, k, config.Normalization, config.Dropout, config.ConvolutionBias, config.LearnMaskWeight, device, dtype);
 
         _initial = Conv(config.InputChannels, 1);
         _upStages = new ModuleList<UpPassStage>(Enumerable.Range(0, StageCount)
@@ -112,9 +111,6 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// <summary>The 1x1 output head (<c>nin_out</c>).</summary>
     internal NetworkInNetwork OutputLayer => _output;
 
-    /// <summary>Whether features are positionally normalized after the first layer, the resampling streams and in the blocks.</summary>
-    internal bool UsesPositionalNormalization => Config.Normalization == FeatureNormalization.Pono;
-
     /// <summary>
     /// The masks of one order for the configured image size, on the model's current device and dtype.
     /// They are built once per order and cached (the cache is rebuilt when the model moves); the returned
@@ -132,7 +128,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
             if (_maskCache.Count > 0)
             {
                 var any = _maskCache.Values.First();
-                if (any.DType != dtype || !SameDevice(any.Device, device)) ClearMaskCacheLocked();
+                if (any.DType != dtype || !DeviceEquality.Same(any.Device, device)) ClearMaskCacheLocked();
             }
             if (_maskCache.TryGetValue(order, out var cached)) return cached;
             var set = MaskSet.Create(order, Config.KernelSize, Config.MaxDilation, dtype, device).DetachFromDisposeScopes();
@@ -154,13 +150,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// <param name="orders">One order per image, each of the configured size.</param>
     public MaskSet MasksFor(IReadOnlyList<GenerationOrder> orders)
     {
-        ArgumentNullException.ThrowIfNull(orders);
-        if (orders.Count == 0) throw new ArgumentException("Expected at least one order.", nameof(orders));
-        for (int i = 0; i < orders.Count; i++)
-        {
-            if (orders[i] is null) throw new ArgumentException($"Order {i} is null.", nameof(orders));
-            CheckOrderSize(orders[i], nameof(orders));
-        }
+        OrderArguments.Check(orders, nameof(orders), Config.Height, Config.Width);
         return MaskSet.Stack(orders.Select(MasksFor).ToArray());
     }
 
@@ -179,15 +169,44 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
             && parts.Distinct(ReferenceEqualityComparer.Instance).Count() < parts.Count)
         {
             // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
-            // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same.
-            // It pays when convolutions are wide: per-sample masks go through masked columns (1.7-2.3x a shared S-curve
-            // layer), while a group's pass costs the per-operation overhead again for fewer images. Measured fwd+bwd of
-            // one 3x3 layer, batch 16 over 7 S-curve variants, 2 cores (docs/benchmarks.md, training-step-report
-            // --grouping): 120 -> 120 channels 91.0 ms per-sample vs 90.1 grouped; 160 -> 160: 164.3 vs 125.0;
-            // 320 -> 320 at 32x32: 571.6 vs 409.8. At 60 filters the whole step favours per-sample masks (2.48 vs 3.07 s).
+            // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same. It
+            // pays only for wide convolutions (the measurements behind GroupingMinFilters: docs/benchmarks.md,
+            // "training-step-report --grouping").
             return RunGroupedByOrder(withOnes, parts).MoveToOuterDisposeScope();
         }
-        return NetworkTraversal.Run(this, withOnes, new ModuleLayers(masks)).MoveToOuterDisposeScope();
+        return Evaluate(withOnes, new FeatureMapLayers(masks)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The network's wiring (the paper's figure, read top to bottom), with the weighted layers, normalization and dropout
+    /// applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler at one pixel.
+    /// </summary>
+    /// <param name="input">The images with their channel of ones, (N, C + 1[, H, W]).</param>
+    /// <param name="layers">Where the network is evaluated.</param>
+    /// <returns>The distribution parameters (N, M[, H, W]).</returns>
+    internal Tensor Evaluate(Tensor input, ILayerEvaluator layers)
+    {
+        var normalization = Config.Normalization;
+        // Up pass: every output is kept for the down pass's skip connections. The first layer's output is normalized
+        // relative to the undilated mask, as in the reference code (its type-A mask can hide every tap).
+        var outputs = new List<Tensor> { layers.Normalize(layers.Convolve(_initial, input, MaskRole.First), normalization, MaskRole.Undilated) };
+        for (int stage = 0; stage < StageCount; stage++)
+        {
+            outputs.AddRange(_upStages[stage].Evaluate(outputs[^1], layers));
+            if (stage < StageCount - 1)
+                outputs.Add(layers.Normalize(layers.Convolve(_downsize[stage], outputs[^1], MaskRole.Dilated), normalization, MaskRole.Dilated));
+        }
+
+        // Down pass: each block pops its skip input from the end of the list.
+        var u = outputs[^1];
+        outputs.RemoveAt(outputs.Count - 1);
+        for (int stage = 0; stage < StageCount; stage++)
+        {
+            u = _downStages[stage].Evaluate(u, outputs, layers);
+            if (stage < StageCount - 1)
+                u = layers.Normalize(layers.Convolve(_upsize[stage], u, MaskRole.Dilated), normalization, MaskRole.Dilated);
+        }
+        return layers.Linear(_output, nn.functional.elu(u, 1.0));
     }
 
     /// <summary>
@@ -205,7 +224,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         foreach (var group in groups)
         {
             var index = tensor(group.Select(i => (long)i).ToArray(), ScalarType.Int64, withOnes.device);
-            outputs.Add(NetworkTraversal.Run(this, withOnes.index_select(0, index), new ModuleLayers((MaskSet)group.Key!)));
+            outputs.Add(Evaluate(withOnes.index_select(0, index), new FeatureMapLayers((MaskSet)group.Key!)));
             positions.AddRange(group.Select(i => (long)i));
         }
         var inverse = new long[parts.Count];
@@ -267,19 +286,34 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     }
 
     /// <summary>
-    /// Log-likelihood in nats of every image under the uniform mixture of the given orders:
-    /// logsumexp over orders of log p_order(x) - log(#orders). See <see cref="OrderEnsemble.LogLikelihood"/>.
+    /// Log-likelihood in nats of every image under the uniform mixture of the given orders (the paper's order ensemble):
+    /// logsumexp over orders of log p_order(x) - log(#orders). All image x order pairs are evaluated in batched passes.
     /// </summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="orders">The ensemble's orders (repeats allowed).</param>
+    /// <param name="orders">The ensemble's orders (repeats allowed: the mixture weights are uniform over the list).</param>
     /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
-    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
-        OrderEnsemble.LogLikelihood(this, x, orders, maxBatchSize);
+    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
+    {
+        using var scope = NewDisposeScope();
+        return OrderEnsemble.Mix(PerOrderLogLikelihoods(x, orders, maxBatchSize)).MoveToOuterDisposeScope();
+    }
 
     /// <summary>
-    /// Conditional log-likelihood in nats of a region's pixels given all other pixels, under the ensemble of
-    /// the given orders each rearranged to generate the region last. See <see cref="OrderEnsemble.RegionLogLikelihood"/>.
+    /// Log-likelihood in nats of every image under every order, in batched passes: entry (n, k) is log p(x_n) under
+    /// <paramref name="orders"/>[k]. <see cref="OrderEnsemble.Mix"/> turns it into the ensemble's.
+    /// </summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">The K orders.</param>
+    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
+    /// <returns>(N, K).</returns>
+    public Tensor PerOrderLogLikelihoods(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        EnsembleEvaluation.PerOrderLogLikelihoods(this, x, orders, null, maxBatchSize);
+
+    /// <summary>
+    /// Conditional log-likelihood in nats of a region's pixels given all other pixels, under the ensemble of the given
+    /// orders, each rearranged with <see cref="GenerationOrder.WithRegionLast"/> so that every observed pixel comes first;
+    /// only the region's pixels are scored and the K conditionals are mixed uniformly.
     /// </summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="region">The region to score (the rest is the observed context).</param>
@@ -287,7 +321,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
     /// <returns>(N).</returns>
     public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
-        OrderEnsemble.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
+        EnsembleEvaluation.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
 
     /// <summary>Drops the cached masks (they are rebuilt on demand).</summary>
     public void ClearMaskCache()
@@ -321,8 +355,6 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         base.Dispose(disposing);
     }
 
-    internal static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
-
 
     private void CheckOrderSize(GenerationOrder order, string argumentName)
     {
@@ -341,7 +373,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         if (x.shape[0] < 1) throw new ArgumentException("Expected at least one image.", argumentName);
         if (x.dtype != DType)
             throw new ArgumentException($"Expected images of dtype {DType} (the model's), got {x.dtype}.", argumentName);
-        if (!SameDevice(x.device, Device))
+        if (!DeviceEquality.Same(x.device, Device))
             throw new ArgumentException($"Expected images on {Device} (the model's device), got {x.device}.", argumentName);
         using var scope = NewDisposeScope();
         if (!x.abs().le(1.0).all().item<bool>())
@@ -359,7 +391,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
                 argumentName);
         if (masks.IsPerSample && masks.BatchSize != batch)
             throw new ArgumentException($"The per-sample masks hold {masks.BatchSize} orders for a batch of {batch} images.", argumentName);
-        if (masks.DType != DType || !SameDevice(masks.Device, Device))
+        if (masks.DType != DType || !DeviceEquality.Same(masks.Device, Device))
             throw new ArgumentException(
                 $"The masks are {masks.DType} on {masks.Device}, the model is {DType} on {Device}: build them with MasksFor.", argumentName);
     }

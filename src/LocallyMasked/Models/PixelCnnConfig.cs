@@ -1,3 +1,5 @@
+using System.Text.Json;
+using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 
 namespace LocallyMasked.Models;
@@ -105,6 +107,35 @@ public sealed record PixelCnnConfig
         Filters = 320,
         Bits = 5,
     };
+
+    /// <summary>The configuration as JSON, the form in which training checkpoints record it.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    /// <summary>Reads a configuration written by <see cref="ToJson"/> and validates it.</summary>
+    /// <param name="json">The JSON text.</param>
+    /// <exception cref="InvalidDataException">The text is not a valid configuration; the message says why.</exception>
+    public static PixelCnnConfig FromJson(string json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) throw new InvalidDataException("No model configuration was recorded.");
+        PixelCnnConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<PixelCnnConfig>(json) ?? throw new InvalidDataException("The model configuration is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The model configuration is not a PixelCnnConfig ({e.Message}).", e);
+        }
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The recorded model configuration is invalid: {e.Message}", e);
+        }
+        return config;
+    }
 
     /// <summary>Checks every field and their combination.</summary>
     /// <exception cref="ArgumentException">A field is out of range or the combination is inconsistent; the message names it.</exception>

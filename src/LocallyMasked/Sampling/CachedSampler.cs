@@ -80,7 +80,7 @@ public sealed class CachedSampler : ImageSampler
             var gatherIndex = pixelIndex.expand(n, config.ImageChannels, 1);
 
             var current = flatImages.gather(2, gatherIndex).squeeze(2);
-            var parameters = NetworkTraversal.Run(Model, cat(new[] { current, ones1 }, 1), layers);
+            var parameters = Model.Evaluate(cat(new[] { current, ones1 }, 1), layers);
 
             if (plan.AnySampledAt(t))
             {
@@ -105,7 +105,7 @@ public sealed class CachedSampler : ImageSampler
         int n = plan.Orders.Count;
         var masks = plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
         var input = cat(new[] { images, ones(n, 1, config.Height, config.Width, dtype: images.dtype, device: images.device) }, 1);
-        NetworkTraversal.Run(Model, input, new RecordingLayers(masks, caches, pad));
+        Model.Evaluate(input, new RecordingLayers(masks, caches, pad));
 
         long stride = (long)(config.Height + 2 * pad) * paddedWidth;
         var keep = new double[n * stride];

@@ -117,18 +117,8 @@ public abstract class ImageSampler
     /// <summary>Runs the plan's steps and returns the images (owned by the caller's dispose scope).</summary>
     private protected abstract Tensor Run(SamplingPlan plan, SamplingOptions options);
 
-    private void ValidateOrders(IReadOnlyList<GenerationOrder> orders, string argumentName)
-    {
-        if (orders is null) throw new ArgumentNullException(argumentName);
-        if (orders.Count == 0) throw new ArgumentException("Expected at least one order.", argumentName);
-        for (int i = 0; i < orders.Count; i++)
-        {
-            var order = orders[i] ?? throw new ArgumentException($"Order {i} is null.", argumentName);
-            if (order.Height != Model.Config.Height || order.Width != Model.Config.Width)
-                throw new ArgumentException(
-                    $"Order {i} is for {order.Height}x{order.Width} images, the model for {Model.Config.Height}x{Model.Config.Width}.", argumentName);
-        }
-    }
+    private void ValidateOrders(IReadOnlyList<GenerationOrder> orders, string argumentName) =>
+        OrderArguments.Check(orders, argumentName, Model.Config.Height, Model.Config.Width);
 
     /// <summary>
     /// Writes one value per image into (N, C, H*W)-shaped <paramref name="flat"/> at pixel <paramref name="index"/>[i] (N, 1, 1),

@@ -1,6 +1,6 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
-using LocallyMasked.Models;
+using LocallyMasked.Masks;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Sampling;
@@ -38,7 +38,7 @@ internal sealed class PixelLayers : ILayerEvaluator
         {
             // (C_in * k * k, C_out): a patch flattened as (channel, tap) times this is the convolution at one pixel.
             var matrix = conv.EffectiveWeight().detach().reshape(conv.OutChannels, -1).t().contiguous();
-            _convolutions.Add(conv, (matrix, conv.BiasParameter?.detach()));
+            _convolutions.Add(conv, (matrix, conv.bias?.detach()));
         }
         foreach (var layer in linears)
         {
@@ -69,8 +69,12 @@ internal sealed class PixelLayers : ILayerEvaluator
         return addmm(bias, input, weight, beta: 1, alpha: 1);
     }
 
-    /// <summary>PONO at one pixel, (N, C), without the public function's checks, scope and copy (the hot path of a step).</summary>
-    public Tensor Normalize(Tensor input) => PositionalNormalization.NormalizeLastDimension(input);
+    /// <summary>Feature normalization at one pixel, (N, C): PONO without the public function's checks, scope and copy (the hot path of a step).</summary>
+    public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => normalization switch
+    {
+        FeatureNormalization.Pono => PositionalNormalization.NormalizeLastDimension(input),
+        _ => input,
+    };
 
     /// <summary>Sampling runs in evaluation mode: no dropout.</summary>
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;

@@ -1,6 +1,6 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
-using LocallyMasked.Models;
+using LocallyMasked.Masks;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Sampling;
@@ -11,13 +11,13 @@ namespace LocallyMasked.Sampling;
 /// </summary>
 internal sealed class RecordingLayers : ILayerEvaluator
 {
-    private readonly ModuleLayers _layers;
+    private readonly FeatureMapLayers _layers;
     private readonly IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> _caches;
     private readonly int _pad;
 
     public RecordingLayers(MaskSet masks, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, int pad)
     {
-        _layers = new ModuleLayers(masks);
+        _layers = new FeatureMapLayers(masks);
         _caches = caches;
         _pad = pad;
     }
@@ -35,7 +35,7 @@ internal sealed class RecordingLayers : ILayerEvaluator
 
     public Tensor Linear(NetworkInNetwork layer, Tensor input) => _layers.Linear(layer, input);
 
-    public Tensor Normalize(Tensor input) => _layers.Normalize(input);
+    public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => _layers.Normalize(input, normalization, role);
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => _layers.Dropout(block, input);
 }

@@ -20,8 +20,8 @@ public sealed record SamplingOptions
     /// <summary>
     /// libtorch intra-op threads while the cached sampler steps through the pixels on the CPU; the previous
     /// setting is restored afterwards. Each step is a few thousand operations on tensors of a few thousand
-    /// elements, where waking worker threads costs more than it saves (measured: 1 thread is 1.6x faster than 2
-    /// on 2 cores, see docs/benchmarks.md). Null leaves libtorch's setting alone. Ignored on CUDA and by the
+    /// elements, where waking worker threads costs more than it saves (docs/benchmarks.md, sampling section). Null
+    /// leaves libtorch's setting alone. Ignored on CUDA and by the
     /// naive sampler, whose full network passes do use threads.
     /// </summary>
     public int? CpuThreads { get; init; } = 1;

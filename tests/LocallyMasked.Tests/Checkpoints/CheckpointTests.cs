@@ -7,6 +7,7 @@ using LocallyMasked.Tests.Models;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
+using LocallyMasked.Layers;
 
 namespace LocallyMasked.Tests.Checkpoints;
 
@@ -98,7 +99,9 @@ public sealed class CheckpointTests : IDisposable
         PixelCnnCheckpoint.SavePyTorch(original, path);
         var sd = PixelCnnCheckpoint.ReadPyTorchStateDict(path);
         sd.Keys.Should().BeEquivalentTo(original.state_dict().Keys);
-        using var loaded = PixelCnnCheckpoint.LoadModel(path, template: config, dtype: ScalarType.Float64);
+        using var file = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Template = config, DType = ScalarType.Float64 });
+        var loaded = file.Model;
+        file.Format.Should().Be(path.EndsWith(".pth", StringComparison.Ordinal) ? CheckpointFormat.PyTorch : CheckpointFormat.TorchSharp);
         loaded.Config.Should().Be(config);
         var x = TinyModels.Images(config, 2);
         Outputs(loaded, x).equal(Outputs(original, x)).all().item<bool>().Should().BeTrue();
@@ -115,7 +118,9 @@ public sealed class CheckpointTests : IDisposable
         var path = PathOf("model.bin");
         PixelCnnCheckpoint.Save(original, path);
         PixelCnnCheckpoint.IsPyTorchFile(path).Should().BeFalse();
-        using var loaded = PixelCnnCheckpoint.LoadModel(path, template: config, dtype: ScalarType.Float64);
+        using var file = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Template = config, DType = ScalarType.Float64 });
+        var loaded = file.Model;
+        file.Format.Should().Be(path.EndsWith(".pth", StringComparison.Ordinal) ? CheckpointFormat.PyTorch : CheckpointFormat.TorchSharp);
         loaded.Config.Should().Be(config);
         var x = TinyModels.Images(config, 2);
         Outputs(loaded, x).equal(Outputs(original, x)).all().item<bool>().Should().BeTrue();
@@ -208,7 +213,7 @@ public sealed class CheckpointTests : IDisposable
     {
         var path = PathOf("model.bin");
         File.WriteAllText(path, "previous");
-        Action act = () => LocallyMasked.Training.AtomicFile.Write(path, stream =>
+        Action act = () => AtomicFile.Write(path, stream =>
         {
             stream.Write(new byte[] { 1, 2, 3 });
             throw new IOException("disk full");

@@ -45,7 +45,8 @@ public class LegacyCheckpointTests
         sd.Values.Should().OnlyContain(t => t.dtype == ScalarType.Float32);
         ValuesMatchTheScript(sd);
 
-        using var model = PixelCnnCheckpoint.LoadModel(path, TinyGrey, dtype: ScalarType.Float64);
+        using var file = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Template = TinyGrey, DType = ScalarType.Float64 });
+        var model = file.Model;
         model.Config.Should().Be(TinyGrey);
         ValuesMatchTheScript(model.state_dict());
         model.parameters().Should().OnlyContain(p => p.requires_grad);

@@ -33,7 +33,8 @@ public class ReferenceForwardTests
             ImageChannels = 1, Height = 6, Width = 6, Filters = 4, ResidualBlocks = 1,
             Likelihood = LikelihoodKind.GreyLogisticMixture, MixtureComponents = 2,
         };
-        using var model = PixelCnnCheckpoint.LoadModel(Fixture("legacy_bare.pth"), config, dtype: ScalarType.Float64);
+        using var file = PixelCnnCheckpoint.LoadModel(Fixture("legacy_bare.pth"), new ModelLoadOptions { Template = config, DType = ScalarType.Float64 });
+        var model = file.Model;
         var x = tensor(image, dtype: ScalarType.Float64).reshape(1, 1, 6, 6);
         var order = GenerationOrders.SCurve(6, 6);
 

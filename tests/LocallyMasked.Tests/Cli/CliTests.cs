@@ -1,9 +1,11 @@
 using LocallyMasked.Cli;
-using LocallyMasked.Imaging;
+using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using SkiaSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Models;
+using LocallyMasked.Checkpoints;
 
 namespace LocallyMasked.Tests.Cli;
 

@@ -3,6 +3,8 @@ using LocallyMasked.Masks;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Convolution.Planning;
+using LocallyMasked.Convolution.Kernels;
 
 namespace LocallyMasked.Tests.Convolution;
 

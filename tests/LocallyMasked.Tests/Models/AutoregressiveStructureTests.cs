@@ -2,6 +2,7 @@ using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Layers;
 
 namespace LocallyMasked.Tests.Models;
 

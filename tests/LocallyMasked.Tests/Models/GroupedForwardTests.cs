@@ -3,6 +3,7 @@ using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Masks;
 
 namespace LocallyMasked.Tests.Models;
 

@@ -3,6 +3,8 @@ using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Masks;
+using LocallyMasked.Layers;
 
 namespace LocallyMasked.Tests.Models;
 

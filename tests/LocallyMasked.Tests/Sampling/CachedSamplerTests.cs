@@ -4,6 +4,7 @@ using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Layers;
 
 namespace LocallyMasked.Tests.Sampling;
 
@@ -139,7 +140,7 @@ public class CachedSamplerTests
         var masks = model.MasksFor(GenerationOrders.Hilbert(8));
         var expected = model.forward(x, masks);
         var input = torch.cat(new[] { x, torch.ones(2, 1, 8, 8, ScalarType.Float64) }, 1);
-        var actual = NetworkTraversal.Run(model, input, new ModuleLayers(masks));
+        var actual = model.Evaluate(input, new FeatureMapLayers(masks));
         (actual - expected).abs().max().item<double>().Should().BeLessThan(1e-12);
     }
 

@@ -1,10 +1,12 @@
-using LocallyMasked.Data;
+using LocallyMasked.Training.Data;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Training.Evaluation;
+using LocallyMasked.Checkpoints;
 
 namespace LocallyMasked.Tests.Training;
 
@@ -22,7 +24,7 @@ public sealed class PixelCnnTrainingTests : IDisposable
     internal static ImageDataset Digits(int count, int side)
     {
         // Crops of the embedded digits' centres: real structure at a tiny size.
-        var root = LocallyMasked.Tests.Data.IdxReaderTests.FindRepositoryFile("data/mnist-subset");
+        var root = LocallyMasked.Tests.Training.Data.IdxReaderTests.FindRepositoryFile("data/mnist-subset");
         var full = IdxReader.Read(Path.Combine(root, "test-images-idx3-ubyte.gz"), Path.Combine(root, "test-labels-idx1-ubyte.gz"));
         var pixels = new byte[count * side * side];
         int offset = (28 - side) / 2;
@@ -55,7 +57,7 @@ public sealed class PixelCnnTrainingTests : IDisposable
         var data = Digits(5, 6);
         using var model = new LocallyMaskedPixelCnn(TinyBinary(), dtype: ScalarType.Float64);
         var orders = GenerationOrders.SCurve(6, 6).Variants().Take(3).ToArray();
-        var report = PixelCnnEvaluation.Evaluate(model, data, InputEncoding.DynamicBinarization, orders, batchSize: 4);
+        var report = LikelihoodEvaluation.Evaluate(model, data, InputEncoding.DynamicBinarization, orders, batchSize: 4);
 
         using var x = Trainer.EncodeFixed(data, Enumerable.Range(0, 5).ToArray(), InputEncoding.DynamicBinarization, CPU, ScalarType.Float64);
         using var noGrad = no_grad();
@@ -87,19 +89,25 @@ public sealed class PixelCnnTrainingTests : IDisposable
         trainer.Train(3);
         trainer.Save(b);
 
-        var (loaded, metadata) = PixelCnnTraining.LoadModel(b, useAverage: false);
-        using (loaded)
+        using (var file = PixelCnnCheckpoint.LoadModel(b, new ModelLoadOptions { UseAverage = false }))
         {
+            var loaded = file.Model;
+            file.Format.Should().Be(CheckpointFormat.Training);
+            file.UsedAverage.Should().BeFalse();
             loaded.Config.Should().Be(model.Config);
-            metadata.Orders().Should().Equal(orders);
+            file.Metadata!.Orders().Should().Equal(orders);
+            file.Orders.Should().Equal(orders);
             foreach (var (name, value) in model.state_dict()) loaded.state_dict()[name].allclose(value, 0, 0).Should().BeTrue(name);
         }
-        var (averaged, _) = PixelCnnTraining.LoadModel(b, useAverage: true);
-        using (averaged)
+        using (var averaged = PixelCnnCheckpoint.LoadModel(b))
+        {
+            averaged.UsedAverage.Should().BeTrue();
             foreach (var (name, value) in trainer.Average!.Tensors)
-                averaged.state_dict()[name].allclose(value, 0, 0).Should().BeTrue(name);
+                averaged.Model.state_dict()[name].allclose(value, 0, 0).Should().BeTrue(name);
+        }
 
-        using var mean = PixelCnnTraining.AverageCheckpoints(new[] { a, b });
+        using var averageOfFiles = PixelCnnCheckpoint.LoadAverage(new[] { a, b });
+        var mean = averageOfFiles.Model;
         foreach (var (name, value) in model.state_dict())
         {
             if (!value.is_floating_point()) continue;

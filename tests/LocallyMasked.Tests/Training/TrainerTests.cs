@@ -1,8 +1,9 @@
-using LocallyMasked.Data;
+using LocallyMasked.Training.Data;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using LocallyMasked.Checkpoints;
 
 namespace LocallyMasked.Tests.Training;
 

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using LocallyMasked.Checkpoints;
+using LocallyMasked.Training.Data;
+using LocallyMasked.Training.Evaluation;
+using LocallyMasked.Orders;
+using TorchSharp;
+using static TorchSharp.torch;
+using Module = TorchSharp.torch.nn.Module;
+
+namespace LocallyMasked.Training;
+
+/// <summary>
+/// Trains a density model with Adam, exponential learning-rate decay per step or per epoch, optional gradient-norm clipping and an
+/// optional moving average of the weights, drawing an order per image or per batch from an order set.
+/// Every random choice (shuffling, orders, binarization) is a function of the seed and the step number, so a run
+/// resumed from a checkpoint makes exactly the choices the uninterrupted run would have made.
+/// One dispose scope per step: tensors made by a step die with it.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private const int RunningWindow = 50;
+
+    private readonly Module model;
+    private readonly NegativeLogLikelihood objective;
+    private readonly ImageDataset train;
+    private readonly ImageDataset? test;
+    private readonly optim.Optimizer optimizer;
+    private readonly IReadOnlyList<TorchSharp.Modules.Parameter> parameters;
+    private readonly WeightAverage? average;
+    private readonly Queue<double> recent = new();
+    private readonly Device device;
+    private readonly ScalarType dtype;
+    private int[]? permutation;
+    private long permutationEpoch = -1;
+
+    /// <summary>Creates a trainer for a model that is already on its device.</summary>
+    /// <param name="model">The model (its parameters are optimized).</param>
+    /// <param name="objective">Per-image negative log-likelihood of a batch under given orders.</param>
+    /// <param name="orders">The order set to draw from (at least one; all of the images' size).</param>
+    /// <param name="train">Training images.</param>
+    /// <param name="test">Test images for periodic evaluation, or null.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="modelConfiguration">The model's configuration as JSON, stored in checkpoints so that the model can be rebuilt.</param>
+    public Trainer(
+        Module model,
+        NegativeLogLikelihood objective,
+        IReadOnlyList<GenerationOrder> orders,
+        ImageDataset train,
+        ImageDataset? test,
+        TrainerOptions options,
+        string modelConfiguration = "")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(objective);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        OrderArguments.Check(orders, nameof(orders), train.Height, train.Width, "the training images");
+        if (train.Count < options.BatchSize)
+            throw new ArgumentException($"Expected at least one batch of {options.BatchSize} training images, got {train.Count}.", nameof(train));
+        if (test is not null && (test.Channels != train.Channels || test.Height != train.Height || test.Width != train.Width))
+            throw new ArgumentException("Expected test images of the same shape as the training images.", nameof(test));
+        this.model = model;
+        this.objective = objective;
+        this.train = train;
+        this.test = test;
+        Orders = orders.ToArray();
+        Options = options;
+        ModelConfiguration = modelConfiguration ?? string.Empty;
+        parameters = model.parameters().ToArray();
+        if (parameters.Count == 0) throw new ArgumentException("Expected a model with parameters.", nameof(model));
+        device = parameters[0].device;
+        dtype = parameters[0].dtype;
+        optimizer = optim.Adam(parameters, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2);
+        if (options.EmaDecay is { } decay) average = new WeightAverage(model, decay);
+    }
+
+    /// <summary>The settings.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>The order set.</summary>
+    public IReadOnlyList<GenerationOrder> Orders { get; }
+
+    /// <summary>The model configuration JSON stored in checkpoints.</summary>
+    public string ModelConfiguration { get; }
+
+    /// <summary>Steps completed (including those before a resume).</summary>
+    public long Step { get; private set; }
+
+    /// <summary>The moving average of the weights, when enabled.</summary>
+    public WeightAverage? Average => average;
+
+    /// <summary>
+    /// The learning rate used by step <paramref name="step"/>: lr * decay^step, or lr * decay^epoch with
+    /// <see cref="LearningRateDecayUnit.Epoch"/> (an epoch being <see cref="StepsPerEpoch"/> steps).
+    /// </summary>
+    /// <param name="step">A step number.</param>
+    public double LearningRateAt(long step) =>
+        Options.LearningRate * Math.Pow(Options.LearningRateDecay, Options.DecayEvery == LearningRateDecayUnit.Epoch ? step / StepsPerEpoch : step);
+
+    /// <summary>Whole batches per pass over the training images (a last partial batch is dropped).</summary>
+    public int StepsPerEpoch => train.Count / Options.BatchSize;
+
+    /// <summary>The images a step trains on (their indices into the training set).</summary>
+    /// <param name="step">A step number.</param>
+    public int[] BatchIndices(long step)
+    {
+        // Whole batches only: the last partial batch of each epoch is dropped, as the authors' loader does.
+        int perEpoch = StepsPerEpoch;
+        long epoch = step / perEpoch;
+        int batch = (int)(step % perEpoch);
+        if (epoch != permutationEpoch)
+        {
+            permutation = new SeededRandom(Mix(Options.Seed, (ulong)epoch, 0x5EED_0001)).Permutation(train.Count);
+            permutationEpoch = epoch;
+        }
+        return permutation!.AsSpan(batch * Options.BatchSize, Options.BatchSize).ToArray();
+    }
+
+    /// <summary>Runs one training step and returns its loss (mean negative log-likelihood, nats per image).</summary>
+    public double TrainStep()
+    {
+        long step = Step;
+        var indices = BatchIndices(step);
+        var random = new SeededRandom(Mix(Options.Seed, (ulong)step, 0x5EED_0002));
+        double loss;
+        using (var scope = NewDisposeScope())
+        {
+            model.train();
+            var inputs = Encode(train, indices, random);
+            var orders = DrawOrders(indices.Length, random);
+            var nll = objective(inputs, orders);
+            if (nll.dim() != 1 || nll.shape[0] != indices.Length)
+                throw new InvalidOperationException($"The objective returned shape [{string.Join(", ", nll.shape)}]; expected [{indices.Length}].");
+            var mean = nll.mean();
+            optimizer.zero_grad();
+            mean.backward();
+            if (Options.MaxGradientNorm is { } maxNorm) nn.utils.clip_grad_norm_(parameters, maxNorm);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
+            optimizer.step();
+            loss = mean.ToDouble();
+        }
+        average?.Update();
+        Step = step + 1;
+        return loss;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="Step"/> reaches <paramref name="targetStep"/>, reporting after every step and running
+    /// periodic test evaluations; stops early (after a whole step) when <paramref name="cancellation"/> fires.
+    /// </summary>
+    /// <param name="targetStep">The step to stop at.</param>
+    /// <param name="progress">Receives a report after every step, or null.</param>
+    /// <param name="cancellation">Stops training between steps.</param>
+    /// <returns>The losses of the steps run.</returns>
+    public IReadOnlyList<double> Train(long targetStep, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var losses = new List<double>();
+        var clock = Stopwatch.StartNew();
+        double dims = train.ImageSize * Math.Log(2);
+        while (Step < targetStep && !cancellation.IsCancellationRequested)
+        {
+            double lr = LearningRateAt(Step);
+            double loss = TrainStep();
+            losses.Add(loss);
+            recent.Enqueue(loss);
+            if (recent.Count > RunningWindow) recent.Dequeue();
+            double? testLoss = null;
+            if (Options.EvaluateEvery > 0 && test is not null && Step % Options.EvaluateEvery == 0)
+                testLoss = EvaluateTest(Options.EvaluationImages);
+            double running = recent.Average();
+            progress?.Report(new TrainingProgress(Step, targetStep, loss, running, running / dims, lr,
+                clock.Elapsed.TotalSeconds / losses.Count, testLoss));
+        }
+        return losses;
+    }
+
+    /// <summary>
+    /// Mean test negative log-likelihood (nats per image) under the first order of the set, on the first
+    /// <paramref name="images"/> test images (0: all), with the averaged weights when the average is enabled.
+    /// </summary>
+    /// <param name="images">How many test images.</param>
+    /// <param name="batchSize">Images per forward pass.</param>
+    public double EvaluateTest(int images = 0, int batchSize = 100)
+    {
+        if (test is null) throw new InvalidOperationException("This trainer has no test set.");
+        using var weights = average?.Apply();
+        PerOrderLogLikelihoods perOrder = (x, orders) => stack(orders.Select(o => objective(x, new[] { o }).neg()).ToArray(), 1);
+        return LikelihoodEvaluation.Evaluate(model, perOrder, test, Options.Encoding, new[] { Orders[0] }, Options.Bits, images, batchSize).PerOrder[0];
+    }
+
+    /// <summary>
+    /// The model inputs for evaluating images: scaled bytes, or for binarized data one fixed binarization per image
+    /// (seeded by the image index, so every evaluation sees the same binary images).
+    /// </summary>
+    /// <param name="data">The images.</param>
+    /// <param name="indices">Which images.</param>
+    /// <param name="encoding">How bytes become inputs.</param>
+    /// <param name="device">Target device.</param>
+    /// <param name="dtype">Target dtype.</param>
+    /// <param name="bits">The model's bit depth for signed inputs.</param>
+    public static Tensor EncodeFixed(ImageDataset data, IReadOnlyList<int> indices, InputEncoding encoding, Device device, ScalarType dtype, int bits = 8)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(indices);
+        using var scope = NewDisposeScope();
+        var bytes = data.Bytes(indices, device);
+        if (encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype, bits).MoveToOuterDisposeScope();
+        var uniforms = new float[indices.Count * data.ImageSize];
+        for (int i = 0; i < indices.Count; i++)
+            new SeededRandom(Mix(0xB1A5, (ulong)indices[i], 0x5EED_0003)).FillUniform(uniforms.AsSpan(i * data.ImageSize, data.ImageSize));
+        var u = tensor(uniforms, bytes.shape).to(device);
+        return PixelScaling.Binarize(bytes, u, dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Saves a checkpoint atomically (model, optimizer, average, step, settings, orders, random state).</summary>
+    /// <param name="path">The checkpoint file; a previous one is replaced only when the new one is complete.</param>
+    public void Save(string path) => CheckpointFile.Save(path, Metadata(), Parts());
+
+    /// <summary>Writes a checkpoint to a stream (what <see cref="Save(string)"/> writes to its temporary file).</summary>
+    /// <param name="stream">The destination.</param>
+    public void Save(Stream stream) => CheckpointFile.Write(stream, Metadata(), Parts());
+
+    /// <summary>
+    /// Restores the state saved by <see cref="Save(string)"/> into this trainer (built with the same model shape and
+    /// orders), so that training continues exactly where it stopped.
+    /// </summary>
+    /// <param name="path">The checkpoint file.</param>
+    public void Resume(string path)
+    {
+        var metadata = CheckpointFile.Load(path, Parts(), restoreRandomState: true, accept: stored =>
+        {
+            // Refused before anything is loaded.
+            if (stored.OrderSequences.Count != Orders.Count || !stored.Orders().SequenceEqual(Orders))
+                throw new InvalidDataException($"{path}: the checkpoint trains a different order set.");
+            if (stored.TrainingImages != 0 && stored.TrainingImages != train.Count)
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint was trained on {stored.TrainingImages} images and this trainer has {train.Count}; its batches, epochs and learning-rate schedule would not continue.");
+        });
+        Step = metadata.Step;
+        recent.Clear();
+    }
+
+    /// <summary>The metadata a checkpoint of the current state holds.</summary>
+    public CheckpointMetadata Metadata() => new()
+    {
+        Step = Step,
+        TrainingImages = train.Count,
+        Options = Options.ToJson(),
+        Height = train.Height,
+        Width = train.Width,
+        OrderSequences = Orders.Select(o => o.Sequence.ToArray()).ToArray(),
+        ModelType = model.GetType().FullName ?? model.GetName(),
+        ModelConfiguration = ModelConfiguration,
+    };
+
+    /// <summary>Frees the optimizer and the moving average.</summary>
+    public void Dispose()
+    {
+        average?.Dispose();
+        optimizer.Dispose();
+    }
+
+    private CheckpointFile.Parts Parts() => new(model, optimizer, average?.Tensors);
+
+    private Tensor Encode(ImageDataset data, int[] indices, SeededRandom random)
+    {
+        var bytes = data.Bytes(indices, device);
+        if (Options.Encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype, Options.Bits);
+        var uniforms = new float[indices.Length * data.ImageSize];
+        random.FillUniform(uniforms);
+        return PixelScaling.Binarize(bytes, tensor(uniforms, bytes.shape).to(device), dtype);
+    }
+
+    private IReadOnlyList<GenerationOrder> DrawOrders(int count, SeededRandom random)
+    {
+        if (Options.OrderSampling == OrderSampling.PerBatch || Orders.Count == 1) return new[] { Orders[random.NextInt(Orders.Count)] };
+        var chosen = new GenerationOrder[count];
+        for (int i = 0; i < count; i++) chosen[i] = Orders[random.NextInt(Orders.Count)];
+        return chosen;
+    }
+
+    private static ulong Mix(ulong seed, ulong value, ulong salt)
+    {
+        ulong x = seed * 0x9E3779B97F4A7C15UL ^ (value + 0x632BE59BD9B4E019UL) * 0xBF58476D1CE4E5B9UL ^ salt * 0x94D049BB133111EBUL;
+        x ^= x >> 31;
+        x *= 0xD6E8FEB86659FD93UL;
+        return x ^ (x >> 32);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LocallyMasked.Checkpoints;
+
+namespace LocallyMasked.Training;
+
+/// <summary>The settings of a training run (immutable; stored in every checkpoint).</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Adam's initial learning rate.</summary>
+    public double LearningRate { get; init; } = 2e-4;
+
+    /// <summary>Adam's first-moment decay (PixelCNN++'s TensorFlow code uses 0.95; the LMConv authors' PyTorch loop keeps Adam's default 0.9).</summary>
+    public double Beta1 { get; init; } = 0.95;
+
+    /// <summary>Adam's second-moment decay (PixelCNN++'s TensorFlow code uses 0.9995; the LMConv authors' PyTorch loop keeps Adam's default 0.999).</summary>
+    public double Beta2 { get; init; } = 0.9995;
+
+    /// <summary>Multiplicative learning-rate decay, applied once per <see cref="DecayEvery"/>: lr(step) = lr * decay^step by default.</summary>
+    public double LearningRateDecay { get; init; } = 0.999995;
+
+    /// <summary>Whether <see cref="LearningRateDecay"/> applies after every step (the default) or after every epoch.</summary>
+    public LearningRateDecayUnit DecayEvery { get; init; } = LearningRateDecayUnit.Step;
+
+    /// <summary>Largest global gradient L2 norm; gradients above it are scaled down. Null: no clipping.</summary>
+    public double? MaxGradientNorm { get; init; }
+
+    /// <summary>Whether orders are drawn per image or per batch.</summary>
+    public OrderSampling OrderSampling { get; init; } = OrderSampling.PerImage;
+
+    /// <summary>Decay of the exponential moving average of the weights (for example 0.999). Null: no average.</summary>
+    public double? EmaDecay { get; init; }
+
+    /// <summary>How image bytes become inputs.</summary>
+    public InputEncoding Encoding { get; init; } = InputEncoding.Signed;
+
+    /// <summary>The model's bit depth for <see cref="InputEncoding.Signed"/> inputs (1 to 8; 8 for MNIST and CIFAR-10).</summary>
+    public int Bits { get; init; } = 8;
+
+    /// <summary>Seed of every random choice the trainer makes (shuffling, orders, binarization).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Evaluate on the test images every this many steps; 0 turns periodic evaluation off.</summary>
+    public int EvaluateEvery { get; init; }
+
+    /// <summary>How many test images a periodic evaluation uses (the first ones); 0 means all.</summary>
+    public int EvaluationImages { get; init; } = 500;
+
+    /// <summary>The settings as they are stored in a checkpoint's metadata.</summary>
+    public JsonObject ToJson() => JsonSerializer.SerializeToNode(this)!.AsObject();
+
+    /// <summary>The settings a training checkpoint was written with.</summary>
+    /// <param name="metadata">The checkpoint's metadata.</param>
+    /// <exception cref="InvalidDataException">The metadata holds no readable trainer settings.</exception>
+    public static TrainerOptions FromMetadata(CheckpointMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (metadata.Options is null) throw new InvalidDataException("The checkpoint records no trainer settings.");
+        try
+        {
+            return metadata.Options.Deserialize<TrainerOptions>() ?? throw new InvalidDataException("The checkpoint's trainer settings are empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The checkpoint's trainer settings are unreadable ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>Checks every setting, naming the first one out of range.</summary>
+    public void Validate()
+    {
+        if (BatchSize <= 0) throw new ArgumentException($"Expected a positive batch size, got {BatchSize}.", nameof(BatchSize));
+        if (!(LearningRate > 0)) throw new ArgumentException($"Expected a positive learning rate, got {LearningRate}.", nameof(LearningRate));
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"Expected Beta1 in [0, 1), got {Beta1}.", nameof(Beta1));
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"Expected Beta2 in [0, 1), got {Beta2}.", nameof(Beta2));
+        if (!(LearningRateDecay > 0 && LearningRateDecay <= 1))
+            throw new ArgumentException($"Expected a learning-rate decay in (0, 1], got {LearningRateDecay}.", nameof(LearningRateDecay));
+        if (!Enum.IsDefined(DecayEvery))
+            throw new ArgumentException($"Expected a decay unit of {string.Join(" or ", Enum.GetNames<LearningRateDecayUnit>())}, got {DecayEvery}.", nameof(DecayEvery));
+        if (MaxGradientNorm is { } norm && !(norm > 0))
+            throw new ArgumentException($"Expected a positive gradient-norm limit, got {norm}.", nameof(MaxGradientNorm));
+        if (EmaDecay is { } ema && !(ema >= 0 && ema < 1)) throw new ArgumentException($"Expected an EMA decay in [0, 1), got {ema}.", nameof(EmaDecay));
+        if (Bits < 1 || Bits > 8) throw new ArgumentException($"Expected a bit depth from 1 to 8, got {Bits}.", nameof(Bits));
+        if (!Enum.IsDefined(Encoding)) throw new ArgumentException($"Expected an input encoding of {string.Join(" or ", Enum.GetNames<InputEncoding>())}, got {Encoding}.", nameof(Encoding));
+        if (!Enum.IsDefined(OrderSampling)) throw new ArgumentException($"Expected order sampling {string.Join(" or ", Enum.GetNames<OrderSampling>())}, got {OrderSampling}.", nameof(OrderSampling));
+        if (EvaluateEvery < 0) throw new ArgumentException($"Expected a non-negative evaluation period, got {EvaluateEvery}.", nameof(EvaluateEvery));
+        if (EvaluationImages < 0) throw new ArgumentException($"Expected a non-negative image count, got {EvaluationImages}.", nameof(EvaluationImages));
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using LocallyMasked.Orders;
+
+namespace LocallyMasked.Checkpoints;
+
+/// <summary>
+/// The plain-data part of a training checkpoint: where training stands, how it was configured, and which orders it
+/// trains. Stored as JSON at the start of the checkpoint file, so it can be read without building a model.
+/// </summary>
+public sealed record CheckpointMetadata
+{
+    /// <summary>
+    /// The file-format version this library writes: 2 (adds <see cref="TrainingImages"/> and the options' decay unit; a
+    /// library that reads only format 1 refuses it instead of resuming with a different schedule).
+    /// </summary>
+    public const int CurrentFormat = 2;
+
+    /// <summary>The oldest file-format version this library reads (format 1 files resume with per-step decay).</summary>
+    public const int OldestReadableFormat = 1;
+
+    /// <summary>The file-format version.</summary>
+    public int Format { get; init; } = CurrentFormat;
+
+    /// <summary>Number of training images (it fixes the batches of every epoch); 0 when unknown (format 1).</summary>
+    public int TrainingImages { get; init; }
+
+    /// <summary>Training steps completed.</summary>
+    public long Step { get; init; }
+
+    /// <summary>
+    /// The trainer's settings as the trainer wrote them (JSON): the LocallyMasked.Training package reads them back to
+    /// resume; loading a model does not need them.
+    /// </summary>
+    public JsonObject? Options { get; init; }
+
+    /// <summary>Image height of the orders.</summary>
+    public int Height { get; init; }
+
+    /// <summary>Image width of the orders.</summary>
+    public int Width { get; init; }
+
+    /// <summary>The order set, each order as its pixel sequence.</summary>
+    public IReadOnlyList<int[]> OrderSequences { get; init; } = Array.Empty<int[]>();
+
+    /// <summary>The model's type name (for messages when a checkpoint is loaded into the wrong model).</summary>
+    public string ModelType { get; init; } = string.Empty;
+
+    /// <summary>The model's configuration, serialized as JSON by the code that built the model.</summary>
+    public string ModelConfiguration { get; init; } = string.Empty;
+
+    /// <summary>The order set as orders.</summary>
+    public IReadOnlyList<GenerationOrder> Orders() =>
+        OrderSequences.Select(s => GenerationOrder.FromSequence(Height, Width, s)).ToArray();
+}

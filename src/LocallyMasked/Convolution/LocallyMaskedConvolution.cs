@@ -1,0 +1,90 @@
+using LocallyMasked.Convolution.Planning;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Convolution;
+
+/// <summary>
+/// The factory and the stateless (functional) form of the locally masked convolution, in the style of
+/// <c>torch.nn.Conv2d(...)</c> and <c>torch.nn.functional.conv2d(...)</c>: a caller who holds weights can apply the
+/// operation without a module. Both compute exactly what <see cref="Convolution.LocallyMaskedConv2d"/> computes, through
+/// the same planned paths (chosen once per mask tensor and cached for it).
+/// </summary>
+public static class LocallyMaskedConvolution
+{
+#pragma warning disable IDE1006 // PyTorch names: the torch.nn-style factory and functional form.
+    /// <summary>Creates a <see cref="Convolution.LocallyMaskedConv2d"/> module (see its constructor).</summary>
+    /// <param name="in_channels">Number of input channels (positive).</param>
+    /// <param name="out_channels">Number of output channels (positive).</param>
+    /// <param name="kernel_size">Odd, positive kernel size k; the kernel is k x k.</param>
+    /// <param name="dilation">Positive spacing between kernel taps.</param>
+    /// <param name="bias">Whether to learn an additive bias per output channel.</param>
+    /// <param name="mask_weight">Whether to learn a per-output, per-tap mask weight (<c>mask_weight</c>).</param>
+    /// <param name="weight_norm">Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c>.</param>
+    /// <param name="device">Device of the parameters (default device when null).</param>
+    /// <param name="dtype">Floating-point type of the parameters (default dtype when null).</param>
+    public static LocallyMaskedConv2d LocallyMaskedConv2d(int in_channels, int out_channels, int kernel_size = 3, int dilation = 1,
+        bool bias = true, bool mask_weight = false, bool weight_norm = false, Device? device = null, ScalarType? dtype = null) =>
+        new(in_channels, out_channels, kernel_size, dilation, bias, mask_weight, weight_norm, device, dtype);
+
+    /// <summary>
+    /// The locally masked convolution of <paramref name="input"/>: a stride-1, zero-padded convolution in which kernel tap
+    /// t = ki * k + kj contributes to output pixel p only with weight <c>mask[t, p]</c>.
+    /// </summary>
+    /// <param name="input">Input (N, C, H, W).</param>
+    /// <param name="mask">Mask (k*k, H*W) shared by the batch, or (N, k*k, H*W) one per sample; converted to the input's
+    /// device and dtype if needed; differentiated only when it requires a gradient.</param>
+    /// <param name="weight">Weight (O, C, k, k) with k odd, of the input's dtype and device.</param>
+    /// <param name="bias">Bias (O), or null.</param>
+    /// <param name="dilation">Positive spacing between kernel taps; the zero padding is dilation * (k - 1) / 2 on each side.</param>
+    /// <returns>Output (N, O, H, W).</returns>
+    /// <exception cref="ArgumentException">A shape, channel count, dtype or the dilation does not fit.</exception>
+    public static Tensor locally_masked_conv2d(Tensor input, Tensor mask, Tensor weight, Tensor? bias = null, int dilation = 1)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.dim() != 4 || weight.shape[2] != weight.shape[3] || weight.shape[2] % 2 == 0)
+            throw new ArgumentException($"Expected a weight of shape (O, C, k, k) with k odd, got shape [{string.Join(", ", weight.shape)}].", nameof(weight));
+        if (dilation <= 0)
+            throw new ArgumentException($"Expected a positive dilation, got {dilation}.", nameof(dilation));
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
+            throw new ArgumentException($"Expected a bias of shape ({weight.shape[0]}), got shape [{string.Join(", ", bias.shape)}].", nameof(bias));
+        CheckInputs(input, mask, weight.shape[1], (int)weight.shape[2], weight.dtype, "the weight's");
+        return Apply(input, mask, weight, bias, (int)weight.shape[2], dilation);
+    }
+#pragma warning restore IDE1006
+
+    /// <summary>The convolution without argument checks: the mask is converted to x's device and dtype when needed.</summary>
+    internal static Tensor Apply(Tensor x, Tensor mask, Tensor weight, Tensor? bias, int kernelSize, int dilation)
+    {
+        using var scope = NewDisposeScope();
+        var m = mask.device == x.device && mask.dtype == x.dtype ? mask : mask.to(x.dtype, x.device);
+        // Plans are cached under the caller's mask instance, so that a mask is analysed once however it is passed.
+        return ConvolutionPlanner.Apply(x, weight, bias, m, mask, kernelSize, dilation).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Checks an input and a mask against a layer's channel count, kernel size and dtype.</summary>
+    internal static void CheckInputs(Tensor x, Tensor mask, long inChannels, int kernelSize, ScalarType dtype, string dtypeOwner)
+    {
+        if (x is null)
+            throw new ArgumentException("Expected an input tensor, got null.", nameof(x));
+        if (mask is null)
+            throw new ArgumentException("Expected a mask tensor, got null.", nameof(mask));
+        if (x.dim() != 4)
+            throw new ArgumentException($"Expected a 4-D input (N, {inChannels}, H, W), got shape [{string.Join(", ", x.shape)}].", nameof(x));
+        if (x.shape[1] != inChannels)
+            throw new ArgumentException($"Expected {inChannels} input channels (dimension 1), got shape [{string.Join(", ", x.shape)}].", nameof(x));
+        if (x.dtype != dtype)
+            throw new ArgumentException($"Expected an input of {dtypeOwner} dtype {dtype}, got {x.dtype}.", nameof(x));
+        var taps = (long)kernelSize * kernelSize;
+        var pixels = x.shape[2] * x.shape[3];
+        var expected = $"(k*k = {taps}, H*W = {pixels}) or (N = {x.shape[0]}, {taps}, {pixels})";
+        if (mask.dim() != 2 && mask.dim() != 3)
+            throw new ArgumentException($"Expected a mask of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+        if (mask.shape[^2] != taps)
+            throw new ArgumentException($"Expected a mask with k*k = {taps} rows (one per kernel tap) of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+        if (mask.shape[^1] != pixels)
+            throw new ArgumentException($"Expected a mask with H*W = {pixels} columns (one per output pixel) of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+        if (mask.dim() == 3 && mask.shape[0] != x.shape[0])
+            throw new ArgumentException($"Expected a per-sample mask with batch size {x.shape[0]} of shape {expected}, got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+    }
+}

@@ -1,0 +1,41 @@
+using LocallyMasked.Convolution;
+using LocallyMasked.Masks;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Layers;
+
+/// <summary>The modules' own operations on whole feature maps (N, C, H, W), with one mask per role: what <c>forward</c> runs.</summary>
+internal sealed class FeatureMapLayers : ILayerEvaluator
+{
+    private readonly Tensor _first;
+    private readonly Tensor _undilated;
+    private readonly Tensor _dilated;
+
+    /// <summary>Evaluates with the three masks of a mask set.</summary>
+    public FeatureMapLayers(MaskSet masks) : this(masks.First, masks.Undilated, masks.Dilated)
+    {
+    }
+
+    /// <summary>Evaluates with the given mask for each role.</summary>
+    public FeatureMapLayers(Tensor first, Tensor undilated, Tensor dilated)
+    {
+        _first = first;
+        _undilated = undilated;
+        _dilated = dilated;
+    }
+
+    public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role) => conv.forward(input, MaskOf(role));
+
+    public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
+
+    public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => normalization switch
+    {
+        FeatureNormalization.Pono => PositionalNormalization.Apply(input),
+        _ => input,
+    };
+
+    public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
+        block.Dropout > 0 && block.training ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;
+
+    private Tensor MaskOf(MaskRole role) => role switch { MaskRole.First => _first, MaskRole.Dilated => _dilated, _ => _undilated };
+}
