@@ -58,7 +58,7 @@ public static class TrainCommand
             IReadOnlyList<Orders.GenerationOrder> orders;
             if (resumePath is not null)
             {
-                var metadata = CheckpointFile.ReadMetadata(resumePath);
+                var metadata = CheckpointMetadata.Read(resumePath);
                 config = PixelCnnConfig.FromJson(metadata.ModelConfiguration);
                 options = TrainerOptions.FromMetadata(metadata);
                 orders = metadata.Orders();

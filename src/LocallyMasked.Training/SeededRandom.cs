@@ -5,7 +5,7 @@ namespace LocallyMasked.Training;
 /// checkpoint can store it and a resumed run draws exactly the numbers an uninterrupted run would have drawn.
 /// Used for shuffling, order choice and dynamic binarization; torch's generators are not used for these.
 /// </summary>
-public sealed class SeededRandom
+internal sealed class SeededRandom
 {
     private ulong s0, s1, s2, s3;
 

@@ -5,7 +5,7 @@ namespace LocallyMasked.Checkpoints;
 /// file beside the target, is flushed to disk, and then replaces the target by a rename. If writing fails at any
 /// point the temporary file is removed and the previous file is left as it was.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
     /// <param name="path">The target file.</param>

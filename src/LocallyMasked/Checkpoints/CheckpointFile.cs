@@ -13,7 +13,7 @@ namespace LocallyMasked.Checkpoints;
 /// recognised). Files are written atomically through <see cref="AtomicFile"/>; tensors are loaded in place, so that
 /// parameters keep their identity (the optimizer's state is keyed by them) and their device.
 /// </summary>
-public static class CheckpointFile
+internal static class CheckpointFile
 {
     private const string Magic = "LocallyMasked.Checkpoint";
     private const string EndMarker = "LocallyMasked.End";

@@ -48,6 +48,12 @@ public sealed record CheckpointMetadata
     /// <summary>The model's configuration, serialized as JSON by the code that built the model.</summary>
     public string ModelConfiguration { get; init; } = string.Empty;
 
+    /// <summary>Reads the metadata of a training checkpoint without loading its tensors.</summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint of this library, or its metadata is corrupt.</exception>
+    public static CheckpointMetadata Read(string path) => CheckpointFile.ReadMetadata(path);
+
     /// <summary>The order set as orders.</summary>
     public IReadOnlyList<GenerationOrder> Orders() =>
         OrderSequences.Select(s => GenerationOrder.FromSequence(Height, Width, s)).ToArray();

@@ -9,7 +9,7 @@ namespace LocallyMasked.Layers;
 /// One stage of the down pass: a chain of gated residual blocks with skip inputs (state-dict keys
 /// <c>u_stream.{i}.*</c>). Each block takes as skip the most recent entry of the up pass's output list.
 /// </summary>
-public sealed class DownPassStage : nn.Module<Tensor, List<Tensor>, Tensor, Tensor>
+internal sealed class DownPassStage : nn.Module<Tensor, List<Tensor>, Tensor, Tensor>
 {
     [ComponentName(Name = "u_stream")]
     private readonly ModuleList<GatedResidualBlock> _blocks;

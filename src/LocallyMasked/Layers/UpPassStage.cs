@@ -9,7 +9,7 @@ namespace LocallyMasked.Layers;
 /// One stage of the up pass: a chain of gated residual blocks without skip inputs (state-dict keys
 /// <c>u_stream.{i}.*</c>). Every block's output is kept, because the down pass consumes them as skips.
 /// </summary>
-public sealed class UpPassStage : nn.Module<Tensor, Tensor, IReadOnlyList<Tensor>>
+internal sealed class UpPassStage : nn.Module<Tensor, Tensor, IReadOnlyList<Tensor>>
 {
     [ComponentName(Name = "u_stream")]
     private readonly ModuleList<GatedResidualBlock> _blocks;
