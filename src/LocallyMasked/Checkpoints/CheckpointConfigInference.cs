@@ -14,10 +14,10 @@ internal static class CheckpointConfigInference
     /// <summary>
     /// Infers filters, residual blocks, image channels, kernel size, likelihood head and mixture components,
     /// weight normalization, conv bias and learned mask weight from the shapes. What shapes cannot tell comes
-    /// from <paramref name="template"/>: image size, bits, maximum dilation and dropout, and PONO versus no
-    /// normalization (both store plain conv weights; PONO, the published models' choice, is assumed unless the
-    /// template says <see cref="FeatureNormalization.None"/>). Without a template the size is 32x32 for RGB and
-    /// 28x28 (MNIST) for one channel, with 8 bits, dilation 2 and dropout 0.
+    /// from <paramref name="template"/>: image size, bits, maximum dilation and dropout, and which of PONO, order rescaling
+    /// or no normalization (all store plain conv weights; PONO, the published models' choice, when the template names
+    /// weight normalization). Without a template the size is 32x32 for RGB and 28x28 (MNIST) for one channel, with
+    /// 8 bits, dilation 2, dropout 0 and PONO.
     /// </summary>
     /// <param name="stateDict">Weights by PyTorch name (a <c>module.</c> prefix is ignored).</param>
     /// <param name="template">Supplies the fields shapes cannot determine; null for the defaults above.</param>
@@ -57,9 +57,11 @@ internal static class CheckpointConfigInference
         var baseline = template ?? (imageChannels == 1
             ? new PixelCnnConfig { Height = 28, Width = 28 }
             : new PixelCnnConfig());
+        // The tensors tell weight normalization apart; PONO, order rescaling and none store the same tensors, so those
+        // come from the template (PONO, the published models' choice, when the template asks for weight normalization).
         var normalization = weightNorm
             ? FeatureNormalization.WeightNorm
-            : baseline.Normalization == FeatureNormalization.None ? FeatureNormalization.None : FeatureNormalization.Pono;
+            : baseline.Normalization == FeatureNormalization.WeightNorm ? FeatureNormalization.Pono : baseline.Normalization;
 
         var config = baseline with
         {
@@ -71,7 +73,7 @@ internal static class CheckpointConfigInference
             MixtureComponents = likelihood == LikelihoodKind.Binary ? baseline.MixtureComponents : mixtures,
             Normalization = normalization,
             ConvolutionBias = dict.ContainsKey("u_init.bias"),
-            LearnMaskWeight = dict.ContainsKey("u_init.mask_weight"),
+            LearnWeightForMasks = dict.ContainsKey("u_init.mask_weight"),
         };
         try
         {

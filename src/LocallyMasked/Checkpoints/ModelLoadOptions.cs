@@ -1,3 +1,4 @@
+using LocallyMasked.Layers;
 using LocallyMasked.Models;
 using static TorchSharp.torch;
 
@@ -13,12 +14,22 @@ public sealed record ModelLoadOptions
     public ScalarType? DType { get; init; }
 
     /// <summary>
-    /// For weight files that do not record the configuration: supplies what the tensor shapes cannot tell (image size,
-    /// bits, dilation, dropout, normalization). Null: the defaults described at <see cref="PixelCnnCheckpoint.LoadModel"/>.
-    /// Ignored for training checkpoints, which record their configuration.
+    /// For weight files that record no configuration (no reference-code <c>args</c>): supplies what the tensor shapes cannot
+    /// tell (image size, bits, dropout), and the defaults of what they cannot tell that is reported as assumed
+    /// (normalization, dilation). Null: 32x32 for RGB and 28x28 for one channel, 8 bits and the published models'
+    /// settings. Ignored for files that record their configuration.
     /// </summary>
     public PixelCnnConfig? Template { get; init; }
 
-    /// <summary>For training checkpoints: load the moving average of the weights when the file holds one (the default).</summary>
-    public bool UseAverage { get; init; } = true;
+    /// <summary>
+    /// Load the exponential moving average of the weights instead of the trained weights: a training checkpoint's weight
+    /// average, or the reference code's <c>ema_state_dict</c>. A file without one is an error.
+    /// </summary>
+    public bool MovingAverageWeights { get; init; }
+
+    /// <summary>The feature normalization to use whatever the file records or implies (reported as an override), or null.</summary>
+    public FeatureNormalization? Normalization { get; init; }
+
+    /// <summary>The dilation of the resampling convolutions to use whatever the file records or implies (reported as an override), or null.</summary>
+    public int? MaxDilation { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.Collections;
+using LocallyMasked.Layers;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using TorchSharp;
@@ -19,6 +20,12 @@ public static class PixelCnnCheckpoint
 {
     /// <summary>The entry of a full PyTorch checkpoint that holds the model weights.</summary>
     public const string ModelStateDictKey = "model_state_dict";
+
+    /// <summary>The entry of the reference code's checkpoints that holds the moving average of the weights.</summary>
+    public const string EmaStateDictKey = "ema_state_dict";
+
+    /// <summary>The entry of the reference code's checkpoints that holds its command-line arguments.</summary>
+    public const string ArgumentsKey = "args";
 
     /// <summary>The key prefix added by PyTorch's DataParallel wrapper.</summary>
     public const string DataParallelPrefix = "module.";
@@ -44,10 +51,23 @@ public static class PixelCnnCheckpoint
     /// </summary>
     /// <param name="path">A file written by <c>torch.save</c>.</param>
     /// <exception cref="CheckpointException">The file is unreadable, truncated or holds no state dict.</exception>
-    public static Dictionary<string, Tensor> ReadPyTorchStateDict(string path)
+    public static Dictionary<string, Tensor> ReadPyTorchStateDict(string path) => ReadPyTorchCheckpoint(path, movingAverage: false).Weights;
+
+    /// <summary>What a PyTorch file holds for loading a model: the weights, and the reference code's arguments when saved.</summary>
+    /// <param name="Weights">The model state dict (or the moving average's), keys without a <c>module.</c> prefix.</param>
+    /// <param name="Arguments">The <c>args</c> dict of a checkpoint written by the reference code's <c>main.py</c>, or null.</param>
+    internal sealed record PyTorchCheckpoint(Dictionary<string, Tensor> Weights, IDictionary? Arguments);
+
+    /// <summary>
+    /// Reads the weights (<c>model_state_dict</c>, or <c>ema_state_dict</c> when <paramref name="movingAverage"/>) and the
+    /// <c>args</c> entry of a full checkpoint, or a bare state dict; other entries are skipped and their tensors released.
+    /// </summary>
+    internal static PyTorchCheckpoint ReadPyTorchCheckpoint(string path, bool movingAverage)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        string weightsKey = movingAverage ? EmaStateDictKey : ModelStateDictKey;
         Hashtable root;
+        bool full;
         try
         {
             using var stream = File.OpenRead(path);
@@ -56,13 +76,22 @@ public static class PixelCnnCheckpoint
             stream.Seek(0, SeekOrigin.Begin);
             if (LegacyPyTorchUnpickler.LooksLegacy(start[..read]))
             {
-                var part = LegacyPyTorchUnpickler.Read(stream, r => r is Hashtable h && h.ContainsKey(ModelStateDictKey) ? h[ModelStateDictKey]! : r);
+                bool isFull = false;
+                // Only the chosen weights' storages are read: a full checkpoint is narrowed to them and its arguments.
+                var part = LegacyPyTorchUnpickler.Read(stream, r =>
+                {
+                    if (r is not Hashtable h || !h.ContainsKey(ModelStateDictKey)) return r;
+                    isFull = true;
+                    return new Hashtable { [weightsKey] = h[weightsKey], [ArgumentsKey] = h[ArgumentsKey] };
+                });
                 root = part as Hashtable ?? throw new InvalidDataException("The file holds no dictionary.");
+                full = isFull;
             }
             else
             {
                 LegacyPyTorchUnpickler.EnsureInstalled();
                 root = PyTorchUnpickler.UnpickleStateDict(stream);
+                full = root.ContainsKey(ModelStateDictKey);
             }
         }
         catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not CheckpointException)
@@ -72,10 +101,22 @@ public static class PixelCnnCheckpoint
         }
 
         var weights = root;
-        if (root.ContainsKey(ModelStateDictKey))
+        IDictionary? arguments = null;
+        if (full)
         {
-            weights = root[ModelStateDictKey] as Hashtable
-                ?? throw new CheckpointException($"The '{ModelStateDictKey}' entry of '{path}' is not a dictionary.");
+            if (root[weightsKey] is null && movingAverage)
+            {
+                DisposeTensorsExcept(root, new HashSet<Tensor>(ReferenceEqualityComparer.Instance), 0);
+                throw new CheckpointException($"'{path}' holds no '{EmaStateDictKey}' (moving average of the weights); load its trained weights instead.");
+            }
+            weights = root[weightsKey] as Hashtable
+                ?? throw new CheckpointException($"The '{weightsKey}' entry of '{path}' is not a dictionary.");
+            arguments = root[ArgumentsKey] as IDictionary;
+        }
+        else if (movingAverage)
+        {
+            DisposeTensorsExcept(root, new HashSet<Tensor>(ReferenceEqualityComparer.Instance), 0);
+            throw new CheckpointException($"'{path}' is a bare state dict: it holds no moving average of the weights.");
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var notTensors = new List<string>();
@@ -93,7 +134,7 @@ public static class PixelCnnCheckpoint
             throw new CheckpointException(
                 $"'{path}' holds neither a '{ModelStateDictKey}' entry nor a bare state dict: entries {string.Join(", ", notTensors.Take(10))} are not tensors.");
         }
-        return result;
+        return new PyTorchCheckpoint(result, arguments);
     }
 
     /// <summary>Reads a state dict written in TorchSharp's format (<see cref="Save"/> or <c>Module.save</c>).</summary>
@@ -160,32 +201,72 @@ public static class PixelCnnCheckpoint
     }
 
     /// <summary>
-    /// Loads a model from a file of any <see cref="CheckpointFormat"/>, detected from its first bytes. A training
-    /// checkpoint records its configuration and orders; its moving average of the weights is loaded when it has one and
-    /// <see cref="ModelLoadOptions.UseAverage"/> is set. For weight files the configuration is inferred from the tensor
-    /// shapes (filters, blocks, channels, kernel, likelihood head, mixtures, weight normalization, bias, mask weight); what
-    /// shapes cannot tell comes from <see cref="ModelLoadOptions.Template"/>, by default 32x32 for RGB and 28x28 for one
-    /// channel, 8 bits, dilation 2, dropout 0 and PONO (the published models' settings).
+    /// Loads a model from a file of any <see cref="CheckpointFormat"/>, detected from its first bytes, with exactly the
+    /// configuration it was trained with wherever the file records it:
+    /// <list type="bullet">
+    /// <item>a training checkpoint records its configuration and orders;</item>
+    /// <item>a checkpoint of the reference code's <c>main.py</c> records its <c>args</c>: normalization, learned mask
+    /// weight, bias, kernel size, dilation, filters, blocks, mixtures, bits, binarization, data set and orders, which must
+    /// agree with the tensor shapes (else a <see cref="CheckpointException"/> lists every disagreement);</item>
+    /// <item>for other weight files the shapes decide filters, blocks, channels, kernel, likelihood head, mixtures, weight
+    /// normalization, bias and mask weight; the image size and bits come from <see cref="ModelLoadOptions.Template"/>; the
+    /// normalization (none, PONO and order rescaling store the same tensors) and the dilation take the published models'
+    /// values (PONO, 2) and are listed in <see cref="LoadedModel.Notes"/> as assumed.</item>
+    /// </list>
+    /// <see cref="ModelLoadOptions.Normalization"/> and <see cref="ModelLoadOptions.MaxDilation"/> win over the file and are
+    /// listed as overrides. Nothing is half-loaded: every check runs before the model exists.
     /// </summary>
     /// <param name="path">The file.</param>
-    /// <param name="options">Device, dtype, template and average choice; defaults when null.</param>
+    /// <param name="options">Device, dtype, template, weights and overrides; defaults when null.</param>
     /// <returns>The model in evaluation mode, and what the file records about it.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="CheckpointException">A weight file is unreadable or does not fit the inferred model.</exception>
+    /// <exception cref="CheckpointException">A weight file is unreadable, its arguments are unknown or contradict its tensors,
+    /// or its tensors do not fit the model.</exception>
     /// <exception cref="InvalidDataException">A training checkpoint is truncated, corrupt or records no valid configuration.</exception>
     public static LoadedModel LoadModel(string path, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
+        if (options.MaxDilation is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxDilation, "ModelLoadOptions.MaxDilation must be at least 1.");
         var format = DetectFormat(path);
         if (format == CheckpointFormat.Training) return LoadTrainingCheckpoint(path, options);
 
         using var scope = NewDisposeScope();
-        var stateDict = ReadStateDict(path);
-        var config = CheckpointConfigInference.Infer(stateDict, options.Template);
+        var source = $"'{path}'";
+        var contents = format == CheckpointFormat.PyTorch
+            ? ReadPyTorchCheckpoint(path, options.MovingAverageWeights)
+            : options.MovingAverageWeights
+                ? throw new CheckpointException($"{source} holds plain weights in TorchSharp's format: it has no moving average of the weights.")
+                : new PyTorchCheckpoint(ReadTorchSharpStateDict(path), null);
+        var shapes = CheckpointConfigInference.Infer(contents.Weights, options.Template);
+        PixelCnnConfig config;
+        IReadOnlyList<GenerationOrder>? orders = null;
+        var notes = new List<ConfigurationNote>();
+        if (contents.Arguments is { } recorded)
+        {
+            var arguments = ReferenceArguments.Parse(recorded, source);
+            if (!arguments.Ours)
+                throw new CheckpointException($"{source} is a PixelCNN++ baseline checkpoint of the reference code (trained without --ours), not a Locally Masked PixelCNN++.");
+            config = arguments.ToConfig(source);
+            var disagreements = Disagreements(config, shapes);
+            if (disagreements.Count > 0)
+                throw new CheckpointException($"The args of {source} contradict its tensors: {string.Join("; ", disagreements)}.");
+            orders = arguments.BuildOrders(config.Height, config.Width, source);
+        }
+        else
+        {
+            config = shapes;
+            if (config.Normalization != FeatureNormalization.WeightNorm && options.Normalization is null)
+                notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.Normalization), config.Normalization.ToString(), null));
+            if (options.MaxDilation is null)
+                notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), config.MaxDilation.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
+        }
+        config = Override(config, options, notes, source);
+
         var model = new LocallyMaskedPixelCnn(config, options.Device, options.DType);
         try
         {
-            LoadStateDict(model, stateDict, $"'{path}'");
+            LoadStateDict(model, contents.Weights, source);
         }
         catch
         {
@@ -193,7 +274,53 @@ public static class PixelCnnCheckpoint
             throw;
         }
         model.eval();
-        return new LoadedModel(model, format, null, null, false);
+        return new LoadedModel(model, format, orders, null, options.MovingAverageWeights, notes);
+    }
+
+    /// <summary>Where the recorded arguments and the tensor shapes disagree, one entry per setting.</summary>
+    private static List<string> Disagreements(PixelCnnConfig recorded, PixelCnnConfig shapes)
+    {
+        var result = new List<string>();
+        void Check<T>(string what, T fromArguments, T fromTensors)
+        {
+            if (!EqualityComparer<T>.Default.Equals(fromArguments, fromTensors))
+                result.Add($"{what}: args say {fromArguments}, the tensors {fromTensors}");
+        }
+        Check("image channels", recorded.ImageChannels, shapes.ImageChannels);
+        Check("nr_filters", recorded.Filters, shapes.Filters);
+        Check("nr_resnet", recorded.ResidualBlocks, shapes.ResidualBlocks);
+        Check("kernel_size", recorded.KernelSize, shapes.KernelSize);
+        Check("likelihood (dataset, binarize)", recorded.Likelihood, shapes.Likelihood);
+        if (recorded.Likelihood == shapes.Likelihood && recorded.Likelihood != Likelihoods.LikelihoodKind.Binary)
+            Check("nr_logistic_mix", recorded.MixtureComponents, shapes.MixtureComponents);
+        Check("weight normalization (normalization)", recorded.Normalization == FeatureNormalization.WeightNorm, shapes.Normalization == FeatureNormalization.WeightNorm);
+        Check("bias (no_bias)", recorded.ConvolutionBias, shapes.ConvolutionBias);
+        Check("mask weight (learn_weight_for_masks)", recorded.LearnWeightForMasks, shapes.LearnWeightForMasks);
+        return result;
+    }
+
+    /// <summary>Applies the caller's overrides and notes each one that changes what the file records or implies.</summary>
+    private static PixelCnnConfig Override(PixelCnnConfig config, ModelLoadOptions options, List<ConfigurationNote> notes, string source)
+    {
+        if (options.Normalization is { } normalization)
+        {
+            if (!Enum.IsDefined(normalization))
+                throw new ArgumentOutOfRangeException(nameof(options), normalization, "Unknown ModelLoadOptions.Normalization.");
+            if ((normalization == FeatureNormalization.WeightNorm) != (config.Normalization == FeatureNormalization.WeightNorm))
+                throw new CheckpointException(
+                    $"{source} stores {(config.Normalization == FeatureNormalization.WeightNorm ? "weight-normalized" : "plain")} convolution weights, so it cannot be used with the {normalization} normalization.");
+            if (normalization != config.Normalization)
+                notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.Normalization), normalization.ToString(), config.Normalization.ToString()));
+            config = config with { Normalization = normalization };
+        }
+        if (options.MaxDilation is { } dilation)
+        {
+            if (dilation != config.MaxDilation)
+                notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), dilation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    config.MaxDilation.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            config = config with { MaxDilation = dilation };
+        }
+        return config;
     }
 
     /// <summary>
@@ -257,15 +384,19 @@ public static class PixelCnnCheckpoint
             foreach (var t in sums.Values) t.Dispose();
         }
         model.eval();
-        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, false);
+        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, false, Array.Empty<ConfigurationNote>());
     }
 
     private static LoadedModel LoadTrainingCheckpoint(string path, ModelLoadOptions options)
     {
         var metadata = CheckpointFile.ReadMetadata(path);
+        var notes = new List<ConfigurationNote>();
+        var config = Override(ConfigOf(metadata, path), options, notes, path);
+        bool useAverage = options.MovingAverageWeights;
+        if (useAverage && !CheckpointFile.HasWeightAverage(path))
+            throw new InvalidDataException($"{path}: the checkpoint holds no moving average of the weights (it was trained without EMA); load its trained weights instead.");
         // Built in the stored dtype (the checkpoint's tensors are loaded in place), converted afterwards if asked.
-        var model = new LocallyMaskedPixelCnn(ConfigOf(metadata, path), options.Device);
-        bool useAverage = options.UseAverage && CheckpointFile.HasWeightAverage(path);
+        var model = new LocallyMaskedPixelCnn(config, options.Device);
         try
         {
             Dictionary<string, Tensor>? average = null;
@@ -287,7 +418,7 @@ public static class PixelCnnCheckpoint
             throw;
         }
         model.eval();
-        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, useAverage);
+        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, useAverage, notes);
     }
 
     private static PixelCnnConfig ConfigOf(CheckpointMetadata metadata, string path)

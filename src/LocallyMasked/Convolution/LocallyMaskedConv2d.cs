@@ -9,7 +9,9 @@ namespace LocallyMasked.Convolution;
 /// Locally masked 2-D convolution (Jain, Abbeel, Pathak, UAI 2020): a stride-1, zero-padded
 /// convolution whose kernel is masked differently at every output location, so that one set of
 /// weights can follow any generation order. Tap t = ki * k + kj of the kernel contributes to output
-/// pixel p only with weight <c>mask[t, p]</c> (times the optional learned <c>mask_weight[o, t]</c>).
+/// pixel p only with weight <c>mask[t, p]</c>. With a learned <c>mask_weight</c> (O, k, k) the output also gains, at each
+/// location p, the sum over taps t of <c>mask_weight[o, t] * mask[t, p]</c>: the layer is conditioned on the mask itself,
+/// independently of the input (the reference code's <c>--learn_weight_for_masks</c>).
 /// </summary>
 /// <remarks>
 /// The weight has the layout of <c>torch.nn.Conv2d</c>'s (a conv2d weight loads unchanged) and the
@@ -42,13 +44,14 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="kernelSize">Odd, positive kernel size k; the kernel is k x k.</param>
     /// <param name="dilation">Positive spacing between kernel taps.</param>
     /// <param name="bias">Whether to learn an additive bias per output channel (state-dict key <c>bias</c>).</param>
-    /// <param name="learnMaskWeight">Whether to learn <c>mask_weight</c> (out, k, k), initialised to one, that scales the mask per output channel and tap.</param>
+    /// <param name="maskWeight">Whether to learn <c>mask_weight</c> (out, k, k), whose term <c>sum_t mask_weight[o, t] * mask[t, p]</c> is
+    /// added to the output (initialised like the weight: Kaiming uniform with a = sqrt(5)).</param>
     /// <param name="weightNormalization">Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c> (norm over all dimensions but the first).</param>
     /// <param name="device">Device of the parameters (default device when null).</param>
     /// <param name="dtype">Floating-point type of the parameters (default dtype when null).</param>
     /// <exception cref="ArgumentException">A size is not positive or the kernel size is even.</exception>
     public LocallyMaskedConv2d(int inChannels, int outChannels, int kernelSize = 3, int dilation = 1, bool bias = true,
-        bool learnMaskWeight = false, bool weightNormalization = false, Device? device = null, ScalarType? dtype = null)
+        bool maskWeight = false, bool weightNormalization = false, Device? device = null, ScalarType? dtype = null)
         : base(nameof(LocallyMaskedConv2d))
     {
         if (inChannels <= 0)
@@ -93,8 +96,13 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
                 _bias = (Parameter)new Parameter(b).DetachFromDisposeScope();
             }
 
-            if (learnMaskWeight)
-                _maskWeight = (Parameter)new Parameter(torch.ones(new long[] { outChannels, kernelSize, kernelSize }, type, dev)).DetachFromDisposeScope();
+            if (maskWeight)
+            {
+                // As the reference code: kaiming_uniform_(mask_weight, a = sqrt(5)); its fan-in is k * k.
+                var m = torch.empty(new long[] { outChannels, kernelSize, kernelSize }, type, dev);
+                nn.init.kaiming_uniform_(m, Math.Sqrt(5));
+                _maskWeight = (Parameter)new Parameter(m).DetachFromDisposeScope();
+            }
         }
 
         RegisterComponents();
@@ -176,12 +184,12 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     {
         Validate(x, mask);
         using var scope = NewDisposeScope();
-        return LocallyMaskedConvolution.Apply(x, mask, EffectiveWeight(), _bias, KernelSize, Dilation).MoveToOuterDisposeScope();
+        return LocallyMaskedConvolution.Apply(x, mask, EffectiveWeight(), _bias, _maskWeight, KernelSize, Dilation).MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// The convolution weight actually applied (O, C, k, k): <c>weight</c>, or <c>weight_g * weight_v / ||weight_v||</c>,
-    /// times <c>mask_weight</c> per output channel and tap when learned. Differentiable with respect to the parameters.
+    /// The convolution weight actually applied (O, C, k, k): <c>weight</c>, or <c>weight_g * weight_v / ||weight_v||</c>.
+    /// Differentiable with respect to the parameters.
     /// </summary>
     /// <returns>A tensor of the parameters' device and dtype.</returns>
     public Tensor EffectiveWeight()
@@ -198,9 +206,6 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
             w = _weight!.alias();
         }
 
-        if (_maskWeight is not null)
-            // Folding the per-(output, tap) mask weight into the kernel equals weighting the mask per output channel.
-            w = w * _maskWeight.unsqueeze(1);
         return w.MoveToOuterDisposeScope();
     }
 

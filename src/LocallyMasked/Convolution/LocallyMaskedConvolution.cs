@@ -19,7 +19,7 @@ public static class LocallyMaskedConvolution
     /// <param name="kernel_size">Odd, positive kernel size k; the kernel is k x k.</param>
     /// <param name="dilation">Positive spacing between kernel taps.</param>
     /// <param name="bias">Whether to learn an additive bias per output channel.</param>
-    /// <param name="mask_weight">Whether to learn a per-output, per-tap mask weight (<c>mask_weight</c>).</param>
+    /// <param name="mask_weight">Whether to learn a per-output, per-tap mask weight whose term is added to the output.</param>
     /// <param name="weight_norm">Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c>.</param>
     /// <param name="device">Device of the parameters (default device when null).</param>
     /// <param name="dtype">Floating-point type of the parameters (default dtype when null).</param>
@@ -29,17 +29,19 @@ public static class LocallyMaskedConvolution
 
     /// <summary>
     /// The locally masked convolution of <paramref name="input"/>: a stride-1, zero-padded convolution in which kernel tap
-    /// t = ki * k + kj contributes to output pixel p only with weight <c>mask[t, p]</c>.
+    /// t = ki * k + kj contributes to output pixel p only with weight <c>mask[t, p]</c>; with <paramref name="mask_weight"/>
+    /// the output at p also gains <c>sum_t mask_weight[o, t] * mask[t, p]</c> (the reference code's learned mask weight).
     /// </summary>
     /// <param name="input">Input (N, C, H, W).</param>
     /// <param name="mask">Mask (k*k, H*W) shared by the batch, or (N, k*k, H*W) one per sample; converted to the input's
     /// device and dtype if needed; differentiated only when it requires a gradient.</param>
     /// <param name="weight">Weight (O, C, k, k) with k odd, of the input's dtype and device.</param>
     /// <param name="bias">Bias (O), or null.</param>
+    /// <param name="mask_weight">Mask weight (O, k, k), or null.</param>
     /// <param name="dilation">Positive spacing between kernel taps; the zero padding is dilation * (k - 1) / 2 on each side.</param>
     /// <returns>Output (N, O, H, W).</returns>
     /// <exception cref="ArgumentException">A shape, channel count, dtype or the dilation does not fit.</exception>
-    public static Tensor locally_masked_conv2d(Tensor input, Tensor mask, Tensor weight, Tensor? bias = null, int dilation = 1)
+    public static Tensor locally_masked_conv2d(Tensor input, Tensor mask, Tensor weight, Tensor? bias = null, Tensor? mask_weight = null, int dilation = 1)
     {
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 4 || weight.shape[2] != weight.shape[3] || weight.shape[2] % 2 == 0)
@@ -48,19 +50,30 @@ public static class LocallyMaskedConvolution
             throw new ArgumentException($"Expected a positive dilation, got {dilation}.", nameof(dilation));
         if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
             throw new ArgumentException($"Expected a bias of shape ({weight.shape[0]}), got shape [{string.Join(", ", bias.shape)}].", nameof(bias));
+        if (mask_weight is not null && !mask_weight.shape.SequenceEqual(new[] { weight.shape[0], weight.shape[2], weight.shape[3] }))
+            throw new ArgumentException(
+                $"Expected a mask weight of shape ({weight.shape[0]}, {weight.shape[2]}, {weight.shape[3]}), got shape [{string.Join(", ", mask_weight.shape)}].", nameof(mask_weight));
         CheckInputs(input, mask, weight.shape[1], (int)weight.shape[2], weight.dtype, "the weight's");
-        return Apply(input, mask, weight, bias, (int)weight.shape[2], dilation);
+        return Apply(input, mask, weight, bias, mask_weight, (int)weight.shape[2], dilation);
     }
 #pragma warning restore IDE1006
 
     /// <summary>The convolution without argument checks: the mask is converted to x's device and dtype when needed.</summary>
-    internal static Tensor Apply(Tensor x, Tensor mask, Tensor weight, Tensor? bias, int kernelSize, int dilation)
+    internal static Tensor Apply(Tensor x, Tensor mask, Tensor weight, Tensor? bias, Tensor? maskWeight, int kernelSize, int dilation)
     {
         using var scope = NewDisposeScope();
         var m = mask.device == x.device && mask.dtype == x.dtype ? mask : mask.to(x.dtype, x.device);
         // Plans are cached under the caller's mask instance, so that a mask is analysed once however it is passed.
-        return ConvolutionPlanner.Apply(x, weight, bias, m, mask, kernelSize, dilation).MoveToOuterDisposeScope();
+        var output = ConvolutionPlanner.Apply(x, weight, bias, m, mask, kernelSize, dilation);
+        if (maskWeight is not null)
+            // The mask's own term does not depend on the input: (O, T) @ (T, P) or @ (N, T, P), one small product that
+            // every path shares and autograd differentiates.
+            output = output + MaskTerm(maskWeight, m).view(m.dim() == 3 ? x.shape[0] : 1, weight.shape[0], x.shape[2], x.shape[3]);
+        return output.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The mask weight's term <c>sum_t mask_weight[o, t] * mask[t, p]</c>: (O, P) for a shared mask, (N, O, P) per sample.</summary>
+    internal static Tensor MaskTerm(Tensor maskWeight, Tensor mask) => maskWeight.reshape(maskWeight.shape[0], -1).matmul(mask);
 
     /// <summary>Checks an input and a mask against a layer's channel count, kernel size and dtype.</summary>
     internal static void CheckInputs(Tensor x, Tensor mask, long inChannels, int kernelSize, ScalarType dtype, string dtypeOwner)

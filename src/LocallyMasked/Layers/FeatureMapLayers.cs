@@ -31,8 +31,17 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
     public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => normalization switch
     {
         FeatureNormalization.Pono => PositionalNormalization.Apply(input),
+        FeatureNormalization.OrderRescale => input / VisibleTaps(MaskOf(role), input),
         _ => input,
     };
+
+    /// <summary>The number of taps each location's mask lets it see, as (1 or N, 1, H, W) for dividing features.</summary>
+    internal static Tensor VisibleTaps(Tensor mask, Tensor features)
+    {
+        using var scope = NewDisposeScope();
+        var counts = mask.to(features.dtype, features.device).sum(dim: -2);
+        return counts.view(mask.dim() == 3 ? mask.shape[0] : 1, 1, features.shape[2], features.shape[3]).MoveToOuterDisposeScope();
+    }
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
         block.Dropout > 0 && block.training ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;

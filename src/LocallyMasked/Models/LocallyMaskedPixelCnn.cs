@@ -65,9 +65,9 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         int f = config.Filters, k = config.KernelSize, r = config.ResidualBlocks;
         bool weightNorm = config.Normalization == FeatureNormalization.WeightNorm;
         LocallyMaskedConv2d Conv(int inChannels, int dilation) =>
-            new(inChannels, f, k, dilation, config.ConvolutionBias, config.LearnMaskWeight, weightNorm, device, dtype);
+            new(inChannels, f, k, dilation, config.ConvolutionBias, config.LearnWeightForMasks, weightNorm, device, dtype);
         GatedResidualBlock Block(bool skip) =>
-            new(f, skip, k, config.Normalization, config.Dropout, config.ConvolutionBias, config.LearnMaskWeight, device, dtype);
+            new(f, skip, k, config.Normalization, config.Dropout, config.ConvolutionBias, config.LearnWeightForMasks, device, dtype);
 
         _initial = Conv(config.InputChannels, 1);
         _upStages = new ModuleList<UpPassStage>(Enumerable.Range(0, StageCount)

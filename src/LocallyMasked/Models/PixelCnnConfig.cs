@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 
@@ -51,8 +52,11 @@ public sealed record PixelCnnConfig
     /// <summary>Whether the masked convolutions have a bias (the published models do).</summary>
     public bool ConvolutionBias { get; init; } = true;
 
-    /// <summary>Whether every masked convolution learns a per-output, per-tap mask weight (<c>mask_weight</c>).</summary>
-    public bool LearnMaskWeight { get; init; }
+    /// <summary>
+    /// Whether every masked convolution learns a mask weight (<c>mask_weight</c>, the reference code's
+    /// <c>--learn_weight_for_masks</c>): its term <c>sum_t mask_weight[o, t] * mask[t, p]</c> is added to the output.
+    /// </summary>
+    public bool LearnWeightForMasks { get; init; }
 
     /// <summary>Channels of the network input: the image plus one channel of ones.</summary>
     public int InputChannels => ImageChannels + 1;
@@ -120,6 +124,12 @@ public sealed record PixelCnnConfig
         PixelCnnConfig config;
         try
         {
+            // Version 0.1 named a multiplicative mask weight "LearnMaskWeight"; the reference code's weight is additive, so
+            // such a model computes something else under the same weights and cannot be loaded.
+            if (JsonNode.Parse(json) is JsonObject node && node["LearnMaskWeight"] is JsonValue old && old.TryGetValue(out bool multiplicative) && multiplicative)
+                throw new InvalidDataException(
+                    "The model was trained by LocallyMasked 0.1 with a multiplicative mask weight (LearnMaskWeight); this version implements the " +
+                    "reference code's additive mask weight (LearnWeightForMasks), so the weights do not carry over: retrain the model.");
             config = JsonSerializer.Deserialize<PixelCnnConfig>(json) ?? throw new InvalidDataException("The model configuration is empty.");
         }
         catch (JsonException e)

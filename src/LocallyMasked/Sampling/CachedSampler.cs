@@ -48,7 +48,9 @@ public sealed class CachedSampler : ImageSampler
         if (first > 0) FillFromFullPass(plan, images, caches, pad, paddedWidth);
 
         var (positions, neighbourhoods) = StepIndices(plan, k, pad, paddedWidth, device);
-        var layers = new PixelLayers(caches, AllLinears(), positions, neighbourhoods, n);
+        bool readsMasks = config.Normalization == FeatureNormalization.OrderRescale || config.LearnWeightForMasks;
+        var masks = !readsMasks ? null : plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
+        var layers = new PixelLayers(caches, AllLinears(), positions, neighbourhoods, n, masks);
         var ones1 = ones(n, 1, dtype: dtype, device: device);
         var firstLayerCache = caches[Model.InitialConvolution];
 
@@ -75,8 +77,8 @@ public sealed class CachedSampler : ImageSampler
         {
             using var scope = NewDisposeScope();
             int s = t - first;
-            layers.Step = s;
             var pixelIndex = plan.PixelIndex(t, device);
+            layers.SetStep(s, pixelIndex);
             var gatherIndex = pixelIndex.expand(n, config.ImageChannels, 1);
 
             var current = flatImages.gather(2, gatherIndex).squeeze(2);

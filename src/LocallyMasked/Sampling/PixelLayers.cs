@@ -8,11 +8,16 @@ namespace LocallyMasked.Sampling;
 /// <summary>
 /// The layers evaluated at one pixel per image, on features (N, C). Each convolution keeps a padded cache
 /// of its input (N, C_in, padded pixels) that holds values only at processed pixels and zero elsewhere, so
-/// gathering the k x k neighbourhood applies the order's mask by construction. Weights are prepared once.
+/// gathering the k x k neighbourhood applies the order's mask by construction. Weights are prepared once. What depends
+/// on the mask itself rather than on the input (a learned mask weight's term, order rescaling) reads the masks' columns
+/// at the step's pixels.
 /// </summary>
 internal sealed class PixelLayers : ILayerEvaluator
 {
-    private readonly Dictionary<LocallyMaskedConv2d, (Tensor Weight, Tensor? Bias)> _convolutions = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<LocallyMaskedConv2d, (Tensor Weight, Tensor? Bias, Tensor? MaskWeight)> _convolutions = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<MaskRole, Tensor> _maskColumns = new();
+    private readonly MaskSet? _masks;
+    private Tensor? _pixels;
     private readonly Dictionary<NetworkInNetwork, (Tensor Weight, Tensor Bias)> _linears = new(ReferenceEqualityComparer.Instance);
     private readonly IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> _caches;
     private readonly IReadOnlyDictionary<int, Tensor[]> _neighbourhoods;
@@ -26,9 +31,12 @@ internal sealed class PixelLayers : ILayerEvaluator
     /// <param name="positions">Per step: the padded position of each image's pixel, (N, 1, 1), or (1) when the batch shares one order.</param>
     /// <param name="neighbourhoods">Per dilation and step: the padded positions of the k x k taps, (N, 1, k*k), or (k*k) when shared.</param>
     /// <param name="batch">The number of images N.</param>
+    /// <param name="masks">The masks of the orders sampled, needed when a convolution learns a mask weight or the features are
+    /// rescaled by the mask (else null).</param>
     public PixelLayers(IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, IEnumerable<NetworkInNetwork> linears,
-        Tensor[] positions, IReadOnlyDictionary<int, Tensor[]> neighbourhoods, long batch)
+        Tensor[] positions, IReadOnlyDictionary<int, Tensor[]> neighbourhoods, long batch, MaskSet? masks)
     {
+        _masks = masks;
         _caches = caches;
         _positions = positions;
         _neighbourhoods = neighbourhoods;
@@ -38,7 +46,9 @@ internal sealed class PixelLayers : ILayerEvaluator
         {
             // (C_in * k * k, C_out): a patch flattened as (channel, tap) times this is the convolution at one pixel.
             var matrix = conv.EffectiveWeight().detach().reshape(conv.OutChannels, -1).t().contiguous();
-            _convolutions.Add(conv, (matrix, conv.bias?.detach()));
+            // (T, C_out): a mask column (1 or N, T) times this is the mask weight's term at one pixel.
+            var maskWeight = conv.mask_weight?.detach().reshape(conv.OutChannels, -1).t().contiguous();
+            _convolutions.Add(conv, (matrix, conv.bias?.detach(), maskWeight));
         }
         foreach (var layer in linears)
         {
@@ -48,7 +58,15 @@ internal sealed class PixelLayers : ILayerEvaluator
     }
 
     /// <summary>The step whose pixels are being evaluated (an index into the position tables).</summary>
-    public int Step { get; set; }
+    public int Step { get; private set; }
+
+    /// <summary>Moves to a step: its index into the position tables and each image's pixel there, (N, 1, 1).</summary>
+    public void SetStep(int step, Tensor pixels)
+    {
+        Step = step;
+        _pixels = pixels;
+        _maskColumns.Clear();
+    }
 
     public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
     {
@@ -59,8 +77,9 @@ internal sealed class PixelLayers : ILayerEvaluator
         var neighbourhood = _neighbourhoods[conv.Dilation][Step];
         var patch = (_shared ? cache.index_select(2, neighbourhood) : cache.gather(2, neighbourhood.expand(_batch, channels, neighbourhood.shape[2])))
             .reshape(_batch, -1);
-        var (weight, bias) = _convolutions[conv];
-        return bias is null ? patch.mm(weight) : addmm(bias, patch, weight, beta: 1, alpha: 1);
+        var (weight, bias, maskWeight) = _convolutions[conv];
+        var output = bias is null ? patch.mm(weight) : addmm(bias, patch, weight, beta: 1, alpha: 1);
+        return maskWeight is null ? output : output.add_(MaskColumns(role).mm(maskWeight));
     }
 
     public Tensor Linear(NetworkInNetwork layer, Tensor input)
@@ -73,8 +92,22 @@ internal sealed class PixelLayers : ILayerEvaluator
     public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => normalization switch
     {
         FeatureNormalization.Pono => PositionalNormalization.NormalizeLastDimension(input),
+        FeatureNormalization.OrderRescale => input / MaskColumns(role).sum(dim: 1, keepdim: true),
         _ => input,
     };
+
+    /// <summary>The mask of a role at this step's pixels: (1, T) when the batch shares one order, else (N, T).</summary>
+    private Tensor MaskColumns(MaskRole role)
+    {
+        if (_maskColumns.TryGetValue(role, out var columns)) return columns;
+        if (_masks is null || _pixels is null) throw new InvalidOperationException("The masks were not given to the pixel evaluator.");
+        var mask = role switch { MaskRole.First => _masks.First, MaskRole.Dilated => _masks.Dilated, _ => _masks.Undilated };
+        columns = mask.dim() == 2
+            ? mask.index_select(1, _pixels.view(-1).narrow(0, 0, 1)).t()
+            : mask.gather(2, _pixels.expand(_batch, mask.shape[1], 1)).squeeze(2);
+        _maskColumns[role] = columns;
+        return columns;
+    }
 
     /// <summary>Sampling runs in evaluation mode: no dropout.</summary>
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => input;
