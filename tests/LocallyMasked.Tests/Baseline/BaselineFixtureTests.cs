@@ -124,6 +124,15 @@ public class BaselineFixtureTests
     }
 
     [Fact]
+    public void The_cifar10_preset_has_the_size_of_their_cifar10_baseline()
+    {
+        // baseline.PixelCNN(nr_resnet=5, nr_filters=160, nr_logistic_mix=10, input_channels=3): 99 R + 72 keys.
+        using var model = new PixelCnnPlusPlus(PixelCnnPlusPlusConfig.Cifar10);
+        model.state_dict().Should().HaveCount(567);
+        model.parameters().Sum(p => p.numel()).Should().Be(53_659_080);
+    }
+
+    [Fact]
     public void The_fixtures_record_their_dropout_which_our_config_defaults_to()
     {
         foreach (var name in BaselineFixtures.ModelNames)
