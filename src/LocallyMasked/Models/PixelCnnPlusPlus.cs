@@ -1,0 +1,256 @@
+using LocallyMasked.Layers;
+using LocallyMasked.Likelihoods;
+using LocallyMasked.Orders;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Models;
+
+/// <summary>
+/// PixelCNN++ (Salimans et al. 2017), the baseline the paper compares against, as the authors' baseline.py builds it:
+/// two streams, "u" (rows above, down-shifted 2x3 convolutions) and "ul" (rows above and pixels to the left,
+/// down-right-shifted 2x2 convolutions); an up pass of gated residual blocks with two stride-2 downsamplings, a down
+/// pass with transposed-convolution upsamplings that consumes every up-pass output as a skip input; concat_elu,
+/// weight normalization everywhere, channel dropout in the blocks, and a 1x1 head on elu(ul). It models images in
+/// raster order only. State-dict keys are the authors' (and pclucas14/pixel-cnn-pp's): <c>u_init.conv.weight_v</c>,
+/// <c>ul_init.1.conv.weight_g</c>, <c>up_layers.0.ul_stream.0.nin_skip.lin_a.bias</c>,
+/// <c>upsize_u_stream.0.deconv.weight_v</c>, <c>nin_out.lin_a.weight_g</c>, ...
+/// </summary>
+public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Stages of the up and down passes (resolutions H, H/2, H/4).</summary>
+    public const int StageCount = 3;
+
+    // Declared in the order baseline.PixelCNN registers its modules, so that state_dict() lists keys in its order.
+    [ComponentName(Name = "down_layers")]
+    private readonly ModuleList<ShiftedDownPassStage> _downStages;
+
+    [ComponentName(Name = "up_layers")]
+    private readonly ModuleList<ShiftedUpPassStage> _upStages;
+
+    [ComponentName(Name = "downsize_u_stream")]
+    private readonly ModuleList<DownShiftedConv2d> _downsizeU;
+
+    [ComponentName(Name = "downsize_ul_stream")]
+    private readonly ModuleList<DownRightShiftedConv2d> _downsizeUL;
+
+    [ComponentName(Name = "upsize_u_stream")]
+    private readonly ModuleList<DownShiftedConvTranspose2d> _upsizeU;
+
+    [ComponentName(Name = "upsize_ul_stream")]
+    private readonly ModuleList<DownRightShiftedConvTranspose2d> _upsizeUL;
+
+    [ComponentName(Name = "u_init")]
+    private readonly DownShiftedConv2d _uInit;
+
+    [ComponentName(Name = "ul_init")]
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> _ulInit;
+
+    [ComponentName(Name = "nin_out")]
+    private readonly NetworkInNetwork _output;
+
+    /// <summary>Creates a freshly initialized model.</summary>
+    /// <param name="config">The configuration (validated).</param>
+    /// <param name="device">Device of the parameters; the default device when null.</param>
+    /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
+    public PixelCnnPlusPlus(PixelCnnPlusPlusConfig config, Device? device = null, ScalarType? dtype = null)
+        : base(nameof(PixelCnnPlusPlus))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        Likelihood = PixelLikelihood.Create(config.Likelihood, config.MixtureComponents, config.Bits);
+
+        int f = config.Filters, r = config.ResidualBlocks, c = config.InputChannels;
+        // The down pass consumes the up pass's 3R + 2 skip entries per stream: R, then R + 1 for the two later stages.
+        _downStages = new ModuleList<ShiftedDownPassStage>(Enumerable.Range(0, StageCount)
+            .Select(stage => new ShiftedDownPassStage(f, stage == 0 ? r : r + 1, config.Dropout, device, dtype)).ToArray());
+        _upStages = new ModuleList<ShiftedUpPassStage>(Enumerable.Range(0, StageCount)
+            .Select(_ => new ShiftedUpPassStage(f, r, config.Dropout, device, dtype)).ToArray());
+        _downsizeU = new ModuleList<DownShiftedConv2d>(Enumerable.Range(0, StageCount - 1)
+            .Select(_ => new DownShiftedConv2d(f, f, stride: 2, device: device, dtype: dtype)).ToArray());
+        _downsizeUL = new ModuleList<DownRightShiftedConv2d>(Enumerable.Range(0, StageCount - 1)
+            .Select(_ => new DownRightShiftedConv2d(f, f, stride: 2, device: device, dtype: dtype)).ToArray());
+        _upsizeU = new ModuleList<DownShiftedConvTranspose2d>(Enumerable.Range(0, StageCount - 1)
+            .Select(_ => new DownShiftedConvTranspose2d(f, f, device: device, dtype: dtype)).ToArray());
+        _upsizeUL = new ModuleList<DownRightShiftedConvTranspose2d>(Enumerable.Range(0, StageCount - 1)
+            .Select(_ => new DownRightShiftedConvTranspose2d(f, f, device: device, dtype: dtype)).ToArray());
+        // The first layers see strictly earlier pixels: u from the rows above (2x3, shifted down); ul from the row
+        // above (1x3, shifted down) plus the pixels to the left (2x1, shifted right).
+        _uInit = new DownShiftedConv2d(c, f, kernelHeight: 2, kernelWidth: 3, shiftOutputDown: true, device: device, dtype: dtype);
+        _ulInit = new ModuleList<nn.Module<Tensor, Tensor>>(
+            new DownShiftedConv2d(c, f, kernelHeight: 1, kernelWidth: 3, shiftOutputDown: true, device: device, dtype: dtype),
+            new DownRightShiftedConv2d(c, f, kernelHeight: 2, kernelWidth: 1, shiftOutputRight: true, device: device, dtype: dtype));
+        _output = new NetworkInNetwork(f, config.ParameterChannels, device, dtype);
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration the model was built with.</summary>
+    public PixelCnnPlusPlusConfig Config { get; }
+
+    /// <summary>The per-pixel output distribution of the configured head.</summary>
+    public PixelLikelihood Likelihood { get; }
+
+    /// <summary>The only generation order this model supports: raster order (row by row, left to right) for the configured size.</summary>
+    public GenerationOrder Order => GenerationOrders.Raster(Config.Height, Config.Width);
+
+    /// <summary>Device of the parameters.</summary>
+    public Device Device => _output.parameters().First().device;
+
+    /// <summary>Element type of the parameters.</summary>
+    public ScalarType DType => _output.parameters().First().dtype;
+
+    /// <summary>Computes the distribution parameters of every pixel; those of pixel p depend only on the pixels before p in raster order.</summary>
+    /// <param name="x">Images (N, C, H, W) scaled to [-1, 1] (binary images as -1 / +1), in the model's dtype and device.</param>
+    /// <returns>Distribution parameters (N, M, H, W).</returns>
+    public override Tensor forward(Tensor x)
+    {
+        CheckInput(x, nameof(x));
+        using var scope = NewDisposeScope();
+        x = cat(new[] { x, ones(x.shape[0], 1, x.shape[2], x.shape[3], dtype: x.dtype, device: x.device) }, 1);
+
+        // Up pass: every block output (and every downsampled stream) is pushed for the down pass.
+        var uList = new Stack<Tensor>();
+        var ulList = new Stack<Tensor>();
+        uList.Push(_uInit.forward(x));
+        ulList.Push(_ulInit[0].forward(x) + _ulInit[1].forward(x));
+        for (int i = 0; i < StageCount; i++)
+        {
+            var (uOut, ulOut) = _upStages[i].forward(uList.Peek(), ulList.Peek());
+            foreach (var t in uOut) uList.Push(t);
+            foreach (var t in ulOut) ulList.Push(t);
+            if (i != StageCount - 1)
+            {
+                uList.Push(_downsizeU[i].forward(uList.Peek()));
+                ulList.Push(_downsizeUL[i].forward(ulList.Peek()));
+            }
+        }
+
+        // Down pass: starts from the last entries; each block pops its skip input (the most recent entry).
+        var u = uList.Pop();
+        var ul = ulList.Pop();
+        for (int i = 0; i < StageCount; i++)
+        {
+            (u, ul) = _downStages[i].forward(u, ul, uList, ulList);
+            if (i != StageCount - 1)
+            {
+                u = _upsizeU[i].forward(u);
+                ul = _upsizeUL[i].forward(ul);
+            }
+        }
+        if (uList.Count != 0 || ulList.Count != 0)
+            throw new InvalidOperationException($"The down pass left {uList.Count} and {ulList.Count} skip entries unused.");
+
+        return _output.forward(nn.functional.elu(ul, 1.0)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every pixel (summed over its channels) in raster order.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <returns>(N, H, W).</returns>
+    public Tensor LogLikelihoodPerPixel(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var parameters = forward(x);
+        return Likelihood.LogProbability(x, parameters).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every pixel under an order, which must be the raster order.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="order">The raster order of the configured size (<see cref="GenerationOrders.Raster"/>).</param>
+    /// <returns>(N, H, W).</returns>
+    /// <exception cref="ArgumentException">The order is not the raster order of the configured size.</exception>
+    public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order)
+    {
+        CheckOrder(order, nameof(order));
+        return LogLikelihoodPerPixel(x);
+    }
+
+    /// <summary>Log-likelihood in nats of every image in raster order.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <returns>(N).</returns>
+    public Tensor LogLikelihood(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return LogLikelihoodPerPixel(x).sum(new long[] { 1, 2 }).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-likelihood in nats of every image under an order, which must be the raster order (the API of <see cref="LocallyMaskedPixelCnn"/>).</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="order">The raster order of the configured size (<see cref="GenerationOrders.Raster"/>).</param>
+    /// <returns>(N).</returns>
+    /// <exception cref="ArgumentException">The order is not the raster order of the configured size.</exception>
+    public Tensor LogLikelihood(Tensor x, GenerationOrder order)
+    {
+        CheckOrder(order, nameof(order));
+        return LogLikelihood(x);
+    }
+
+    /// <summary>
+    /// Copies a state dict with the authors' key names into the model, all or nothing: every key (after removing a
+    /// leading <c>module.</c>) and shape is checked first, and all mismatches are reported together. Values are
+    /// converted to the model's dtype and device; parameters keep requires_grad.
+    /// </summary>
+    /// <param name="stateDict">Weights by PyTorch name, e.g. from <c>PixelCnnCheckpoint.ReadStateDict</c>.</param>
+    /// <exception cref="ArgumentException">Keys are missing, unexpected or mis-shaped, or a value is not floating point (all listed).</exception>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        const string prefix = "module.";
+        var incoming = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, value) in stateDict)
+            incoming[key.StartsWith(prefix, StringComparison.Ordinal) ? key[prefix.Length..] : key] = value;
+
+        var target = state_dict();
+        var problems = new List<string>();
+        problems.AddRange(target.Keys.Where(k => !incoming.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).Select(k => $"missing: {k}"));
+        problems.AddRange(incoming.Keys.Where(k => !target.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).Select(k => $"unexpected: {k}"));
+        foreach (var (key, value) in incoming.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!target.TryGetValue(key, out var t)) continue;
+            if (!t.shape.SequenceEqual(value.shape))
+                problems.Add($"shape: {key} is ({string.Join(", ", value.shape)}), the model's ({string.Join(", ", t.shape)})");
+            else if (!value.is_floating_point())
+                problems.Add($"dtype: {key} is {value.dtype}, expected floating point");
+        }
+        if (problems.Count > 0)
+            throw new ArgumentException(
+                $"The state dict does not fit this PixelCNN++ ({problems.Count} problems; nothing was loaded):{Environment.NewLine}  "
+                + string.Join(Environment.NewLine + "  ", problems), nameof(stateDict));
+
+        using (no_grad())
+        {
+            foreach (var (key, value) in incoming) target[key].copy_(value);
+        }
+    }
+
+    private void CheckOrder(GenerationOrder order, string argumentName)
+    {
+        if (order is null) throw new ArgumentNullException(argumentName);
+        if (order.Height != Config.Height || order.Width != Config.Width)
+            throw new ArgumentException(
+                $"The order is for {order.Height}x{order.Width} images but the model is configured for {Config.Height}x{Config.Width}.", argumentName);
+        if (!order.Equals(Order))
+            throw new ArgumentException(
+                "PixelCNN++ models images in raster order only (row by row, left to right: GenerationOrders.Raster); "
+                + $"got {order}. Use LocallyMaskedPixelCnn for other orders.", argumentName);
+    }
+
+    private void CheckInput(Tensor x, string argumentName)
+    {
+        if (x is null) throw new ArgumentNullException(argumentName);
+        if (x.dim() != 4 || x.shape[1] != Config.ImageChannels || x.shape[2] != Config.Height || x.shape[3] != Config.Width)
+            throw new ArgumentException(
+                $"Expected images of shape (N, {Config.ImageChannels}, {Config.Height}, {Config.Width}), got ({string.Join(", ", x.shape)}).", argumentName);
+        if (x.shape[0] < 1) throw new ArgumentException("Expected at least one image.", argumentName);
+        if (x.dtype != DType)
+            throw new ArgumentException($"Expected images of dtype {DType} (the model's), got {x.dtype}.", argumentName);
+        var device = Device;
+        if (x.device.type != device.type || x.device.index != device.index)
+            throw new ArgumentException($"Expected images on {device} (the model's device), got {x.device}.", argumentName);
+        using var scope = NewDisposeScope();
+        if (!x.abs().le(1.0).all().item<bool>())
+            throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
+    }
+}
