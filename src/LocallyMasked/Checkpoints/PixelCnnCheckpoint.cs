@@ -245,21 +245,17 @@ public static class PixelCnnCheckpoint
         if (contents.Arguments is { } recorded)
         {
             var arguments = ReferenceArguments.Parse(recorded, source);
-            if (!arguments.Ours)
+            if (arguments.Ours == false)
                 throw new CheckpointException($"{source} is a PixelCNN++ baseline checkpoint of the reference code (trained without --ours), not a Locally Masked PixelCNN++.");
-            config = arguments.ToConfig(source);
-            var disagreements = Disagreements(config, shapes);
-            if (disagreements.Count > 0)
-                throw new CheckpointException($"The args of {source} contradict its tensors: {string.Join("; ", disagreements)}.");
+            config = arguments.Configure(shapes, notes, source);
             orders = arguments.BuildOrders(config.Height, config.Width, source);
         }
         else
         {
             config = shapes;
-            if (config.Normalization != FeatureNormalization.WeightNorm && options.Normalization is null)
+            if (config.Normalization != FeatureNormalization.WeightNorm)
                 notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.Normalization), config.Normalization.ToString(), null));
-            if (options.MaxDilation is null)
-                notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), config.MaxDilation.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
+            notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), config.MaxDilation.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
         }
         config = Override(config, options, notes, source);
 
@@ -277,28 +273,6 @@ public static class PixelCnnCheckpoint
         return new LoadedModel(model, format, orders, null, options.MovingAverageWeights, notes);
     }
 
-    /// <summary>Where the recorded arguments and the tensor shapes disagree, one entry per setting.</summary>
-    private static List<string> Disagreements(PixelCnnConfig recorded, PixelCnnConfig shapes)
-    {
-        var result = new List<string>();
-        void Check<T>(string what, T fromArguments, T fromTensors)
-        {
-            if (!EqualityComparer<T>.Default.Equals(fromArguments, fromTensors))
-                result.Add($"{what}: args say {fromArguments}, the tensors {fromTensors}");
-        }
-        Check("image channels", recorded.ImageChannels, shapes.ImageChannels);
-        Check("nr_filters", recorded.Filters, shapes.Filters);
-        Check("nr_resnet", recorded.ResidualBlocks, shapes.ResidualBlocks);
-        Check("kernel_size", recorded.KernelSize, shapes.KernelSize);
-        Check("likelihood (dataset, binarize)", recorded.Likelihood, shapes.Likelihood);
-        if (recorded.Likelihood == shapes.Likelihood && recorded.Likelihood != Likelihoods.LikelihoodKind.Binary)
-            Check("nr_logistic_mix", recorded.MixtureComponents, shapes.MixtureComponents);
-        Check("weight normalization (normalization)", recorded.Normalization == FeatureNormalization.WeightNorm, shapes.Normalization == FeatureNormalization.WeightNorm);
-        Check("bias (no_bias)", recorded.ConvolutionBias, shapes.ConvolutionBias);
-        Check("mask weight (learn_weight_for_masks)", recorded.LearnWeightForMasks, shapes.LearnWeightForMasks);
-        return result;
-    }
-
     /// <summary>Applies the caller's overrides and notes each one that changes what the file records or implies.</summary>
     private static PixelCnnConfig Override(PixelCnnConfig config, ModelLoadOptions options, List<ConfigurationNote> notes, string source)
     {
@@ -309,13 +283,16 @@ public static class PixelCnnCheckpoint
             if ((normalization == FeatureNormalization.WeightNorm) != (config.Normalization == FeatureNormalization.WeightNorm))
                 throw new CheckpointException(
                     $"{source} stores {(config.Normalization == FeatureNormalization.WeightNorm ? "weight-normalized" : "plain")} convolution weights, so it cannot be used with the {normalization} normalization.");
-            if (normalization != config.Normalization)
+            // The caller's value replaces an assumption; it is an override only where the file records another value.
+            bool assumed = notes.RemoveAll(n => n.Setting == nameof(PixelCnnConfig.Normalization) && !n.IsOverride) > 0;
+            if (!assumed && normalization != config.Normalization)
                 notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.Normalization), normalization.ToString(), config.Normalization.ToString()));
             config = config with { Normalization = normalization };
         }
         if (options.MaxDilation is { } dilation)
         {
-            if (dilation != config.MaxDilation)
+            bool assumed = notes.RemoveAll(n => n.Setting == nameof(PixelCnnConfig.MaxDilation) && !n.IsOverride) > 0;
+            if (!assumed && dilation != config.MaxDilation)
                 notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), dilation.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     config.MaxDilation.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             config = config with { MaxDilation = dilation };

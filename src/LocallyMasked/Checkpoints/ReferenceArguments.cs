@@ -9,7 +9,9 @@ namespace LocallyMasked.Checkpoints;
 
 /// <summary>
 /// The command-line arguments that the authors' <c>main.py</c> stores in its checkpoints (<c>args</c>, the plain dict of
-/// <c>vars(args)</c>), read for what changes the network and its orders. Names and defaults are those of their parser.
+/// <c>vars(args)</c>, or an <c>argparse.Namespace</c> in older files), read for what changes the network and its orders.
+/// A setting the file does not hold is null: it is then decided by the tensors or reported as assumed, never taken from
+/// a parser default in silence.
 /// </summary>
 internal sealed record ReferenceArguments
 {
@@ -22,26 +24,26 @@ internal sealed record ReferenceArguments
         ["order_rescale"] = FeatureNormalization.OrderRescale,
     };
 
-    public required FeatureNormalization Normalization { get; init; }
-    public required bool LearnWeightForMasks { get; init; }
-    public required bool NoBias { get; init; }
-    public required int KernelSize { get; init; }
-    public required int MaxDilation { get; init; }
-    public required int Filters { get; init; }
-    public required int ResidualBlocks { get; init; }
-    public required int Mixtures { get; init; }
-    public required int Bits { get; init; }
-    public required bool Binarize { get; init; }
-    public required string Dataset { get; init; }
-    public required int CelebASize { get; init; }
-    public required IReadOnlyList<string> Orders { get; init; }
+    public required FeatureNormalization? Normalization { get; init; }
+    public required bool? LearnWeightForMasks { get; init; }
+    public required bool? NoBias { get; init; }
+    public required int? KernelSize { get; init; }
+    public required int? MaxDilation { get; init; }
+    public required int? Filters { get; init; }
+    public required int? ResidualBlocks { get; init; }
+    public required int? Mixtures { get; init; }
+    public required int? Bits { get; init; }
+    public required bool? Binarize { get; init; }
+    public required string? Dataset { get; init; }
+    public required int? CelebASize { get; init; }
+    public required IReadOnlyList<string>? Orders { get; init; }
     public required bool RandomizeOrder { get; init; }
     public required IReadOnlyList<int>? OrderVariants { get; init; }
-    public required double Dropout { get; init; }
+    public required double? Dropout { get; init; }
     public required bool BaseOrderTranspose { get; init; }
     public required bool BaseOrderReflectRows { get; init; }
     public required bool BaseOrderReflectColumns { get; init; }
-    public required bool Ours { get; init; }
+    public required bool? Ours { get; init; }
 
     /// <summary>Reads the arguments dict; a value of the wrong kind or an unknown name is an error naming the argument.</summary>
     /// <param name="args">The unpickled <c>args</c> entry.</param>
@@ -51,10 +53,10 @@ internal sealed record ReferenceArguments
     {
         string Name(string key) => $"{source}: args['{key}']";
         object? Get(string key) => args.Contains(key) ? args[key] : null;
-        int Int(string key, int fallback)
+        int? Int(string key)
         {
             var value = Get(key);
-            if (value is null) return fallback;
+            if (value is null) return null;
             try
             {
                 return value is bool ? throw new FormatException() : Convert.ToInt32(value, CultureInfo.InvariantCulture);
@@ -64,10 +66,10 @@ internal sealed record ReferenceArguments
                 throw new CheckpointException($"{Name(key)} is {Describe(value)}, expected an integer.");
             }
         }
-        double Double(string key, double fallback)
+        double? Double(string key)
         {
             var value = Get(key);
-            if (value is null) return fallback;
+            if (value is null) return null;
             try
             {
                 return value is bool ? throw new FormatException() : Convert.ToDouble(value, CultureInfo.InvariantCulture);
@@ -77,15 +79,15 @@ internal sealed record ReferenceArguments
                 throw new CheckpointException($"{Name(key)} is {Describe(value)}, expected a number.");
             }
         }
-        bool Bool(string key) => Get(key) switch
+        bool? Bool(string key) => Get(key) switch
         {
-            null => false,
+            null => null,
             bool b => b,
             var other => throw new CheckpointException($"{Name(key)} is {Describe(other)}, expected true or false."),
         };
-        string Text(string key, string fallback) => Get(key) switch
+        string? Text(string key) => Get(key) switch
         {
-            null => fallback,
+            null => null,
             string s => s,
             var other => throw new CheckpointException($"{Name(key)} is {Describe(other)}, expected a string."),
         };
@@ -97,13 +99,17 @@ internal sealed record ReferenceArguments
             var other => new[] { item(other) },
         };
 
-        string normalizationName = Text("normalization", "weight_norm");
-        if (!Normalizations.TryGetValue(normalizationName, out var normalization))
-            throw new CheckpointException(
-                $"{Name("normalization")} is '{normalizationName}', which neither the reference code nor this library knows; expected one of {string.Join(", ", Normalizations.Keys)}.");
-        var orders = List("order", o => o as string ?? throw new CheckpointException($"{Name("order")} holds {Describe(o)}, expected order names."))
-            ?? Array.Empty<string>();
-        foreach (var order in orders)
+        string? normalizationName = Text("normalization");
+        FeatureNormalization? normalization = null;
+        if (normalizationName is not null)
+        {
+            if (!Normalizations.TryGetValue(normalizationName, out var known))
+                throw new CheckpointException(
+                    $"{Name("normalization")} is '{normalizationName}', which neither the reference code nor this library knows; expected one of {string.Join(", ", Normalizations.Keys)}.");
+            normalization = known;
+        }
+        var orders = List("order", o => o as string ?? throw new CheckpointException($"{Name("order")} holds {Describe(o)}, expected order names."));
+        foreach (var order in orders ?? Array.Empty<string>())
             if (!ReferenceOrders.Names.Contains(order))
                 throw new CheckpointException(
                     $"{Name("order")} names the order '{order}', which neither the reference code nor this library knows; expected {string.Join(", ", ReferenceOrders.Names)}.");
@@ -114,61 +120,84 @@ internal sealed record ReferenceArguments
             Normalization = normalization,
             LearnWeightForMasks = Bool("learn_weight_for_masks"),
             NoBias = Bool("no_bias"),
-            KernelSize = Int("kernel_size", 5),
-            MaxDilation = Int("max_dilation", 2),
-            Filters = Int("nr_filters", 160),
-            ResidualBlocks = Int("nr_resnet", 5),
-            Mixtures = Int("nr_logistic_mix", 10),
-            Bits = Int("n_bits", 8),
+            KernelSize = Int("kernel_size"),
+            MaxDilation = Int("max_dilation"),
+            Filters = Int("nr_filters"),
+            ResidualBlocks = Int("nr_resnet"),
+            Mixtures = Int("nr_logistic_mix"),
+            Bits = Int("n_bits"),
             Binarize = Bool("binarize"),
-            Dataset = Text("dataset", "cifar"),
-            CelebASize = Int("celeba_size", 256),
+            Dataset = Text("dataset"),
+            CelebASize = Int("celeba_size"),
             Orders = orders,
-            RandomizeOrder = Bool("randomize_order"),
+            RandomizeOrder = Bool("randomize_order") ?? false,
             OrderVariants = variants,
-            Dropout = Double("dropout_prob", 0.5),
-            BaseOrderTranspose = Bool("base_order_transpose"),
-            BaseOrderReflectRows = Bool("base_order_reflect_rows"),
-            BaseOrderReflectColumns = Bool("base_order_reflect_cols"),
+            Dropout = Double("dropout_prob"),
+            BaseOrderTranspose = Bool("base_order_transpose") ?? false,
+            BaseOrderReflectRows = Bool("base_order_reflect_rows") ?? false,
+            BaseOrderReflectColumns = Bool("base_order_reflect_cols") ?? false,
             Ours = Bool("ours"),
         };
     }
 
     /// <summary>
-    /// The configuration the arguments describe, as their <c>main.py</c> builds the model: the data set fixes the image
-    /// shape (MNIST 1x28x28, CIFAR 3x32x32, CelebA-HQ 3 x celeba_size^2) and, with <c>binarize</c>, the head. Dropout is
-    /// kept below 1 (it only acts in training).
+    /// The configuration the arguments describe, as their <c>main.py</c> builds the model, starting from what the tensor
+    /// shapes decide: each recorded argument sets its setting (the data set fixes the image shape — MNIST 1x28x28, CIFAR
+    /// 3x32x32, CelebA-HQ 3 x celeba_size^2 — and, with <c>binarize</c>, the head), and every recorded argument that the
+    /// shapes also decide must agree with them. Normalization and dilation that the file does not record are noted as
+    /// assumed. Dropout is kept below 1 (it only acts in training).
     /// </summary>
+    /// <param name="shapes">The configuration inferred from the tensors (with the template's undecidable settings).</param>
+    /// <param name="notes">Receives the assumed settings.</param>
     /// <param name="source">The file, for messages.</param>
-    public PixelCnnConfig ToConfig(string source)
+    /// <exception cref="CheckpointException">The arguments contradict the tensors; the message lists every disagreement.</exception>
+    public PixelCnnConfig Configure(PixelCnnConfig shapes, List<ConfigurationNote> notes, string source)
     {
-        var (channels, size) = Dataset switch
+        var disagreements = new List<string>();
+        void Agree<T>(string what, T? recorded, T fromTensors) where T : struct
         {
-            var d when d.Contains("mnist", StringComparison.Ordinal) => (1, 28),
-            var d when d.Contains("cifar", StringComparison.Ordinal) => (3, 32),
-            var d when d.Contains("celebahq", StringComparison.Ordinal) => (3, CelebASize),
-            var d => throw new CheckpointException($"{source}: args['dataset'] is '{d}'; the reference code knows mnist, cifar and celebahq."),
-        };
-        var likelihood = channels == 1
-            ? Binarize ? LikelihoodKind.Binary : LikelihoodKind.GreyLogisticMixture
-            : LikelihoodKind.RgbLogisticMixture;
-        return new PixelCnnConfig
+            if (recorded is { } value && !EqualityComparer<T>.Default.Equals(value, fromTensors))
+                disagreements.Add($"{what}: args say {value}, the tensors {fromTensors}");
+        }
+
+        var config = shapes;
+        if (Dataset is { } dataset)
         {
-            ImageChannels = channels,
-            Height = size,
-            Width = size,
-            Filters = Filters,
-            ResidualBlocks = ResidualBlocks,
-            KernelSize = KernelSize,
-            MaxDilation = MaxDilation,
-            Dropout = Math.Clamp(Dropout, 0, 0.99),
-            Normalization = Normalization,
-            Likelihood = likelihood,
-            MixtureComponents = Mixtures,
-            Bits = Bits,
-            ConvolutionBias = !NoBias,
-            LearnWeightForMasks = LearnWeightForMasks,
-        };
+            var (channels, size) = dataset switch
+            {
+                var d when d.Contains("mnist", StringComparison.Ordinal) => (1, 28),
+                var d when d.Contains("cifar", StringComparison.Ordinal) => (3, 32),
+                var d when d.Contains("celebahq", StringComparison.Ordinal) => (3, CelebASize ?? 256),
+                var d => throw new CheckpointException($"{source}: args['dataset'] is '{d}'; the reference code knows mnist, cifar and celebahq."),
+            };
+            Agree("image channels (dataset)", (int?)channels, shapes.ImageChannels);
+            config = config with { ImageChannels = channels, Height = size, Width = size };
+        }
+        if (Binarize is { } binarize)
+        {
+            var likelihood = config.ImageChannels == 3 ? LikelihoodKind.RgbLogisticMixture
+                : binarize ? LikelihoodKind.Binary : LikelihoodKind.GreyLogisticMixture;
+            Agree("likelihood (dataset, binarize)", (LikelihoodKind?)likelihood, shapes.Likelihood);
+        }
+        Agree("nr_filters", Filters, shapes.Filters);
+        Agree("nr_resnet", ResidualBlocks, shapes.ResidualBlocks);
+        Agree("kernel_size", KernelSize, shapes.KernelSize);
+        if (shapes.Likelihood != LikelihoodKind.Binary) Agree("nr_logistic_mix", Mixtures, shapes.MixtureComponents);
+        Agree("weight normalization (normalization)", Normalization is { } n ? n == FeatureNormalization.WeightNorm : (bool?)null,
+            shapes.Normalization == FeatureNormalization.WeightNorm);
+        Agree("bias (no_bias)", NoBias is { } noBias ? !noBias : (bool?)null, shapes.ConvolutionBias);
+        Agree("mask weight (learn_weight_for_masks)", LearnWeightForMasks, shapes.LearnWeightForMasks);
+        if (disagreements.Count > 0)
+            throw new CheckpointException($"The args of {source} contradict its tensors: {string.Join("; ", disagreements)}.");
+
+        if (Normalization is { } normalization) config = config with { Normalization = normalization };
+        else if (config.Normalization != FeatureNormalization.WeightNorm)
+            notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.Normalization), config.Normalization.ToString(), null));
+        if (MaxDilation is { } dilation) config = config with { MaxDilation = dilation };
+        else notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), config.MaxDilation.ToString(CultureInfo.InvariantCulture), null));
+        if (Bits is { } bits) config = config with { Bits = bits };
+        if (Dropout is { } dropout) config = config with { Dropout = Math.Clamp(dropout, 0, 0.99) };
+        return config;
     }
 
     /// <summary>
@@ -179,9 +208,10 @@ internal sealed record ReferenceArguments
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
     /// <param name="source">The file, for messages.</param>
-    public IReadOnlyList<GenerationOrder> BuildOrders(int height, int width, string source)
+    /// <returns>The orders, or null when the file records none.</returns>
+    public IReadOnlyList<GenerationOrder>? BuildOrders(int height, int width, string source)
     {
-        if (Orders.Count == 0) throw new CheckpointException($"{source}: args['order'] names no order.");
+        if (Orders is null || Orders.Count == 0) return null;
         var all = new List<GenerationOrder>();
         foreach (var name in Orders)
         {

@@ -113,7 +113,7 @@ public sealed class CheckpointTests : IDisposable
     [Fact]
     public void TorchSharp_format_round_trips_and_loading_infers_the_config()
     {
-        var config = TinyModels.Grey(6) with { Normalization = FeatureNormalization.WeightNorm, LearnMaskWeight = true, MixtureComponents = 3 };
+        var config = TinyModels.Grey(6) with { Normalization = FeatureNormalization.WeightNorm, LearnWeightForMasks = true, MixtureComponents = 3 };
         using var original = TinyModels.Create(config, seed: 7);
         var path = PathOf("model.bin");
         PixelCnnCheckpoint.Save(original, path);

@@ -21,15 +21,15 @@ public sealed class LocallyMaskedConv2dGradientTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void GradientsMatchFiniteDifferencesAndTheNaiveComposition(bool perSample, int dilation, bool learnMaskWeight, bool weightNormalization)
+    public void GradientsMatchFiniteDifferencesAndTheNaiveComposition(bool perSample, int dilation, bool maskWeight, bool weightNormalization)
     {
         manual_seed(10 + dilation);
         using var scope = NewDisposeScope();
         const int h = 7, w = 5;
-        var layer = new LocallyMaskedConv2d(3, 4, 3, dilation, true, learnMaskWeight, weightNormalization, dtype: ScalarType.Float64);
+        var layer = new LocallyMaskedConv2d(3, 4, 3, dilation, true, maskWeight, weightNormalization, dtype: ScalarType.Float64);
         using (no_grad())
         {
-            // Move the mask weight away from one so that its gradient is exercised at a generic point.
+            // A mask weight of a larger scale than its initialisation, so that its term weighs in the output.
             layer.get_parameter("mask_weight")?.uniform_(0.5, 1.5);
         }
 

@@ -6,8 +6,8 @@ namespace LocallyMasked.Tests.Convolution;
 
 public sealed class LocallyMaskedConv2dTests
 {
-    private static LocallyMaskedConv2d NewLayer(int inChannels, int outChannels, int kernelSize, int dilation, bool learnMaskWeight = false, bool weightNormalization = false, bool bias = true)
-        => new(inChannels, outChannels, kernelSize, dilation, bias, learnMaskWeight, weightNormalization, dtype: ScalarType.Float64);
+    private static LocallyMaskedConv2d NewLayer(int inChannels, int outChannels, int kernelSize, int dilation, bool maskWeight = false, bool weightNormalization = false, bool bias = true)
+        => new(inChannels, outChannels, kernelSize, dilation, bias, maskWeight, weightNormalization, dtype: ScalarType.Float64);
 
     [Theory]
     [InlineData(7, 5, 1)]
@@ -64,7 +64,7 @@ public sealed class LocallyMaskedConv2dTests
         plain.state_dict()["weight"].shape.Should().Equal(5, 3, 3, 3);
         plain.state_dict()["bias"].shape.Should().Equal(5);
 
-        var full = NewLayer(3, 5, 5, 1, learnMaskWeight: true, weightNormalization: true);
+        var full = NewLayer(3, 5, 5, 1, maskWeight: true, weightNormalization: true);
         full.state_dict().Keys.Should().BeEquivalentTo("weight_g", "weight_v", "bias", "mask_weight");
         full.state_dict()["weight_g"].shape.Should().Equal(5, 1, 1, 1);
         full.state_dict()["weight_v"].shape.Should().Equal(5, 3, 5, 5);
@@ -90,13 +90,16 @@ public sealed class LocallyMaskedConv2dTests
         // Uniform on [-b, b] has variance b^2 / 3.
         weight.var().item<double>().Should().BeApproximately(bound * bound / 3, 0.1 * bound * bound / 3);
 
-        var normalized = NewLayer(16, 32, 3, 1, learnMaskWeight: true, weightNormalization: true);
+        var normalized = NewLayer(16, 32, 3, 1, maskWeight: true, weightNormalization: true);
         var g = normalized.get_parameter("weight_g")!;
         var v = normalized.get_parameter("weight_v")!;
-        // g starts at ||v||, so the effective weight starts equal to v; the mask weight starts at one.
+        // g starts at ||v||, so the effective weight starts equal to v.
         MaxAbsDifference(g.view(-1), v.reshape(32, -1).square().sum(dim: 1).sqrt()).Should().BeLessThan(1e-12);
         MaxAbsDifference(normalized.EffectiveWeight(), v).Should().BeLessThan(1e-12);
-        normalized.get_parameter("mask_weight")!.eq(1.0).all().item<bool>().Should().BeTrue();
+        // The mask weight (32, 3, 3) is initialised like a weight (the reference code): fan_in = 3 * 3, bound 1 / 3.
+        var maskWeight = normalized.get_parameter("mask_weight")!;
+        maskWeight.abs().max().item<double>().Should().BeLessThanOrEqualTo(1.0 / 3).And.BeGreaterThan(0.9 / 3);
+        maskWeight.var().item<double>().Should().BeApproximately(1.0 / 27, 0.15 / 27);
     }
 
     [Fact]
@@ -141,7 +144,7 @@ public sealed class LocallyMaskedConv2dTests
     public void ForwardAndBackwardInsideADisposeScopeLeaveNoLiveTensors(string kind)
     {
         // One mask per computation path: periodic, dense box, masked columns, per-sample columns, general (mask gradient).
-        var layer = NewLayer(3, 4, 3, 1, learnMaskWeight: true, weightNormalization: true);
+        var layer = NewLayer(3, 4, 3, 1, maskWeight: true, weightNormalization: true);
         var mask = kind switch
         {
             "s-curve" => TestMasks.Tensor(8, 8, TestMasks.SCurveRanks(8, 8), 3, 1, true),

@@ -3,8 +3,9 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Tests.Convolution;
 
 /// <summary>
-/// The plain autograd composition the layer must equal: unfold -> multiply by the mask (and mask weight) -> contract
-/// with the weight. Written with unfold and einsum only, independent of the layer's code.
+/// The plain autograd composition the layer must equal: unfold -> multiply by the mask -> contract with the weight, plus
+/// the mask weight's own term sum_t mask_weight[o, t] * mask[t, p] (the reference code's additive mask weight). Written
+/// with unfold and einsum only, independent of the layer's code.
 /// </summary>
 internal static class NaiveLocallyMaskedConvolution
 {
@@ -16,8 +17,9 @@ internal static class NaiveLocallyMaskedConvolution
         var columns = nn.functional.unfold(x, kernelSize, dilation, dilation * (kernelSize - 1) / 2).view(n, c, taps, h * w);
         var m = mask.dim() == 2 ? mask.unsqueeze(0).expand(n, taps, h * w) : mask;
         var wt = weight.reshape(o, c, taps);
-        var mw = maskWeight is null ? ones(o, taps, dtype: x.dtype) : maskWeight.reshape(o, taps);
-        var output = einsum("oct,ot,ntp,nctp->nop", wt, mw, m, columns);
+        var output = einsum("oct,ntp,nctp->nop", wt, m, columns);
+        if (maskWeight is not null)
+            output = output + einsum("ot,ntp->nop", maskWeight.reshape(o, taps), m);
         if (bias is not null)
             output = output + bias.view(1, o, 1);
         return output.view(n, o, h, w);

@@ -93,7 +93,7 @@ public class LayerTests
     {
         manual_seed(4);
         using var block = new GatedResidualBlock(3, hasSkipInput: true, kernelSize: 3, normalization: FeatureNormalization.Pono,
-            dropout: 0, bias: true, learnMaskWeight: false, dtype: ScalarType.Float64);
+            dropout: 0, bias: true, maskWeight: false, dtype: ScalarType.Float64);
         var order = GenerationOrders.SCurve(4, 4);
         var mask = LocalMasks.Create(order, 3, 1, MaskType.B, dtype: ScalarType.Float64);
         var u = randn(2, 3, 4, 4, dtype: ScalarType.Float64);

@@ -129,7 +129,7 @@ public class AutoregressiveStructureTests
     [InlineData(FeatureNormalization.None, false)]
     public void Other_normalizations_and_learned_mask_weights_stay_autoregressive(FeatureNormalization normalization, bool learnMaskWeight)
     {
-        var config = TinyModels.Grey(6) with { Normalization = normalization, LearnMaskWeight = learnMaskWeight, ConvolutionBias = !learnMaskWeight };
+        var config = TinyModels.Grey(6) with { Normalization = normalization, LearnWeightForMasks = learnMaskWeight, ConvolutionBias = !learnMaskWeight };
         using var model = TinyModels.Create(config, seed: 7);
         var order = GenerationOrders.SCurve(6, 6).Transform(OrderSymmetry.Transpose);
         var x = TinyModels.Images(config, 1);

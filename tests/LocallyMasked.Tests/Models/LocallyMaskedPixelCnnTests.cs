@@ -61,7 +61,7 @@ public class LocallyMaskedPixelCnnTests
     [Fact]
     public void Weight_normalization_and_mask_weights_change_the_conv_keys_as_published()
     {
-        var config = TinyModels.Grey(6) with { Normalization = FeatureNormalization.WeightNorm, LearnMaskWeight = true };
+        var config = TinyModels.Grey(6) with { Normalization = FeatureNormalization.WeightNorm, LearnWeightForMasks = true };
         using var model = TinyModels.Create(config);
         var sd = model.state_dict();
         sd.Should().ContainKey("u_init.weight_g").And.ContainKey("u_init.weight_v").And.ContainKey("u_init.mask_weight")

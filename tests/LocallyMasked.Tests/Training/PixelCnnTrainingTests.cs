@@ -89,7 +89,7 @@ public sealed class PixelCnnTrainingTests : IDisposable
         trainer.Train(3);
         trainer.Save(b);
 
-        using (var file = PixelCnnCheckpoint.LoadModel(b, new ModelLoadOptions { UseAverage = false }))
+        using (var file = PixelCnnCheckpoint.LoadModel(b))
         {
             var loaded = file.Model;
             file.Format.Should().Be(CheckpointFormat.Training);
@@ -99,7 +99,7 @@ public sealed class PixelCnnTrainingTests : IDisposable
             file.Orders.Should().Equal(orders);
             foreach (var (name, value) in model.state_dict()) loaded.state_dict()[name].allclose(value, 0, 0).Should().BeTrue(name);
         }
-        using (var averaged = PixelCnnCheckpoint.LoadModel(b))
+        using (var averaged = PixelCnnCheckpoint.LoadModel(b, new ModelLoadOptions { MovingAverageWeights = true }))
         {
             averaged.UsedAverage.Should().BeTrue();
             foreach (var (name, value) in trainer.Average!.Tensors)
