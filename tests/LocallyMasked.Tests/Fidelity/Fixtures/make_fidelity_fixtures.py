@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Fidelity fixtures for LocallyMasked, produced by the paper authors' own PyTorch code.
 
-Run (from this folder; deterministic, about a minute on two CPU cores, no GPU needed):
+Run (from any folder; it writes next to itself; a few seconds on two CPU cores, no GPU needed):
 
     LMCONV_DIR=/tmp/lmconv HILBERTCURVE_DIR=/tmp/hilbertcurve /usr/bin/python3 make_fidelity_fixtures.py
+
+The outputs are deterministic: fixed seeds everywhere, and legacy-format files get reproducible storage names
+(see renumber_legacy_storage_keys); a second run rewrites every file byte for byte.
 
 LMCONV_DIR is a checkout of the authors' repository (Jain, Abbeel, Pathak, "Locally Masked Convolution for
 Autoregressive Models", UAI 2020: masking.py, gilbert2d.py, model.py, layers.py,
 locally_masked_convolution.py, utils.py, main.py). HILBERTCURVE_DIR is a checkout of
 github.com/galtay/hilbertcurve at tag v1.0.5, the last release with the API their masking.py calls
-(HilbertCurve.coordinates_from_distance; 2.x renamed it). Neither is copied here: both are imported at run
-time. Tested with torch 1.13 and numpy 1.24 (Debian 12's python3-torch).
+(HilbertCurve.coordinates_from_distance; 2.x renamed it), e.g.
+    git clone https://github.com/galtay/hilbertcurve && git -C hilbertcurve checkout v1.0.5
+Neither is copied here: both are imported at run time. Tested with torch 1.13 and numpy 1.24 (Debian 12's
+python3-torch).
 
 Shims applied at run time, and why (none changes a number):
   * matplotlib is stubbed in sys.modules (masking.py imports it for plotting only);
@@ -19,8 +24,8 @@ Shims applied at run time, and why (none changes a number):
     .cuda() unconditionally on a zeros tensor that is only added to the data);
   * during the two training steps only, the output of their locally masked conv Function is copied (see
     CloneConvOutput: torch >= 1.7 refuses the in-place add their gated block does on it);
-  * masks come from masking.get_unfolded_masks on the CPU, never from get_masks (which moves them to CUDA).
-  * The model is built by executing main.py's own argparse definition and its model-construction block
+  * masks come from masking.get_unfolded_masks on the CPU, never from get_masks (which moves them to CUDA);
+  * the model is built by executing main.py's own argparse definition and its model-construction block
     (read from main.py at run time), so the options map to OurPixelCNN exactly as in their training runs.
 
 Outputs (all in this folder):
@@ -61,7 +66,8 @@ Outputs (all in this folder):
       "args": {...} | null,                  # the args dict exactly as saved (null for the bare state dict)
       "epoch", "global_step", "test_loss_key", "test_loss" (bits/dim as main.py's test() computes it),
       "state_dict_keys": {name: shape},      # model_state_dict, prefix removed
-      "problem": "...",                      # bad_input only: what is wrong; no likelihoods for those
+      "problem": "...", "args_edits": {...}, # bad_input only: what is wrong and which args were changed;
+                                             # no likelihoods for those, and their test loss is a placeholder 1.0
       "assumed": "...",                      # bare_state_dict only: what the likelihoods assume
       "loss_function": "binarized_loss" | "discretized_mix_logistic_loss_1d" | "discretized_mix_logistic_loss",
       "images": {"shape": [4, C, 8, 8], "levels": ints, "values": floats},  # values = levels mapped to [-1, 1]
@@ -81,7 +87,6 @@ Outputs (all in this folder):
 
 import argparse
 import collections
-import copy
 import hashlib
 import io
 import json
@@ -135,7 +140,6 @@ torch.set_num_threads(2)
 
 AUTHORS_FILES = ["main.py", "masking.py", "gilbert2d.py", "model.py", "layers.py",
                  "locally_masked_convolution.py", "utils.py"]
-ORDER_NAMES = ["raster_scan", "s_curve", "hilbert", "gilbert2d", "s_curve_center_quarter_last"]
 
 
 def sha256(path):
