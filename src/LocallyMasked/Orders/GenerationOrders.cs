@@ -1,8 +1,12 @@
 namespace LocallyMasked.Orders;
 
 /// <summary>
-/// Generators of the pixel orders used with locally masked convolutions: raster, S-curve,
-/// zig-zag and (generalized) Hilbert curves, and custom orders.
+/// Generators of the pixel orders used with locally masked convolutions: raster, S-curve, zig-zag,
+/// Hilbert and generalized Hilbert curves, and the S-curve with its centre last. Raster, S-curve, Hilbert,
+/// generalized Hilbert and centre-last are pixel for pixel the authors' <c>raster_scan</c>, <c>s_curve</c>,
+/// <c>hilbert</c>, <c>gilbert2d</c> and <c>s_curve_center_quarter_last</c>; their 8 symmetric variants are
+/// <see cref="GenerationOrder.Variants"/>. Orders from an explicit pixel list are made with
+/// <see cref="GenerationOrder.FromSequence"/>.
 /// </summary>
 public static class GenerationOrders
 {
@@ -59,71 +63,111 @@ public static class GenerationOrders
     }
 
     /// <summary>
-    /// The Hilbert curve of a square image whose side is a power of two, starting at the top-left
-    /// pixel and ending at the top-right one; consecutive pixels are 4-neighbours.
+    /// The Hilbert curve of a square image whose side is a power of two, pixel for pixel the authors'
+    /// <c>hilbert</c> order (their <c>hilbert_idx</c>: the <c>hilbertcurve</c> package's
+    /// <c>coordinates_from_distance</c>, Skilling's transpose method, with row = coordinate 1 and
+    /// column = coordinate 0). It starts at the top-left pixel (0, 0) and ends at the top-right one
+    /// (0, size-1); its first step goes down when log2(size) is odd and right when it is even. Consecutive
+    /// pixels are 4-neighbours. For sides of 2 or more it is the transpose of
+    /// <see cref="GeneralizedHilbert"/>(size, size); a side of 1 (which the authors' code rejects) gives the
+    /// single pixel.
     /// </summary>
     /// <param name="size">The side length: a power of two.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not a positive power of two.</exception>
     public static GenerationOrder Hilbert(int size)
     {
         if (size < 1 || (size & (size - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(size), size,
-                "The Hilbert curve needs a square power-of-two side; use GeneralizedHilbert for other sizes.");
+                "The Hilbert curve needs a square image whose side is a power of two; use GeneralizedHilbert for other sizes.");
         }
+        int bits = System.Numerics.BitOperations.Log2((uint)size);
         var seq = new int[size * size];
         for (int d = 0; d < seq.Length; d++)
         {
-            // Classic distance-to-coordinates conversion, one quadrant level at a time.
-            int x = 0, y = 0, t = d;
-            for (int s = 1; s < size; s *= 2)
-            {
-                int rx = 1 & (t / 2);
-                int ry = 1 & (t ^ rx);
-                if (ry == 0)
-                {
-                    if (rx == 1)
-                    {
-                        x = s - 1 - x;
-                        y = s - 1 - y;
-                    }
-                    (x, y) = (y, x);
-                }
-                x += s * rx;
-                y += s * ry;
-                t /= 4;
-            }
-            // x runs along rows' columns, y along rows.
-            seq[d] = y * size + x;
+            var (x0, x1) = HilbertTranspose(d, bits);
+            seq[d] = x1 * size + x0;
         }
         return GenerationOrder.FromSequence(size, size, seq);
     }
 
     /// <summary>
-    /// A generalized Hilbert ("gilbert") curve that fills any rectangle, such as 28x28 or 32x24,
-    /// with a space-filling path of mostly 4-neighbour steps (one diagonal step can occur when the
-    /// sides' parities force it).
+    /// A generalized Hilbert ("gilbert") curve that fills any rectangle, such as 28x28 or 32x24, pixel for
+    /// pixel the authors' <c>gilbert2d</c> order (J. Cervený's construction as their
+    /// <c>gilbert2d_idx(rows, cols)</c> runs it, with each emitted [x, y] read as (row, column)). It starts at
+    /// the top-left pixel and runs along the longer side: it ends at the bottom-left pixel when
+    /// <paramref name="height"/> &gt;= <paramref name="width"/> and at the top-right one otherwise. Steps are
+    /// 4-neighbour moves except for at most one diagonal step where the sides' parities force it.
     /// </summary>
-    /// <param name="height">The image height.</param>
-    /// <param name="width">The image width.</param>
+    /// <param name="height">The image height; at least 1.</param>
+    /// <param name="width">The image width; at least 1.</param>
     public static GenerationOrder GeneralizedHilbert(int height, int width)
     {
         ValidateSize(height, width);
         var seq = new List<int>(height * width);
-        // Coordinates are (x = column, y = row); the major axis follows the longer side.
-        if (width >= height) Gilbert(seq, width, 0, 0, width, 0, 0, height);
-        else Gilbert(seq, width, 0, 0, 0, height, width, 0);
+        // The authors call gilbert2d_idx(width: rows, height: cols) and use each [x, y] as (row, column), so x
+        // runs along rows here; the major axis is the rows when there are at least as many rows as columns.
+        if (height >= width) Gilbert(seq, width, 0, 0, height, 0, 0, width);
+        else Gilbert(seq, width, 0, 0, 0, width, height, 0);
         return GenerationOrder.FromSequence(height, width, seq);
     }
 
-    /// <summary>An order from an explicit list of pixel indices (validated as a permutation).</summary>
-    /// <param name="height">The image height.</param>
-    /// <param name="width">The image width.</param>
-    /// <param name="sequence">Every pixel index <c>row * width + column</c> exactly once.</param>
-    public static GenerationOrder Custom(int height, int width, IEnumerable<int> sequence) =>
-        GenerationOrder.FromSequence(height, width, sequence);
+    /// <summary>
+    /// The authors' <c>s_curve_center_quarter_last</c> order, used to complete the centre of an image: the
+    /// <see cref="SCurve"/> with the central block, rows <c>height/4 .. height - height/4 - 1</c> and columns
+    /// <c>width/4 .. width - width/4 - 1</c> (integer division), moved to the end; both groups keep their
+    /// S-curve order. On images with fewer than 4 rows (or columns) that block spans every row (or column).
+    /// </summary>
+    /// <param name="height">The image height; at least 1.</param>
+    /// <param name="width">The image width; at least 1.</param>
+    public static GenerationOrder SCurveCentreQuarterLast(int height, int width)
+    {
+        ValidateSize(height, width);
+        var centre = new List<int>();
+        for (int r = height / 4; r < height - height / 4; r++)
+        {
+            for (int c = width / 4; c < width - width / 4; c++) centre.Add(r * width + c);
+        }
+        return SCurve(height, width).WithRegionLast(centre);
+    }
 
-    // Recursive subdivision of the rectangle spanned by the major vector (ax, ay) and the minor
-    // vector (bx, by) from (x, y), after the generalized Hilbert construction of J. Cervený.
+    // Distance d along the Hilbert curve of order `bits` in two dimensions to its coordinates (x0, x1), as the
+    // hilbertcurve package (1.x) computes them: de-interleave d into its transpose, Gray-decode, then undo the
+    // excess work level by level (J. Skilling, "Programming the Hilbert curve", AIP Conf. Proc. 707, 2004).
+    private static (int X0, int X1) HilbertTranspose(int d, int bits)
+    {
+        if (bits == 0) return (0, 0);
+        // Bit 2*bits-1 of d (the most significant) goes to x0, the next to x1, and so on.
+        int x0 = 0, x1 = 0;
+        for (int i = bits - 1; i >= 0; i--)
+        {
+            x0 = (x0 << 1) | ((d >> (2 * i + 1)) & 1);
+            x1 = (x1 << 1) | ((d >> (2 * i)) & 1);
+        }
+        // Gray decode by H ^ (H / 2).
+        int t = x1 >> 1;
+        x1 ^= x0;
+        x0 ^= t;
+        // Undo excess work.
+        for (int q = 2; q != 1 << bits; q <<= 1)
+        {
+            int p = q - 1;
+            // i = 1, then i = 0 (x0 itself: "exchange" with itself is a no-op, "invert" flips its low bits).
+            if ((x1 & q) != 0) x0 ^= p;
+            else
+            {
+                t = (x0 ^ x1) & p;
+                x0 ^= t;
+                x1 ^= t;
+            }
+            if ((x0 & q) != 0) x0 ^= p;
+        }
+        return (x0, x1);
+    }
+
+    // Recursive subdivision of the rectangle spanned by the major vector (ax, ay) and the minor vector (bx, by)
+    // from (x, y), after the generalized Hilbert construction of J. Cervený, in the authors' convention:
+    // x is the row, y the column.
     private static void Gilbert(List<int> seq, int width, int x, int y, int ax, int ay, int bx, int by)
     {
         int w = Math.Abs(ax + ay), h = Math.Abs(bx + by);
@@ -131,12 +175,12 @@ public static class GenerationOrders
 
         if (h == 1)
         {
-            for (int i = 0; i < w; i++, x += dax, y += day) seq.Add(y * width + x);
+            for (int i = 0; i < w; i++, x += dax, y += day) seq.Add(x * width + y);
             return;
         }
         if (w == 1)
         {
-            for (int i = 0; i < h; i++, x += dbx, y += dby) seq.Add(y * width + x);
+            for (int i = 0; i < h; i++, x += dbx, y += dby) seq.Add(x * width + y);
             return;
         }
 

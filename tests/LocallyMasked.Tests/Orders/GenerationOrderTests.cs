@@ -144,7 +144,7 @@ public class GenerationOrderTests
         dup.Should().Throw<ArgumentException>().WithParameterName("sequence").WithMessage("*appears twice*");
         var range = () => GenerationOrder.FromSequence(2, 2, new[] { 0, 1, 2, 4 });
         range.Should().Throw<ArgumentException>().WithMessage("*outside [0, 4)*");
-        var count = () => GenerationOrders.Custom(2, 2, new[] { 0, 1, 2 });
+        var count = () => GenerationOrder.FromSequence(2, 2, new[] { 0, 1, 2 });
         count.Should().Throw<ArgumentException>().WithMessage("*all 4 pixels*");
         var hilbert = () => GenerationOrders.Hilbert(6);
         hilbert.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("size");

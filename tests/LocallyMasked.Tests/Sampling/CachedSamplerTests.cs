@@ -37,7 +37,7 @@ public class CachedSamplerTests
         "zigzag" => GenerationOrders.ZigZag(h, w),
         "hilbert" => GenerationOrders.Hilbert(h),
         "gilbert" => GenerationOrders.GeneralizedHilbert(h, w),
-        "random" => GenerationOrders.Custom(h, w, Enumerable.Range(0, h * w).OrderBy(p => (p * 7919 + 13) % 101).ThenBy(p => p)),
+        "random" => GenerationOrder.FromSequence(h, w, Enumerable.Range(0, h * w).OrderBy(p => (p * 7919 + 13) % 101).ThenBy(p => p)),
         _ => throw new ArgumentException(kind),
     };
 
