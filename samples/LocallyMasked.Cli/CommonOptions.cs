@@ -1,6 +1,7 @@
 using LocallyMasked.Sampling;
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using TorchSharp;
@@ -27,7 +28,7 @@ public sealed class CommonOptions
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
 
     /// <summary>--order.</summary>
-    public Option<string> Order { get; } = new("--order") { Description = "Base order: s-curve, raster, zigzag or hilbert.", DefaultValueFactory = _ => "s-curve" };
+    public Option<string> Order { get; } = new("--order") { Description = OrderNames.Description, DefaultValueFactory = _ => "s-curve" };
 
     /// <summary>--orders: how many symmetric variants of the base order.</summary>
     public Option<int> Orders { get; } = new("--orders") { Description = "How many of the base order's 8 symmetric variants (1-8).", DefaultValueFactory = _ => 8 };
@@ -47,6 +48,42 @@ public sealed class CommonOptions
     /// <summary>--sampler: how images are generated (the cached sampler is exact and far faster).</summary>
     public Option<string> Sampler { get; } = new("--sampler") { Description = "cached (one network evaluation per pixel location) or naive (one full pass per pixel).", DefaultValueFactory = _ => "cached" };
 
+    /// <summary>--normalization: what a model file does not record, or an override of what it records.</summary>
+    public Option<string?> Normalization { get; } = new("--normalization")
+    {
+        Description = "Feature normalization of a model loaded from a file, as the authors name it: pono, weight_norm, none or order_rescale. "
+            + "Needed only for weight files that do not record it (then pono, the published models', is assumed and said); otherwise an override.",
+    };
+
+    /// <summary>--max-dilation: the dilation of the resampling convolutions of a model loaded from a file.</summary>
+    public Option<int?> MaxDilation { get; } = new("--max-dilation")
+    {
+        Description = "Dilation of the resampling convolutions of a model loaded from a file (the authors' --max_dilation). "
+            + "Needed only for weight files that do not record it (then 2 is assumed and said); otherwise an override.",
+    };
+
+    /// <summary>--ema-weights: the moving average of the weights instead of the trained weights.</summary>
+    public Option<bool> EmaWeights { get; } = new("--ema-weights")
+    {
+        Description = "Use the exponential moving average of the weights: the authors' ema_state_dict, or the weight average of this program's checkpoints.",
+    };
+
+    /// <summary>--order-variants: which of the model's orders to use, by index.</summary>
+    public Option<int[]> OrderVariants { get; } = new("--order-variants")
+    {
+        Description = "Use only these of the model's orders, by index (the authors' test_masks / order_variants numbering: 0 identity, 1 reflect rows, ...). Default: all.",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    /// <summary>The authors' normalization names and their values.</summary>
+    public static IReadOnlyDictionary<string, FeatureNormalization> NormalizationNames { get; } = new Dictionary<string, FeatureNormalization>(StringComparer.Ordinal)
+    {
+        ["pono"] = FeatureNormalization.Pono,
+        ["weight_norm"] = FeatureNormalization.WeightNorm,
+        ["none"] = FeatureNormalization.None,
+        ["order_rescale"] = FeatureNormalization.OrderRescale,
+    };
+
     /// <summary>Creates the options with their accepted values.</summary>
     public CommonOptions()
     {
@@ -54,6 +91,7 @@ public sealed class CommonOptions
         Sampler.AcceptOnlyFromAmong("cached", "naive");
         Dataset.AcceptOnlyFromAmong(DataSources.Names);
         Order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
+        Normalization.AcceptOnlyFromAmong(NormalizationNames.Keys.ToArray());
     }
 
     /// <summary>Adds the data and device options to a command.</summary>
@@ -90,6 +128,16 @@ public sealed class CommonOptions
             Temperature = temperature,
             StepObserver = (_, _) => progress.Report(++done),
         };
+    }
+
+    /// <summary>Adds the options that say how a model file is read (normalization, dilation, weights, orders) to a command.</summary>
+    /// <param name="command">The command.</param>
+    public void AddModelFileOptions(Command command)
+    {
+        command.Options.Add(Normalization);
+        command.Options.Add(MaxDilation);
+        command.Options.Add(EmaWeights);
+        command.Options.Add(OrderVariants);
     }
 
     /// <summary>Adds the model-size options to a command.</summary>

@@ -25,6 +25,7 @@ public static class CompleteCommand
         };
         common.AddDataOptions(command);
         common.AddModelOptions(command);
+        common.AddModelFileOptions(command);
         command.SetAction(result =>
         {
             var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!);

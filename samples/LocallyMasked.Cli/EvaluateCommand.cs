@@ -26,6 +26,7 @@ public static class EvaluateCommand
         var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region, average };
         common.AddDataOptions(command);
         common.AddModelOptions(command);
+        common.AddModelFileOptions(command);
         command.SetAction(result =>
         {
             var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!, result.GetValue(average));

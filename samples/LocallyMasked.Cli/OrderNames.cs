@@ -28,12 +28,11 @@ public static class OrderNames
     /// <summary>The program's own names.</summary>
     public static IReadOnlyList<string> ProgramNames { get; } = new[] { "s-curve", "raster", "zigzag", "hilbert" };
 
-    /// <summary>The names of the authors' <c>main.py --order</c>; each means exactly the authors' order.</summary>
-    public static IReadOnlyList<string> AuthorsNames { get; } =
-        new[] { "raster_scan", "s_curve", "hilbert", "gilbert2d", "s_curve_center_quarter_last" };
+    /// <summary>The names of the authors' <c>main.py --order</c>; each means exactly the authors' order (<see cref="ReferenceOrders"/>).</summary>
+    public static IReadOnlyList<string> AuthorsNames => ReferenceOrders.Names;
 
     /// <summary>The names accepted by --order: the program's and the authors' (<c>hilbert</c> is in both).</summary>
-    public static IReadOnlyList<string> All { get; } = ProgramNames.Concat(AuthorsNames).Distinct(StringComparer.Ordinal).ToArray();
+    public static IReadOnlyList<string> All { get; } = ProgramNames.Concat(ReferenceOrders.Names).Distinct(StringComparer.Ordinal).ToArray();
 
     /// <summary>A description of the names for the <c>--order</c> option's help.</summary>
     public static string Description { get; } =
@@ -52,15 +51,13 @@ public static class OrderNames
         ArgumentNullException.ThrowIfNull(name);
         return name switch
         {
-            "s-curve" or "s_curve" => GenerationOrders.SCurve(height, width),
-            "raster" or "raster_scan" => GenerationOrders.Raster(height, width),
+            "s-curve" => GenerationOrders.SCurve(height, width),
+            "raster" => GenerationOrders.Raster(height, width),
             "zigzag" => GenerationOrders.ZigZag(height, width),
-            "gilbert2d" => GenerationOrders.GeneralizedHilbert(height, width),
-            "s_curve_center_quarter_last" => GenerationOrders.SCurveCentreQuarterLast(height, width),
             // The authors' hilbert exists only for power-of-two squares; elsewhere their generalized curve
             // is the Hilbert order (28x28 digits).
-            "hilbert" when IsPowerOfTwoSquare(height, width) => GenerationOrders.Hilbert(height),
-            "hilbert" => GenerationOrders.GeneralizedHilbert(height, width),
+            "hilbert" when !IsPowerOfTwoSquare(height, width) => GenerationOrders.GeneralizedHilbert(height, width),
+            _ when ReferenceOrders.Names.Contains(name) => ReferenceOrders.Create(name, height, width),
             _ => throw new ArgumentException($"Unknown order '{name}'; expected one of {string.Join(", ", All)}.", nameof(name)),
         };
     }

@@ -10,7 +10,7 @@ public static class OrdersCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var order = new Option<string>("--order") { Description = "Base order.", DefaultValueFactory = _ => "s-curve" };
+        var order = new Option<string>("--order") { Description = OrderNames.Description, DefaultValueFactory = _ => "s-curve" };
         order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
         var height = new Option<int>("--height") { Description = "Image height.", DefaultValueFactory = _ => 28 };
         var width = new Option<int>("--width") { Description = "Image width.", DefaultValueFactory = _ => 28 };

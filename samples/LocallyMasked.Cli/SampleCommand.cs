@@ -18,6 +18,7 @@ public static class SampleCommand
         var command = new Command("sample", "Sample images in any order and write them as a PNG grid.") { checkpoint, count, temperature, orderIndex };
         common.AddDataOptions(command);
         common.AddModelOptions(command);
+        common.AddModelFileOptions(command);
         command.SetAction(result =>
         {
             var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!);

@@ -36,6 +36,7 @@ internal sealed record ReferenceArguments
     public required bool? Binarize { get; init; }
     public required string? Dataset { get; init; }
     public required int? CelebASize { get; init; }
+    public required IReadOnlyList<int>? ResizeSizes { get; init; }
     public required IReadOnlyList<string>? Orders { get; init; }
     public required bool RandomizeOrder { get; init; }
     public required IReadOnlyList<int>? OrderVariants { get; init; }
@@ -129,6 +130,8 @@ internal sealed record ReferenceArguments
             Binarize = Bool("binarize"),
             Dataset = Text("dataset"),
             CelebASize = Int("celeba_size"),
+            ResizeSizes = List("resize_sizes", v => v is null or bool ? throw new CheckpointException($"{Name("resize_sizes")} holds {Describe(v)}, expected sizes.")
+                : Convert.ToInt32(v, CultureInfo.InvariantCulture)),
             Orders = orders,
             RandomizeOrder = Bool("randomize_order") ?? false,
             OrderVariants = variants,
@@ -143,7 +146,8 @@ internal sealed record ReferenceArguments
     /// <summary>
     /// The configuration the arguments describe, as their <c>main.py</c> builds the model, starting from what the tensor
     /// shapes decide: each recorded argument sets its setting (the data set fixes the image shape — MNIST 1x28x28, CIFAR
-    /// 3x32x32, CelebA-HQ 3 x celeba_size^2 — and, with <c>binarize</c>, the head), and every recorded argument that the
+    /// 3x32x32, CelebA-HQ 3 x celeba_size^2, or <c>resize_sizes</c> — and, with <c>binarize</c>, the head), and every
+    /// recorded argument that the
     /// shapes also decide must agree with them. Normalization and dilation that the file does not record are noted as
     /// assumed. Dropout is kept below 1 (it only acts in training).
     /// </summary>
@@ -171,6 +175,9 @@ internal sealed record ReferenceArguments
                 var d => throw new CheckpointException($"{source}: args['dataset'] is '{d}'; the reference code knows mnist, cifar and celebahq."),
             };
             Agree("image channels (dataset)", (int?)channels, shapes.ImageChannels);
+            // With resize_sizes their main.py trains and tests at those sizes instead (square images); the data set's own
+            // size when it is among them, else the first.
+            if (ResizeSizes is { Count: > 0 } sizes && !sizes.Contains(size)) size = sizes[0];
             config = config with { ImageChannels = channels, Height = size, Width = size };
         }
         if (Binarize is { } binarize)

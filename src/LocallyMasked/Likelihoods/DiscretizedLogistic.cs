@@ -12,6 +12,9 @@ internal static class DiscretizedLogistic
     /// <summary>Bins whose probability falls below this use the density at the bin centre instead.</summary>
     internal const double ProbabilityFloor = 1e-5;
 
+    /// <summary>The reference code's log of bins per unit length in the low-probability fallback, log(255 / 2), at every bit depth.</summary>
+    internal static readonly double FallbackLogBinsPerUnit = Math.Log(127.5);
+
     /// <summary>Values beyond +-0.999 are the edge bins, which take the CDF tails.</summary>
     internal const double EdgeThreshold = 0.999;
 
@@ -22,7 +25,7 @@ internal static class DiscretizedLogistic
     /// <summary>
     /// log P(bin of x) under logistic(mean, exp(logScale)); x broadcasts against mean and logScale.
     /// Edge bins take the CDF tails; a bin with probability below 1e-5 falls back to the log density at x
-    /// minus log((2^bits - 1) / 2), the log of the number of bins per unit length.
+    /// minus log(127.5), exactly as the reference code does at every bit depth.
     /// </summary>
     /// <param name="x">Bin centres in [-1, 1].</param>
     /// <param name="mean">Means.</param>
@@ -41,10 +44,10 @@ internal static class DiscretizedLogistic
         var logOneMinusCdfMin = -nn.functional.softplus(minIn);
         var midIn = inverseScale * centered;
         var logPdfMid = midIn - logScale - 2.0 * nn.functional.softplus(midIn);
-        // The clamp keeps the unselected branch finite so that where() never propagates NaN gradients.
-        // The fallback approximates the bin's mass by density x bin width 2 / top. The authors' code subtracts
-        // log(127.5) at every bit depth; this is identical at 8 bits and consistent with the bin width otherwise.
-        var interior = where(cdfDelta.gt(ProbabilityFloor), cdfDelta.clamp_min(1e-12).log(), logPdfMid - Math.Log(top / 2.0));
+        // The clamp keeps the unselected branch finite so that where() never propagates NaN gradients. The fallback
+        // approximates the bin's mass by density x bin width; the reference code uses the 8-bit width (log 127.5) at
+        // every bit depth, and so does this, so that its published and 5-bit models score exactly as there.
+        var interior = where(cdfDelta.gt(ProbabilityFloor), cdfDelta.clamp_min(1e-12).log(), logPdfMid - FallbackLogBinsPerUnit);
         double edge = EdgeFor(top);
         var upper = where(x.gt(edge), logOneMinusCdfMin, interior);
         return where(x.lt(-edge), logCdfPlus, upper).MoveToOuterDisposeScope();

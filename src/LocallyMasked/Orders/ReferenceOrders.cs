@@ -27,18 +27,8 @@ public static class ReferenceOrders
                 ? GenerationOrders.Hilbert(height)
                 : throw new ArgumentOutOfRangeException(nameof(height), $"The reference hilbert order needs a square image, got {height}x{width}; gilbert2d fills any rectangle."),
             "gilbert2d" => GenerationOrders.GeneralizedHilbert(height, width),
-            "s_curve_center_quarter_last" => SCurveCentreQuarterLast(height, width),
+            "s_curve_center_quarter_last" => GenerationOrders.SCurveCentreQuarterLast(height, width),
             _ => throw new ArgumentException($"Unknown reference order '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
         };
-    }
-
-    // masking.py's s_curve_center_quarter_last_idx: the S-curve with rows and columns H//4 .. H-H//4-1 moved to the end.
-    private static GenerationOrder SCurveCentreQuarterLast(int height, int width)
-    {
-        var centre = new List<int>();
-        for (int r = height / 4; r < height - height / 4; r++)
-            for (int c = width / 4; c < width - width / 4; c++)
-                centre.Add(r * width + c);
-        return GenerationOrders.SCurve(height, width).WithRegionLast(centre);
     }
 }

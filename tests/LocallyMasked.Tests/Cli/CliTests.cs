@@ -101,6 +101,60 @@ public sealed class CliTests : IDisposable
         string text = output.ToString();
         text.Should().Contain("inferred: 4 filters, 2 blocks, Binary");
         text.Should().Contain("ensemble of 2");
+        // The file does not record the normalization or the dilation: both are said, with the options that change them.
+        text.Should().Contain("assumed (not recorded in authors.pth; the published models' settings): --normalization pono, --max-dilation 2");
+
+        var (code, quiet, _) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--dataset", "binarized-mnist", "--count", "1",
+            "--orders", "1", "--normalization", "order_rescale", "--max-dilation", "3", "--output", dir }));
+        code.Should().Be(0);
+        quiet.Should().NotContain("assumed");
+    }
+
+    private static (int Code, string Output, string Error) Capture(Func<int> run)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (previousOut, previousError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            int code = run();
+            return (code, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(previousOut);
+            Console.SetError(previousError);
+        }
+    }
+
+    [Fact]
+    public void The_authors_checkpoints_bring_their_orders_and_their_variants_are_chosen_by_index()
+    {
+        string fixtures = Path.Combine(Training.Data.IdxReaderTests.FindRepositoryFile("tests/LocallyMasked.Tests/Fidelity/Fixtures"), "checkpoints");
+        string path = Path.Combine(fixtures, "m14_bin_pono_k3d2_nobias.pth");
+        var (code, text, _) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--count", "2", "--order-variants", "0", "3", "5",
+            "--order-index", "2", "--output", dir }));
+        code.Should().Be(0, text);
+        text.Should().NotContain("assumed", "the args record every setting");
+        Decode(Path.Combine(dir, "samples.png")).Should().Be(((1 + 2 * 9) * 3, (1 + 9) * 3));
+
+        var (overridden, overrideText, _) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--count", "1", "--normalization", "none",
+            "--ema-weights", "--output", dir }));
+        overridden.Should().Be(0);
+        overrideText.Should().Contain("override: --normalization none instead of the file's pono").And.Contain("moving average");
+
+        foreach (var (variants, message) in new[] { (new[] { "16" }, "0..15"), (new[] { "1", "1" }, "more than once") })
+        {
+            var (bad, _, error) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--count", "1", "--order-variants" }
+                .Concat(variants).Concat(new[] { "--output", dir }).ToArray()));
+            bad.Should().Be(1);
+            error.Should().Contain("--order-variants").And.Contain(message);
+        }
+        var (unknown, _, unknownError) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", Path.Combine(fixtures, "bad_args_unknown_order.pth"),
+            "--count", "1", "--output", dir }));
+        unknown.Should().Be(1);
+        unknownError.Should().Contain("bad_args_unknown_order.pth").And.Contain("'zigzag'");
     }
 
     [Fact]

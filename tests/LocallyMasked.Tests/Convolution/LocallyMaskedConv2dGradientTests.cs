@@ -65,6 +65,39 @@ public sealed class LocallyMaskedConv2dGradientTests
         LocallyMaskedConv2dTests.MaxAbsDifference(layer.forward(x, mask), Naive(layer, x, mask, dilation)).Should().BeLessThan(1e-10);
     }
 
+    [Theory]
+    [InlineData("raster")]
+    [InlineData("s-curve")]
+    [InlineData("random")]
+    [InlineData("per-sample")]
+    public void TheMaskWeightTermIsTheSameOnEveryPlannedPath(string kind)
+    {
+        // The term sum_t mask_weight[o, t] * mask[t, p] rides on whichever path the mask's plan picks (dense box, periodic
+        // pattern, masked columns, per-sample columns): forward and every gradient equal the naive composition.
+        manual_seed(30);
+        using var scope = NewDisposeScope();
+        const int h = 8, w = 6;
+        var layer = new LocallyMaskedConv2d(3, 4, 3, 1, true, maskWeight: true, dtype: ScalarType.Float64);
+        var mask = kind switch
+        {
+            "raster" => TestMasks.Tensor(h, w, TestMasks.RasterRanks(h, w), 3, 1, true),
+            "s-curve" => TestMasks.Tensor(h, w, TestMasks.SCurveRanks(h, w), 3, 1, true),
+            "random" => TestMasks.Tensor(h, w, TestMasks.RandomRanks(h, w, 3), 3, 1, true),
+            _ => TestMasks.PerSample(h, w, new[] { TestMasks.SCurveRanks(h, w), TestMasks.RasterRanks(h, w) }, 3, 1, true),
+        };
+        var x = randn(2, 3, h, w, dtype: ScalarType.Float64, requires_grad: true);
+        var r = randn(2, 4, h, w, dtype: ScalarType.Float64);
+        var leaves = new List<Tensor> { x };
+        leaves.AddRange(layer.parameters());
+        var output = layer.forward(x, mask);
+        var naive = Naive(layer, x, mask, 1);
+        LocallyMaskedConv2dTests.MaxAbsDifference(output, naive).Should().BeLessThan(1e-10);
+        var gradients = autograd.grad(new[] { (output * r).sum() }, leaves);
+        var expected = autograd.grad(new[] { (naive * r).sum() }, leaves);
+        for (int i = 0; i < leaves.Count; i++)
+            LocallyMaskedConv2dTests.MaxAbsDifference(gradients[i], expected[i]).Should().BeLessThan(1e-10);
+    }
+
     [Fact]
     public void MaskGradientIsComputedWhenTheMaskRequiresIt()
     {

@@ -19,7 +19,8 @@ internal static class ScalarLogistic
         double delta = Sigmoid(plus) - Sigmoid(minus);
         if (delta > 1e-5) return Math.Log(delta);
         double mid = inv * c;
-        return mid - logScale - 2.0 * Softplus(mid) - Math.Log(top / 2.0);
+        // The reference code (utils.py) subtracts log(127.5), the 8-bit bins per unit length, at every bit depth.
+        return mid - logScale - 2.0 * Softplus(mid) - Math.Log(127.5);
     }
 
     public static double LogSumExp(double[] v)

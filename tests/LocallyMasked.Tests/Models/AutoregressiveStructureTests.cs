@@ -127,9 +127,11 @@ public class AutoregressiveStructureTests
     [Theory]
     [InlineData(FeatureNormalization.WeightNorm, true)]
     [InlineData(FeatureNormalization.None, false)]
-    public void Other_normalizations_and_learned_mask_weights_stay_autoregressive(FeatureNormalization normalization, bool learnMaskWeight)
+    [InlineData(FeatureNormalization.OrderRescale, false)]
+    [InlineData(FeatureNormalization.OrderRescale, true)]
+    public void Other_normalizations_and_learned_mask_weights_stay_autoregressive(FeatureNormalization normalization, bool maskWeight)
     {
-        var config = TinyModels.Grey(6) with { Normalization = normalization, LearnWeightForMasks = learnMaskWeight, ConvolutionBias = !learnMaskWeight };
+        var config = TinyModels.Grey(6) with { Normalization = normalization, LearnWeightForMasks = maskWeight, ConvolutionBias = !maskWeight };
         using var model = TinyModels.Create(config, seed: 7);
         var order = GenerationOrders.SCurve(6, 6).Transform(OrderSymmetry.Transpose);
         var x = TinyModels.Images(config, 1);

@@ -183,6 +183,21 @@ public class LocallyMaskedPixelCnnTests
     }
 
     [Fact]
+    public void Configurations_round_trip_as_json_and_a_version_0_1_mask_weight_is_refused()
+    {
+        var config = TinyModels.Grey(6) with { Normalization = FeatureNormalization.OrderRescale, LearnWeightForMasks = true, MaxDilation = 3 };
+        PixelCnnConfig.FromJson(config.ToJson()).Should().Be(config);
+        // 0.1 wrote "LearnMaskWeight" for a mask weight that multiplied the mask; the reference code's adds a term.
+        var old = config.ToJson().Replace("\"LearnWeightForMasks\":true", "\"LearnMaskWeight\":true", StringComparison.Ordinal);
+        FluentActions.Invoking(() => PixelCnnConfig.FromJson(old)).Should().Throw<InvalidDataException>().WithMessage("*multiplicative*retrain*");
+        var oldOff = config.ToJson().Replace("\"LearnWeightForMasks\":true", "\"LearnMaskWeight\":false", StringComparison.Ordinal);
+        PixelCnnConfig.FromJson(oldOff).LearnWeightForMasks.Should().BeFalse();
+        FluentActions.Invoking(() => PixelCnnConfig.FromJson(config.ToJson().Replace("\"Filters\":8", "\"Filters\":1", StringComparison.Ordinal)))
+            .Should().Throw<InvalidDataException>().WithMessage("*Filters*");
+        FluentActions.Invoking(() => PixelCnnConfig.FromJson("{not json")).Should().Throw<InvalidDataException>();
+    }
+
+    [Fact]
     public void Config_validation_names_the_bad_field()
     {
         var ok = TinyModels.Rgb(6);

@@ -10,7 +10,8 @@ namespace LocallyMasked.Tests.Sampling;
 
 public class CachedSamplerTests
 {
-    internal static LocallyMaskedPixelCnn TinyModel(LikelihoodKind head, int height = 8, int width = 8, FeatureNormalization norm = FeatureNormalization.Pono, long seed = 7)
+    internal static LocallyMaskedPixelCnn TinyModel(LikelihoodKind head, int height = 8, int width = 8, FeatureNormalization norm = FeatureNormalization.Pono, long seed = 7,
+        bool maskWeight = false)
     {
         torch.manual_seed(seed);
         var config = new PixelCnnConfig
@@ -24,6 +25,7 @@ public class CachedSamplerTests
             Likelihood = head,
             MixtureComponents = 3,
             Normalization = norm,
+            LearnWeightForMasks = maskWeight,
         };
         var model = new LocallyMaskedPixelCnn(config, dtype: ScalarType.Float64);
         model.eval();
@@ -110,6 +112,32 @@ public class CachedSamplerTests
 
         var observed = torch.tensor(Enumerable.Range(0, 64).Select(p => region.Contains(p) ? 0.0 : 1.0).ToArray(), new long[] { 1, 1, 8, 8 }, ScalarType.Float64);
         ((cached.Images - images) * observed).abs().max().item<double>().Should().Be(0, "observed pixels are never changed");
+    }
+
+    [Theory]
+    [InlineData(FeatureNormalization.OrderRescale, false)]
+    [InlineData(FeatureNormalization.OrderRescale, true)]
+    [InlineData(FeatureNormalization.None, true)]
+    [InlineData(FeatureNormalization.WeightNorm, true)]
+    [InlineData(FeatureNormalization.Pono, true)]
+    public void Every_normalization_and_the_mask_weight_sample_and_complete_exactly(FeatureNormalization norm, bool maskWeight)
+    {
+        // What depends on the mask itself (the mask weight's term, order rescaling) is read from the masks at each step.
+        using var scope = NewDisposeScope();
+        var model = TinyModel(LikelihoodKind.GreyLogisticMixture, norm: norm, maskWeight: maskWeight);
+        var shared = OrderOf("hilbert", 8, 8);
+        ShouldMatch(Draw(new CachedSampler(model), (s, o) => s.Sample(shared, 2, o), 8),
+            Draw(new NaiveSampler(model), (s, o) => s.Sample(shared, 2, o), 8), LikelihoodKind.GreyLogisticMixture);
+
+        var perImage = new[] { OrderOf("scurve", 8, 8), OrderOf("random", 8, 8) };
+        var naive = Draw(new NaiveSampler(model), (s, o) => s.Sample(perImage, o), 9);
+        ShouldMatch(Draw(new CachedSampler(model), (s, o) => s.Sample(perImage, o), 9), naive, LikelihoodKind.GreyLogisticMixture);
+
+        var region = ImageRegion.Centre(8, 8);
+        var regionLast = perImage.Select(o => o.WithRegionLast(region.Pixels)).ToArray();
+        var images = naive.Images.detach();
+        ShouldMatch(Draw(new CachedSampler(model), (s, o) => s.Complete(images, region, regionLast, o), 10),
+            Draw(new NaiveSampler(model), (s, o) => s.Complete(images, region, regionLast, o), 10), LikelihoodKind.GreyLogisticMixture);
     }
 
     [Fact]
