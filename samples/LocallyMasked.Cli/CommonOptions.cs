@@ -183,20 +183,6 @@ public sealed class CommonOptions
         },
     };
 
-    /// <summary>
-    /// Applies the size options the user gave explicitly on top of a configuration read from a checkpoint (those
-    /// left at their defaults keep the checkpoint's values).
-    /// </summary>
-    /// <param name="result">The parse result.</param>
-    /// <param name="config">The configuration read from the checkpoint.</param>
-    public PixelCnnConfig Override(ParseResult result, PixelCnnConfig config)
-    {
-        if (Given(result, Filters)) config = config with { Filters = result.GetValue(Filters) };
-        if (Given(result, Blocks)) config = config with { ResidualBlocks = result.GetValue(Blocks) };
-        if (Given(result, Mixtures)) config = config with { MixtureComponents = result.GetValue(Mixtures) };
-        return config;
-    }
-
     /// <summary>Whether the user typed <paramref name="option"/> (rather than leaving its default).</summary>
     /// <param name="result">The parse result.</param>
     /// <param name="option">The option.</param>
