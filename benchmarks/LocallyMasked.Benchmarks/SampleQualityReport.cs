@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using LocallyMasked.Checkpoints;
+using LocallyMasked.Sampling;
+using LocallyMasked.Training.Data;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Benchmarks;
+
+/// <summary>
+/// <c>sample-quality [--count 64] [--seed 1] [--epochs 3] [--ema-weights] CHECKPOINT...</c>: how many generated digits
+/// look like digits. A small CNN (<see cref="DigitClassifier"/>) is trained on the embedded training digits, binarized
+/// like the samples; its test accuracy is printed. Each checkpoint then draws <c>--count</c> digits in its first order
+/// (cached sampler, the given seed) and its score is the fraction of them that the classifier labels with a probability
+/// of at least 0.9. The same score of real binarized test digits is the reference.
+/// </summary>
+internal static class SampleQualityReport
+{
+    /// <summary>The classifier's probability from which a sample counts as a recognisable digit.</summary>
+    internal const double Confidence = 0.9;
+
+    public static int Run(string[] args)
+    {
+        int count = 64, epochs = 3;
+        long seed = 1;
+        bool ema = false;
+        var checkpoints = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--count": count = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--seed": seed = long.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--epochs": epochs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--ema-weights": ema = true; break;
+                default: checkpoints.Add(args[i]); break;
+            }
+        }
+
+        var root = RepositoryFolder("data/mnist-subset");
+        var train = IdxReader.Read(Path.Combine(root, "train-images-idx3-ubyte.gz"), Path.Combine(root, "train-labels-idx1-ubyte.gz"));
+        var test = IdxReader.Read(Path.Combine(root, "test-images-idx3-ubyte.gz"), Path.Combine(root, "test-labels-idx1-ubyte.gz"));
+        var clock = Stopwatch.StartNew();
+        using var classifier = DigitClassifier.Train(train, epochs, seed);
+        var generator = new Generator((ulong)seed + 1);
+        int correct = 0;
+        for (int start = 0; start < test.Count; start += 500)
+        {
+            using var scope = NewDisposeScope();
+            var indices = Enumerable.Range(start, Math.Min(500, test.Count - start)).ToArray();
+            var (labels, _) = classifier.Classify(DigitClassifier.Binarize(test, indices, generator));
+            correct += indices.Where((image, i) => labels[i] == test.Label(image)).Count();
+        }
+        Console.WriteLine($"classifier: {epochs} epochs on {train.Count} binarized training digits in {clock.Elapsed.TotalSeconds:F0} s; " +
+                          $"test accuracy {100.0 * correct / test.Count:F1} % on {test.Count} binarized test digits");
+
+        var real = Enumerable.Range(0, count).Select(i => i * (test.Count / count)).ToArray();
+        using (var scope = NewDisposeScope())
+            Console.WriteLine($"| real binarized test digits | {count} | {Score(classifier, DigitClassifier.Binarize(test, real, generator)):F3} |");
+
+        Console.WriteLine("| checkpoint | samples | score (confidence >= 0.9) | sampling s |");
+        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        foreach (var path in checkpoints)
+        {
+            using var loaded = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { MovingAverageWeights = ema });
+            if (loaded.Orders is null) throw new ArgumentException($"{path}: records no orders; use a training checkpoint.");
+            using var scope = NewDisposeScope();
+            var sampling = Stopwatch.StartNew();
+            var samples = new CachedSampler(loaded.Model).Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed });
+            Console.WriteLine($"| {path} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
+        }
+        return 0;
+    }
+
+    /// <summary>The fraction of the digits the classifier labels with a probability of at least <see cref="Confidence"/>.</summary>
+    internal static double Score(DigitClassifier classifier, Tensor digits)
+    {
+        var (_, confidence) = classifier.Classify(digits);
+        return confidence.Count(c => c >= Confidence) / (double)confidence.Length;
+    }
+
+    private static string RepositoryFolder(string relative)
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, relative);
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException($"{relative} not found above {AppContext.BaseDirectory}; run from the repository.");
+    }
+}
