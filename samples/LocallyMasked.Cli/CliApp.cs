@@ -111,12 +111,25 @@ public static class CliApp
 
     private static string ParseErrorMessage(ParseResult result)
     {
-        var messages = result.Errors.Select(e => e.Message).Distinct().ToList();
+        var messages = result.Errors.Select(Describe).Distinct().ToList();
         // A misspelt command gives "Required command was not provided." and "Unrecognized command or argument 'x'.":
         // the second one says what is wrong.
         var unrecognized = messages.Where(m => m.StartsWith("Unrecognized", StringComparison.Ordinal)).ToList();
         if (unrecognized.Count > 0) messages = unrecognized;
         return string.Join(" ", messages.Take(3));
+    }
+
+    /// <summary>A parse error on one line, naming its option when the parser's message does not.</summary>
+    private static string Describe(System.CommandLine.Parsing.ParseError error)
+    {
+        string message = string.Join(" ", error.Message.Split(new[] { '\r', '\n', '\t' }, StringSplitOptions.RemoveEmptyEntries).Select(p => p.Trim()));
+        var option = error.SymbolResult switch
+        {
+            System.CommandLine.Parsing.OptionResult o => o.Option,
+            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option,
+            _ => null,
+        };
+        return option is not null && !message.Contains(option.Name, StringComparison.Ordinal) ? $"{option.Name}: {message}" : message;
     }
 
     private static string CommandPath(ParseResult result)

@@ -21,8 +21,17 @@ public static class OptionRules
         option.Validators.Add(result =>
         {
             if (result.Implicit) return;
-            var value = result.GetValueOrDefault<T>();
-            if (!accept(value)) result.AddError($"{option.Name} {Show(value)}: expected {expected}.");
+            T value;
+            try
+            {
+                value = result.GetValueOrDefault<T>();
+            }
+            catch (InvalidOperationException)
+            {
+                return;   // not a T at all: the parser reports that itself
+            }
+            string typed = result.Tokens.Count > 0 ? result.Tokens[^1].Value : Show(value);
+            if (!accept(value)) result.AddError($"{option.Name} {typed}: expected {expected}.");
         });
         return option;
     }

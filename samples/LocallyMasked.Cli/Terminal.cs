@@ -126,7 +126,7 @@ public sealed class Terminal
     {
         private readonly Stopwatch clock = Stopwatch.StartNew();
         private double nextPercent = step * (Math.Floor(100.0 * initial / Math.Max(1, total) / step) + 1);
-        private TimeSpan lastLine = TimeSpan.MinValue;
+        private TimeSpan lastLine = TimeSpan.FromDays(-1);
         private bool finished;
 
         public override void Report(long done, string? detail = null)
