@@ -35,6 +35,7 @@ public static class SampleCommand
             using var threads = common.ApplyThreads(result);
             var loaded = ModelSource.Load(result, common, path);
             using var model = loaded.Model;
+            Checks.DataFitsModel(loaded.Kind, model.Config, path);
             int index = result.GetValue(orderIndex);
             if (index >= loaded.Orders.Count)
                 throw new InputError($"--order-index {index}: the model has orders 0 to {loaded.Orders.Count - 1}.");

@@ -287,7 +287,9 @@ public static class TrainCommand
         {
             log.Step(value);
             string loss = bpd ? $"{value.RunningBitsPerDimension:F4} bpd" : $"{value.RunningLoss:F2} nats";
-            line.Report(value.Step, $"step {value.Step}/{target}  train {loss}  lr {value.LearningRate:0.00e+0}  {value.SecondsPerStep:F3} s/step");
+            line.Report(value.Step, terminal.Interactive
+                ? $"{value.Step}/{target} {loss} lr {value.LearningRate:0.0e+0}"   // short: the bar needs the width
+                : $"step {value.Step}/{target}  train {loss}  lr {value.LearningRate:0.00e+0}  {value.SecondsPerStep:F3} s/step");
             if (value.TestLoss is { } test)
             {
                 double ratio = value.RunningBitsPerDimension / value.RunningLoss;

@@ -257,6 +257,30 @@ public sealed class CliErrorTests : IClassFixture<TinyCheckpoint>, IDisposable
     }
 
     [Fact]
+    public void ALossThatBecomesNaNStopsTrainingAndKeepsTheLastCheckpoint()
+    {
+        // A checkpoint whose weights are NaN: the first step resumed from it has a NaN loss.
+        string path = Path.Combine(dir, "nan.ckpt");
+        var metadata = LocallyMasked.Checkpoints.CheckpointMetadata.Read(fixture.Path);
+        var train = EmbeddedDigits.Read(train: true).Take(metadata.TrainingImages);
+        using (var model = new LocallyMasked.Models.LocallyMaskedPixelCnn(LocallyMasked.Models.PixelCnnConfig.FromJson(metadata.ModelConfiguration)))
+        using (var trainer = LocallyMasked.Training.PixelCnnTraining.CreateTrainer(model, metadata.Orders(), train, null,
+                   LocallyMasked.Training.TrainerOptions.FromMetadata(metadata)))
+        {
+            trainer.Resume(fixture.Path);
+            using (TorchSharp.torch.no_grad())
+                foreach (var parameter in model.parameters()) parameter.fill_(double.NaN);
+            trainer.Save(path);
+        }
+        var before = File.ReadAllBytes(path);
+
+        var run = Lmconv.Run("train", "--resume", path, "--checkpoint", path, "--steps", "4", "--train-images", "64", "--output", Untouched);
+
+        ShouldFailInOneLine(run, ExitCodes.Diverged, "NaN", "step 3", path);
+        File.ReadAllBytes(path).Should().Equal(before);
+    }
+
+    [Fact]
     public void OptionsACommandCannotUseAreNotInItsHelp()
     {
         var evaluate = Lmconv.Run("evaluate", "--help");
