@@ -40,9 +40,11 @@ public sealed class TrainingLog : IDisposable
             if (lines.Length > 0 && lines[0] == Header)
                 kept.AddRange(lines.Skip(1).Where(l => long.TryParse(l.Split(',')[0], CultureInfo.InvariantCulture, out long s) && s <= step));
         }
-        csv = new StreamWriter(CsvPath, append: false, new UTF8Encoding(false)) { AutoFlush = true };
-        csv.WriteLine(Header);
-        foreach (var line in kept) csv.WriteLine(line);
+        // Rewritten beside and renamed, so that a kill at this moment leaves the previous log whole.
+        string temporary = Path.Combine(folder, $".metrics.csv.{Environment.ProcessId}.tmp");
+        File.WriteAllLines(temporary, kept.Prepend(Header), new UTF8Encoding(false));
+        File.Move(temporary, CsvPath, overwrite: true);
+        csv = new StreamWriter(CsvPath, append: true, new UTF8Encoding(false)) { AutoFlush = true };
         tensorBoard = torch.utils.tensorboard.SummaryWriter(TensorBoardFolder);
     }
 
