@@ -24,8 +24,11 @@ public sealed class CommonOptions
     /// <summary>--output folder.</summary>
     public Option<string> Output { get; } = new("--output", "-o") { Description = "Output folder.", DefaultValueFactory = _ => "out" };
 
-    /// <summary>--seed.</summary>
-    public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
+    /// <summary>--seed: everything a run draws (weights, data order, binarization, orders, dropout, samples) follows it.</summary>
+    public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed: the same command with the same seed gives the same result (on the same machine, with the same --threads).", DefaultValueFactory = _ => 1UL };
+
+    /// <summary>--threads: libtorch's CPU threads.</summary>
+    public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch CPU threads (default: the machine's cores). Results are reproducible for a fixed thread count." };
 
     /// <summary>--order.</summary>
     public Option<string> Order { get; } = new("--order") { Description = OrderNames.Description, DefaultValueFactory = _ => "s-curve" };
@@ -92,21 +95,43 @@ public sealed class CommonOptions
         Dataset.AcceptOnlyFromAmong(DataSources.Names);
         Order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
         Normalization.AcceptOnlyFromAmong(NormalizationNames.Keys.ToArray());
+        MaxDilation.Accepting(v => v is null or >= 1, "a dilation of at least 1");
+        Orders.Between(1, 8);
+        Filters.AtLeast(1, "a number of filters");
+        Blocks.AtLeast(1, "a number of blocks");
+        Mixtures.AtLeast(1, "a number of mixture components");
+        Dropout.Finite(v => v >= 0 && v < 1, "a dropout probability in [0, 1)");
+        Threads.Accepting(v => v is null or >= 1, "a number of threads, at least 1");
     }
 
-    /// <summary>Adds the data and device options to a command.</summary>
+    /// <summary>Adds options to a command (only those it uses, so that its --help lists only those).</summary>
     /// <param name="command">The command.</param>
-    public void AddDataOptions(Command command)
+    /// <param name="options">The options.</param>
+    public static void Add(Command command, params Option[] options)
     {
-        command.Options.Add(Device);
-        command.Options.Add(Data);
-        command.Options.Add(Dataset);
-        command.Options.Add(Output);
-        command.Options.Add(Seed);
-        command.Options.Add(Order);
-        command.Options.Add(Orders);
-        command.Options.Add(Sampler);
+        ArgumentNullException.ThrowIfNull(command);
+        foreach (var option in options) command.Options.Add(option);
     }
+
+    /// <summary>Adds --device and --threads.</summary>
+    /// <param name="command">The command.</param>
+    public void AddDeviceOptions(Command command) => Add(command, Device, Threads);
+
+    /// <summary>Adds --data and --dataset.</summary>
+    /// <param name="command">The command.</param>
+    public void AddDataOptions(Command command) => Add(command, Data, Dataset);
+
+    /// <summary>Adds --order and --orders.</summary>
+    /// <param name="command">The command.</param>
+    public void AddOrderOptions(Command command) => Add(command, Order, Orders);
+
+    /// <summary>Adds the model-size options (--filters, --blocks, --mixtures).</summary>
+    /// <param name="command">The command.</param>
+    public void AddModelOptions(Command command) => Add(command, Filters, Blocks, Mixtures);
+
+    /// <summary>Adds --sampler and --seed.</summary>
+    /// <param name="command">The command.</param>
+    public void AddSamplingOptions(Command command) => Add(command, Sampler, Seed);
 
     /// <summary>The sampler named by --sampler, for <paramref name="model"/>.</summary>
     /// <param name="result">The parse result.</param>
@@ -114,40 +139,22 @@ public sealed class CommonOptions
     public ImageSampler SamplerOf(ParseResult result, LocallyMaskedPixelCnn model) =>
         ImageSampler.Create(result.GetValue(Sampler) == "naive" ? SamplerKind.Naive : SamplerKind.Cached, model);
 
-    /// <summary>Sampling options from --seed, with a progress line over <paramref name="pixels"/> generated pixels.</summary>
+    /// <summary>Sets libtorch's CPU threads from --threads until the returned handle is disposed.</summary>
     /// <param name="result">The parse result.</param>
-    /// <param name="pixels">How many pixels are generated.</param>
-    /// <param name="temperature">The sampling temperature.</param>
-    public SamplingOptions SamplingOf(ParseResult result, int pixels, double temperature = 1.0)
+    public IDisposable ApplyThreads(ParseResult result)
     {
-        var progress = new PixelProgress(pixels);
-        int done = 0;
-        return new SamplingOptions
-        {
-            Seed = unchecked((long)result.GetValue(Seed)),
-            Temperature = temperature,
-            StepObserver = (_, _) => progress.Report(++done),
-        };
+        int previous = torch.get_num_threads();
+        if (result.GetValue(Threads) is { } threads) torch.set_num_threads(threads);
+        return new RestoreThreads(previous);
     }
 
-    /// <summary>Adds the options that say how a model file is read (normalization, dilation, weights, orders) to a command.</summary>
+    /// <summary>Adds the options that say how a model file is read (normalization, dilation, weights, orders).</summary>
     /// <param name="command">The command.</param>
-    public void AddModelFileOptions(Command command)
-    {
-        command.Options.Add(Normalization);
-        command.Options.Add(MaxDilation);
-        command.Options.Add(EmaWeights);
-        command.Options.Add(OrderVariants);
-    }
+    public void AddModelFileOptions(Command command) => Add(command, Normalization, MaxDilation, EmaWeights, OrderVariants);
 
-    /// <summary>Adds the model-size options to a command.</summary>
-    /// <param name="command">The command.</param>
-    public void AddModelOptions(Command command)
+    private sealed class RestoreThreads(int previous) : IDisposable
     {
-        command.Options.Add(Filters);
-        command.Options.Add(Blocks);
-        command.Options.Add(Mixtures);
-        command.Options.Add(Dropout);
+        public void Dispose() => torch.set_num_threads(previous);
     }
 
     /// <summary>The torch device named by --device (checking that CUDA is there when asked for).</summary>

@@ -1,8 +1,5 @@
 using System.CommandLine;
-using LocallyMasked.Cli.Imaging;
-using LocallyMasked.Sampling;
 using LocallyMasked.Training;
-using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli;
 
@@ -11,42 +8,60 @@ public static class CompleteCommand
 {
     /// <summary>Builds the command.</summary>
     /// <param name="common">The shared options.</param>
-    public static Command Create(CommonOptions common)
+    /// <param name="terminal">Where the command writes.</param>
+    public static Command Create(CommonOptions common, Terminal terminal)
     {
+        ArgumentNullException.ThrowIfNull(common);
         var checkpoint = new Option<string>("--checkpoint") { Description = "A training checkpoint of this program, or a PyTorch .pth.", Required = true };
-        var region = new Option<string>("--region") { Description = "top, bottom, left, right, centre or box:TOP,LEFT,HEIGHT,WIDTH.", DefaultValueFactory = _ => "bottom" };
-        var count = new Option<int>("--count") { Description = "How many test images to complete.", DefaultValueFactory = _ => 8 };
-        var first = new Option<int>("--first") { Description = "Index of the first test image.", DefaultValueFactory = _ => 0 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 1.0 };
-        var orderIndex = new Option<int>("--order-index") { Description = "Which of the model's orders to use (the region is moved to its end).", DefaultValueFactory = _ => 0 };
+        var region = new Option<string>("--region") { Description = "top, bottom, left, right, centre or box:TOP,LEFT,HEIGHT,WIDTH.", DefaultValueFactory = _ => "bottom" }
+            .Accepting(RegionNames.IsWellFormed, RegionNames.Accepted);
+        var count = new Option<int>("--count") { Description = $"How many test images to complete; written as sheets of at most {ImageBatches.CompletionsPerSheet}.", DefaultValueFactory = _ => 8 }
+            .AtLeast(1, "a number of images");
+        var batch = new Option<int>("--batch-size") { Description = "Images completed together (memory grows with it, not with --count).", DefaultValueFactory = _ => 32 }
+            .AtLeast(1, "a batch size");
+        var first = new Option<int>("--first") { Description = "Index of the first test image.", DefaultValueFactory = _ => 0 }
+            .AtLeast(0, "an image index");
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 1.0 }
+            .Finite(v => v > 0, "a positive temperature");
+        var orderIndex = new Option<int>("--order-index") { Description = "Which of the model's orders to use (the region is moved to its end).", DefaultValueFactory = _ => 0 }
+            .AtLeast(0, "an order index");
         var command = new Command("complete", "Complete a region of test images; writes rows of context, completion and original.")
         {
-            checkpoint, region, count, first, temperature, orderIndex,
+            checkpoint, region, count, batch, first, temperature, orderIndex,
         };
+        common.AddDeviceOptions(command);
         common.AddDataOptions(command);
-        common.AddModelOptions(command);
+        CommonOptions.Add(command, common.Output);
+        common.AddOrderOptions(command);
         common.AddModelFileOptions(command);
+        common.AddSamplingOptions(command);
         command.SetAction(result =>
         {
-            var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!);
+            string path = result.GetValue(checkpoint)!, output = result.GetValue(common.Output)!, spec = result.GetValue(region)!;
+            Checks.ExistingFile(path, "--checkpoint");
+            Checks.WritableFolder(output, "--output");
+            using var threads = common.ApplyThreads(result);
+            var loaded = ModelSource.Load(result, common, path);
             using var model = loaded.Model;
-            var test = DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false);
+            Checks.DataFitsModel(loaded.Kind, model.Config, path);
+            var area = Checks.Region(spec, model.Config);
             int start = result.GetValue(first), n = result.GetValue(count), index = result.GetValue(orderIndex);
-            if (start < 0 || n <= 0 || start + n > test.Count)
-                throw new ArgumentException($"--first {start} --count {n}: the test set has {test.Count} images.");
-            if (index < 0 || index >= loaded.Orders.Count)
-                throw new ArgumentException($"--order-index {index}: the model has orders 0..{loaded.Orders.Count - 1}.");
-            var area = RegionNames.Parse(result.GetValue(region)!, model.Config.Height, model.Config.Width);
-            using var scope = NewDisposeScope();
-            var originals = Trainer.EncodeFixed(test, Enumerable.Range(start, n).ToArray(), DataSources.Encoding(loaded.Kind), model.Device, model.DType, model.Config.Bits);
+            if (index >= loaded.Orders.Count)
+                throw new InputError($"--order-index {index}: the model has orders 0 to {loaded.Orders.Count - 1}.");
+            var test = Checks.NotEmpty(DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false), "test");
+            Checks.ImagesFitModel(test, model.Config, path);
+            if (start + (long)n > test.Count)
+                throw new InputError($"--first {start} --count {n}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");
+            var encoding = DataSources.Encoding(loaded.Kind);
+
+            using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images completed so far");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var completed = common.SamplerOf(result, model).Complete(originals, area, loaded.Orders[index].WithRegionLast(area.Pixels),
-                common.SamplingOf(result, area.Pixels.Count, result.GetValue(temperature)));
-            string path = Path.Combine(result.GetValue(common.Output)!, $"completions-{result.GetValue(region)!.Replace(':', '-').Replace(',', '-')}.png");
-            PngFile.Write(ImageSheets.Completions(completed, originals, area), path, scale: 3);
-            completed.Dispose();
-            Console.WriteLine($"\ncompletions: {path} (rows: context, completion, original; {clock.Elapsed.TotalSeconds:F1} s)");
-            return 0;
+            var (sheets, done) = ImageBatches.Complete(terminal, common.SamplerOf(result, model),
+                indices => Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, model.Config.Bits),
+                area, loaded.Orders[index].WithRegionLast(area.Pixels), start, n, result.GetValue(batch), result.GetValue(common.Seed),
+                result.GetValue(temperature), output, $"completions-{spec.Replace(':', '-').Replace(',', '-')}", interrupts.Token);
+            terminal.Line($"completions: {done} images in {string.Join(", ", sheets)} (rows: context, completion, original; {clock.Elapsed.TotalSeconds:F1} s)");
+            return interrupts.ExitCode ?? ExitCodes.Success;
         });
         return command;
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Evaluation;
+using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,72 +13,112 @@ public static class EvaluateCommand
 {
     /// <summary>Builds the command.</summary>
     /// <param name="common">The shared options.</param>
-    public static Command Create(CommonOptions common)
+    /// <param name="terminal">Where the command writes.</param>
+    public static Command Create(CommonOptions common, Terminal terminal)
     {
+        ArgumentNullException.ThrowIfNull(common);
         var checkpoint = new Option<string>("--checkpoint") { Description = "A training checkpoint of this program, or a PyTorch .pth (e.g. the authors').", Required = true };
-        var images = new Option<int>("--images") { Description = "Evaluate the first N test images (0: all).", DefaultValueFactory = _ => 0 };
-        var batch = new Option<int>("--batch-size") { Description = "Image x order pairs per network pass.", DefaultValueFactory = _ => 64 };
-        var region = new Option<string?>("--region") { Description = "Also report the NLL of this region given the rest: top, bottom, left, right, centre or box:T,L,H,W." };
+        var images = new Option<int>("--images") { Description = "Evaluate the first N test images (0: all).", DefaultValueFactory = _ => 0 }
+            .AtLeast(0, "a number of images (0: all)");
+        var batch = new Option<int>("--batch-size") { Description = "Image x order pairs per network pass.", DefaultValueFactory = _ => 64 }
+            .AtLeast(1, "a batch size");
+        var region = new Option<string?>("--region") { Description = "Also report the NLL of this region given the rest: top, bottom, left, right, centre or box:T,L,H,W." }
+            .Accepting(RegionNames.IsWellFormed, RegionNames.Accepted);
         var average = new Option<string[]>("--average")
         {
             Description = "Further training checkpoints of the same model: evaluate the mean of their weights and --checkpoint's.",
             AllowMultipleArgumentsPerToken = true,
         };
         var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region, average };
+        common.AddDeviceOptions(command);
         common.AddDataOptions(command);
-        common.AddModelOptions(command);
+        common.AddOrderOptions(command);
         common.AddModelFileOptions(command);
         command.SetAction(result =>
         {
-            var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!, result.GetValue(average));
+            string path = result.GetValue(checkpoint)!;
+            var others = result.GetValue(average) ?? Array.Empty<string>();
+            Checks.ExistingFile(path, "--checkpoint");
+            foreach (var other in others) Checks.ExistingFile(other, "--average");
+            using var threads = common.ApplyThreads(result);
+            var loaded = ModelSource.Load(result, common, path, others);
             using var model = loaded.Model;
-            var test = DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false);
+            Checks.DataFitsModel(loaded.Kind, model.Config, path);
+            var area = result.GetValue(region) is { } spec ? Checks.Region(spec, model.Config) : null;
+            var test = Checks.NotEmpty(DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false), "test");
+            Checks.ImagesFitModel(test, model.Config, path);
             var encoding = DataSources.Encoding(loaded.Kind);
-            int count = result.GetValue(images);
+            int count = result.GetValue(images) is > 0 and var n ? Math.Min(n, test.Count) : test.Count;
+            int batchSize = result.GetValue(batch);
+
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var report = LikelihoodEvaluation.Evaluate(model, test, encoding, loaded.Orders, count, result.GetValue(batch),
-                new ImagesProgress(count <= 0 ? test.Count : Math.Min(count, test.Count)));
-            Console.WriteLine();
-            Print(report, loaded.Kind != DatasetKind.BinarizedMnist);
-            Console.WriteLine($"({clock.Elapsed.TotalSeconds:F1} s)");
-            if (result.GetValue(region) is { } spec)
+            var report = Evaluate(terminal, model, test, encoding, loaded.Orders, count, batchSize);
+            Print(terminal, report, loaded.Kind != DatasetKind.BinarizedMnist);
+            terminal.Line($"({clock.Elapsed.TotalSeconds:F1} s)");
+            if (area is not null)
             {
-                var area = RegionNames.Parse(spec, model.Config.Height, model.Config.Width);
-                double total = 0;
-                int n = report.Images;
-                using (no_grad())
-                    for (int start = 0; start < n; start += 16)
+                double total = terminal.WithProgress($"region {result.GetValue(region)}", count, line =>
+                {
+                    double sum = 0;
+                    using var noGrad = no_grad();
+                    for (int start = 0; start < count; start += 16)
                     {
                         using var scope = NewDisposeScope();
-                        var indices = Enumerable.Range(start, Math.Min(16, n - start)).ToArray();
+                        var indices = Enumerable.Range(start, Math.Min(16, count - start)).ToArray();
                         var x = Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, model.Config.Bits);
-                        total -= model.RegionLogLikelihood(x, area, loaded.Orders, result.GetValue(batch)).sum().ToDouble();
+                        sum -= model.RegionLogLikelihood(x, area, loaded.Orders, batchSize).sum().ToDouble();
+                        line.Report(start + indices.Length);
                     }
-                Console.WriteLine($"region {spec} ({area.Pixels.Count} pixels) given the rest, ensemble of {loaded.Orders.Count}: {total / n:F3} nats per image");
+                    return sum;
+                });
+                terminal.Line($"region {result.GetValue(region)} ({area.Pixels.Count} pixels) given the rest, ensemble of {loaded.Orders.Count}: {total / count:F3} nats per image");
             }
-            return 0;
+            return ExitCodes.Success;
         });
         return command;
     }
 
-    /// <summary>Prints a report as a table, in nats per image and, for 8-bit data, bits per dimension.</summary>
-    /// <param name="report">The report.</param>
-    /// <param name="bitsPerDimension">Whether to add bits per dimension.</param>
-    public static void Print(EvaluationReport report, bool bitsPerDimension)
+    /// <summary>Evaluates with a progress indicator (plain lines with the time left when the output is redirected).</summary>
+    /// <param name="terminal">Where progress goes.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="test">The test images.</param>
+    /// <param name="encoding">How bytes become inputs.</param>
+    /// <param name="orders">The orders.</param>
+    /// <param name="count">How many images (at most the test set's size).</param>
+    /// <param name="batchSize">Image x order pairs per pass.</param>
+    public static EvaluationReport Evaluate(Terminal terminal, Models.LocallyMaskedPixelCnn model, Training.Data.ImageDataset test,
+        InputEncoding encoding, IReadOnlyList<GenerationOrder> orders, int count, int batchSize)
     {
-        ArgumentNullException.ThrowIfNull(report);
-        string Format(double nats) => bitsPerDimension ? $"{nats,10:F3} nats  {report.BitsPerDimension(nats):F4} bpd" : $"{nats,10:F3} nats";
-        Console.WriteLine($"test NLL on {report.Images} images:");
-        for (int i = 0; i < report.PerOrder.Count; i++)
-            Console.WriteLine($"  order {i} ({(OrderSymmetry)i,-24}) {Format(report.PerOrder[i])}");
-        Console.WriteLine($"  ensemble of {report.PerOrder.Count,-20} {Format(report.Ensemble)}");
+        ArgumentNullException.ThrowIfNull(terminal);
+        return terminal.WithProgress($"evaluating {orders.Count} orders", count, line =>
+            LikelihoodEvaluation.Evaluate(model, test, encoding, orders, count, batchSize, new Reporter(line)));
     }
 
-    private sealed class ImagesProgress(int total) : IProgress<int>
+    /// <summary>Prints a report as a table, in nats per image and, for 8-bit data, bits per dimension.</summary>
+    /// <param name="terminal">Where to print.</param>
+    /// <param name="report">The report.</param>
+    /// <param name="bitsPerDimension">Whether to add bits per dimension.</param>
+    public static void Print(Terminal terminal, EvaluationReport report, bool bitsPerDimension)
     {
-        public void Report(int value)
+        ArgumentNullException.ThrowIfNull(terminal);
+        ArgumentNullException.ThrowIfNull(report);
+        var table = new Table().AddColumn("order").AddColumn(new TableColumn("nats per image").RightAligned());
+        if (bitsPerDimension) table.AddColumn(new TableColumn("bits per dim").RightAligned());
+        table.Title = new TableTitle($"test NLL on {report.Images} images");
+        void Row(string name, double nats)
         {
-            if (!Console.IsOutputRedirected) Console.Write($"\revaluating {value}/{total}");
+            var cells = new List<string> { name, $"{nats:F3}" };
+            if (bitsPerDimension) cells.Add($"{report.BitsPerDimension(nats):F4}");
+            table.AddRow(cells.Select(c => new Text(c)).ToArray());
         }
+        for (int i = 0; i < report.PerOrder.Count; i++) Row($"{i} ({(OrderSymmetry)i})", report.PerOrder[i]);
+        Row($"ensemble of {report.PerOrder.Count}", report.Ensemble);
+        terminal.Write(table);
+    }
+
+    /// <summary>Forwards image counts to a progress line, synchronously (Progress&lt;T&gt; would post them to the thread pool).</summary>
+    private sealed class Reporter(Terminal.ProgressLine line) : IProgress<int>
+    {
+        public void Report(int value) => line.Report(value);
     }
 }

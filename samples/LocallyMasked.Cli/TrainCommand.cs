@@ -1,169 +1,307 @@
 using System.CommandLine;
-using LocallyMasked.Cli.Imaging;
-using LocallyMasked.Models;
-using LocallyMasked.Sampling;
 using LocallyMasked.Checkpoints;
+using LocallyMasked.Likelihoods;
+using LocallyMasked.Models;
+using LocallyMasked.Orders;
 using LocallyMasked.Training;
-using LocallyMasked.Training.Evaluation;
+using TorchSharp;
 
 namespace LocallyMasked.Cli;
 
-/// <summary>The `train` command: trains a model, saving checkpoints, then evaluates it and writes samples.</summary>
+/// <summary>The `train` command: trains a model, saving checkpoints and logs, then evaluates it and writes samples.</summary>
 public static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
     /// <param name="common">The shared options.</param>
-    public static Command Create(CommonOptions common)
+    /// <param name="terminal">Where the command writes.</param>
+    public static Command Create(CommonOptions common, Terminal terminal)
     {
-        var steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 500 };
-        var minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." };
-        var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3 };
-        var decay = new Option<double>("--lr-decay") { Description = "Learning-rate decay (lr *= decay after every step, or every epoch with --lr-decay-per-epoch).", DefaultValueFactory = _ => 0.9995 };
-        var decayPerEpoch = new Option<bool>("--lr-decay-per-epoch") { Description = "Apply --lr-decay once per epoch, as the authors' PyTorch loop does, instead of after every step." };
-        var beta1 = new Option<double>("--beta1") { Description = "Adam beta1.", DefaultValueFactory = _ => 0.95 };
-        var beta2 = new Option<double>("--beta2") { Description = "Adam beta2.", DefaultValueFactory = _ => 0.9995 };
-        var clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm to this value." };
-        var ema = new Option<double?>("--ema") { Description = "Keep an exponential moving average of the weights with this decay (e.g. 0.999)." };
-        var perBatch = new Option<bool>("--per-batch-orders") { Description = "One order per batch instead of one per image." };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on test images every N steps (0: never).", DefaultValueFactory = _ => 100 };
-        var evalImages = new Option<int>("--eval-images") { Description = "Test images for periodic evaluations (0: all).", DefaultValueFactory = _ => 200 };
-        var finalImages = new Option<int>("--final-eval-images") { Description = "Test images for the final per-order and ensemble evaluation (0: all).", DefaultValueFactory = _ => 500 };
-        var trainImages = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all).", DefaultValueFactory = _ => 0 };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file to write (default: <output>/model.ckpt)." };
-        var every = new Option<int>("--checkpoint-every") { Description = "Save a checkpoint every N steps.", DefaultValueFactory = _ => 50 };
-        var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint (its model and settings are used)." };
-        var samples = new Option<int>("--samples") { Description = "Samples to draw after training (0: none).", DefaultValueFactory = _ => 16 };
-
+        ArgumentNullException.ThrowIfNull(common);
+        var o = new TrainOptions();
         var command = new Command("train", "Train a locally masked PixelCNN (default: a small model on the embedded binarized digits).");
+        common.AddDeviceOptions(command);
         common.AddDataOptions(command);
+        CommonOptions.Add(command, common.Output);
+        common.AddOrderOptions(command);
         common.AddModelOptions(command);
-        foreach (var o in new Option[] { steps, minutes, batch, lr, decay, decayPerEpoch, beta1, beta2, clip, ema, perBatch, evalEvery, evalImages, finalImages, trainImages, checkpoint, every, resume, samples })
-            command.Options.Add(o);
-
-        command.SetAction(result =>
-        {
-            var device = common.DeviceOf(result);
-            var kind = DataSources.Parse(result.GetValue(common.Dataset)!);
-            string output = result.GetValue(common.Output)!;
-            string checkpointPath = result.GetValue(checkpoint) ?? Path.Combine(output, "model.ckpt");
-            var train = DataSources.Read(kind, result.GetValue(common.Data), train: true);
-            var test = DataSources.Read(kind, result.GetValue(common.Data), train: false);
-            if (result.GetValue(trainImages) is > 0 and var limit && limit < train.Count) train = train.Take(limit);
-            Console.WriteLine($"data: {train.Count} training and {test.Count} test images of {train.Channels}x{train.Height}x{train.Width} ({train.Name})");
-
-            string? resumePath = result.GetValue(resume);
-            PixelCnnConfig config;
-            TrainerOptions options;
-            IReadOnlyList<Orders.GenerationOrder> orders;
-            if (resumePath is not null)
-            {
-                var metadata = CheckpointMetadata.Read(resumePath);
-                config = PixelCnnConfig.FromJson(metadata.ModelConfiguration);
-                options = TrainerOptions.FromMetadata(metadata);
-                orders = metadata.Orders();
-            }
-            else
-            {
-                config = common.ConfigFor(result, kind, train.Channels, train.Height, train.Width);
-                orders = OrderNames.Variants(result.GetValue(common.Order)!, train.Height, train.Width, result.GetValue(common.Orders));
-                options = new TrainerOptions
-                {
-                    BatchSize = result.GetValue(batch),
-                    LearningRate = result.GetValue(lr),
-                    LearningRateDecay = result.GetValue(decay),
-                    DecayEvery = result.GetValue(decayPerEpoch) ? LearningRateDecayUnit.Epoch : LearningRateDecayUnit.Step,
-                    Beta1 = result.GetValue(beta1),
-                    Beta2 = result.GetValue(beta2),
-                    MaxGradientNorm = result.GetValue(clip),
-                    EmaDecay = result.GetValue(ema),
-                    OrderSampling = result.GetValue(perBatch) ? OrderSampling.PerBatch : OrderSampling.PerImage,
-                    Encoding = DataSources.Encoding(kind),
-                    Seed = result.GetValue(common.Seed),
-                    EvaluateEvery = result.GetValue(evalEvery),
-                    EvaluationImages = result.GetValue(evalImages),
-                };
-            }
-
-            using var model = new LocallyMaskedPixelCnn(config, device);
-            using var trainer = PixelCnnTraining.CreateTrainer(model, orders, train, test, options);
-            if (resumePath is not null)
-            {
-                trainer.Resume(resumePath);
-                Console.WriteLine($"resumed from {resumePath} at step {trainer.Step}");
-            }
-            long parameterCount = model.parameters().Sum(p => p.numel());
-            Console.WriteLine($"model: {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, {orders.Count} orders, device {device}");
-
-            using var cancel = new CancellationTokenSource();
-            // The time budget stops training like Ctrl+C does, but the run then goes on to evaluate and sample.
-            using var budget = new CancellationTokenSource();
-            if (result.GetValue(minutes) is { } budgetMinutes) budget.CancelAfter(TimeSpan.FromMinutes(budgetMinutes));
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, budget.Token);
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            bool bpd = kind != DatasetKind.BinarizedMnist;
-            var bar = new ProgressBar(bpd);
-            long target = result.GetValue(steps);
-            int saveEvery = Math.Max(1, result.GetValue(every));
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            long firstStep = trainer.Step;
-            try
-            {
-                string? lastGood = resumePath;
-                int failures = 0;
-                while (trainer.Step < target && !stop.IsCancellationRequested)
-                {
-                    long next = Math.Min(target, (trainer.Step / saveEvery + 1) * saveEvery);
-                    try
-                    {
-                        trainer.Train(next, new RetargetedProgress(bar, target), stop.Token);
-                        trainer.Save(checkpointPath);
-                        lastGood = checkpointPath;
-                        failures = 0;
-                    }
-                    catch (System.Runtime.InteropServices.ExternalException e) when (lastGood is not null && ++failures <= 3)
-                    {
-                        // libtorch errors that do not repeat (TorchSharp 0.107 can free an implicitly created Scalar
-                        // while a native call still uses it) are survived by resuming from the last checkpoint:
-                        // resumption is exact, so the run continues as if nothing had happened.
-                        Console.WriteLine($"\nnative error at step {trainer.Step}: {e.Message.Split('\n')[0]}");
-                        Console.WriteLine($"resuming from {lastGood} (attempt {failures} of 3)");
-                        trainer.Resume(lastGood);
-                    }
-                }
-                if (budget.IsCancellationRequested) Console.WriteLine($"\nthe {result.GetValue(minutes)} minute budget is spent");
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
-            double seconds = clock.Elapsed.TotalSeconds;
-            long ran = trainer.Step - firstStep;
-            Console.WriteLine($"trained {ran} steps in {seconds:F0} s ({(ran > 0 ? seconds / ran : 0):F3} s/step); checkpoint {checkpointPath} at step {trainer.Step}");
-            if (cancel.IsCancellationRequested) return 130;
-
-            using (trainer.Average?.Apply())
-            {
-                var report = LikelihoodEvaluation.Evaluate(model, test, options.Encoding, orders, result.GetValue(finalImages));
-                EvaluateCommand.Print(report, bpd);
-                int count = result.GetValue(samples);
-                if (count > 0)
-                {
-                    using var images = common.SamplerOf(result, model).Sample(orders[0], count, common.SamplingOf(result, orders[0].PixelCount));
-                    string path = Path.Combine(output, "samples.png");
-                    PngFile.Write(ImageSheets.Grid(images, scale: 1), path, scale: 3);
-                    Console.WriteLine($"samples: {path}");
-                }
-            }
-            return 0;
-        });
+        CommonOptions.Add(command, common.Dropout);
+        common.AddSamplingOptions(command);
+        CommonOptions.Add(command, o.All);
+        command.SetAction(result => Run(result, common, o, terminal));
         return command;
     }
 
-    /// <summary>Forwards progress with the run's overall target step (the trainer is called in checkpoint-sized chunks).</summary>
-    private sealed class RetargetedProgress(IProgress<TrainingProgress> inner, long target) : IProgress<TrainingProgress>
+    /// <summary>The train command's own options.</summary>
+    private sealed class TrainOptions
     {
-        public void Report(TrainingProgress value) => inner.Report(value with { TargetStep = target });
+        public readonly Option<long> Steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 500 }
+            .AtLeast(1, "a number of steps");
+        public readonly Option<double?> Minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." }
+            .Finite(v => v > 0, "a positive number of minutes");
+        public readonly Option<int> Batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 16 }
+            .AtLeast(1, "a batch size");
+        public readonly Option<double> Lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 2e-3 }
+            .Finite(v => v > 0 && v <= 1, "a learning rate in (0, 1]");
+        public readonly Option<double> Decay = new Option<double>("--lr-decay") { Description = "Learning-rate decay (lr *= decay after every step, or every epoch with --lr-decay-per-epoch).", DefaultValueFactory = _ => 0.9995 }
+            .Finite(v => v > 0 && v <= 1, "a decay in (0, 1]");
+        public readonly Option<bool> DecayPerEpoch = new("--lr-decay-per-epoch") { Description = "Apply --lr-decay once per epoch, as the authors' PyTorch loop does, instead of after every step." };
+        public readonly Option<double> Beta1 = new Option<double>("--beta1") { Description = "Adam beta1.", DefaultValueFactory = _ => 0.95 }
+            .Finite(v => v >= 0 && v < 1, "a number in [0, 1)");
+        public readonly Option<double> Beta2 = new Option<double>("--beta2") { Description = "Adam beta2.", DefaultValueFactory = _ => 0.9995 }
+            .Finite(v => v >= 0 && v < 1, "a number in [0, 1)");
+        public readonly Option<double?> Clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm to this value." }
+            .Finite(v => v > 0, "a positive gradient norm");
+        public readonly Option<double?> Ema = new Option<double?>("--ema") { Description = "Keep an exponential moving average of the weights with this decay (e.g. 0.999)." }
+            .Finite(v => v >= 0 && v < 1, "a decay in [0, 1)");
+        public readonly Option<bool> PerBatch = new("--per-batch-orders") { Description = "One order per batch instead of one per image." };
+        public readonly Option<int> EvalEvery = new Option<int>("--eval-every") { Description = "Evaluate on test images every N steps (0: never).", DefaultValueFactory = _ => 100 }
+            .AtLeast(0, "a number of steps (0: never)");
+        public readonly Option<int> EvalImages = new Option<int>("--eval-images") { Description = "Test images for periodic evaluations (0: all).", DefaultValueFactory = _ => 200 }
+            .AtLeast(0, "a number of images (0: all)");
+        public readonly Option<int> FinalImages = new Option<int>("--final-eval-images") { Description = "Test images for the final per-order and ensemble evaluation (0: all).", DefaultValueFactory = _ => 500 }
+            .AtLeast(0, "a number of images (0: all)");
+        public readonly Option<int> TrainImages = new Option<int>("--train-images") { Description = "Use only the first N training images (0: all).", DefaultValueFactory = _ => 0 }
+            .AtLeast(0, "a number of images (0: all)");
+        public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "Checkpoint file to write (default: <output>/model.ckpt)." };
+        public readonly Option<int> Every = new Option<int>("--checkpoint-every") { Description = "Save a checkpoint every N steps.", DefaultValueFactory = _ => 50 }
+            .AtLeast(1, "a number of steps");
+        public readonly Option<string?> Resume = new("--resume") { Description = "Continue from this checkpoint (its model and training settings are used)." };
+        public readonly Option<int> Samples = new Option<int>("--samples") { Description = "Samples to draw after training (0: none).", DefaultValueFactory = _ => 16 }
+            .AtLeast(0, "a number of samples (0: none)");
+
+        public Option[] All => new Option[]
+        {
+            Steps, Minutes, Batch, Lr, Decay, DecayPerEpoch, Beta1, Beta2, Clip, Ema, PerBatch, EvalEvery, EvalImages, FinalImages,
+            TrainImages, Checkpoint, Every, Resume, Samples,
+        };
+    }
+
+    private static int Run(ParseResult result, CommonOptions common, TrainOptions o, Terminal terminal)
+    {
+        // Everything is checked before any work starts: options, files, folders, data and model.
+        string output = result.GetValue(common.Output)!;
+        string checkpointPath = result.GetValue(o.Checkpoint) ?? Path.Combine(output, "model.ckpt");
+        Checks.WritableFolder(output, "--output");
+        Checks.WritableFile(checkpointPath, "--checkpoint");
+        long target = result.GetValue(o.Steps);
+        var device = common.DeviceOf(result);
+
+        string? resumePath = result.GetValue(o.Resume);
+        CheckpointMetadata? resumed = null;
+        PixelCnnConfig? resumedConfig = null;
+        DatasetKind kind;
+        if (resumePath is not null)
+        {
+            Checks.ExistingFile(resumePath, "--resume");
+            Checks.NotGiven(result,
+                new Option[] { o.Batch, o.Lr, o.Decay, o.DecayPerEpoch, o.Beta1, o.Beta2, o.Clip, o.Ema, o.PerBatch, common.Seed, common.Order, common.Orders,
+                    common.Filters, common.Blocks, common.Mixtures, common.Dropout },
+                $"with --resume: the run continues with the settings stored in {resumePath}; remove them, or start a new run without --resume");
+            resumed = CheckpointMetadata.Read(resumePath);
+            resumedConfig = ConfigOf(resumed, resumePath);
+            if (resumed.Step >= target)
+                throw new InputError($"--steps {target}: {resumePath} is already at step {resumed.Step}; give a larger --steps to train further.");
+            kind = CommonOptions.Given(result, common.Dataset) ? DataSources.Parse(result.GetValue(common.Dataset)!) : KindOf(resumedConfig);
+            Checks.DataFitsModel(kind, resumedConfig, resumePath);
+        }
+        else
+        {
+            kind = DataSources.Parse(result.GetValue(common.Dataset)!);
+        }
+
+        var train = Checks.NotEmpty(DataSources.Read(kind, result.GetValue(common.Data), train: true), "training");
+        var test = Checks.NotEmpty(DataSources.Read(kind, result.GetValue(common.Data), train: false), "test");
+        if (result.GetValue(o.TrainImages) is > 0 and var limit && limit < train.Count) train = train.Take(limit);
+        if (resumed is not null && resumedConfig is not null)
+        {
+            Checks.ImagesFitModel(train, resumedConfig, resumePath!);
+            if (resumed.TrainingImages != 0 && resumed.TrainingImages != train.Count)
+                throw new InputError(
+                    $"--train-images: {resumePath} was trained on {resumed.TrainingImages} images and this run has {train.Count}; give the same --data and --train-images as the run it continues.");
+        }
+
+        PixelCnnConfig config;
+        TrainerOptions options;
+        IReadOnlyList<GenerationOrder> orders;
+        if (resumed is not null && resumedConfig is not null)
+        {
+            config = resumedConfig;
+            options = TrainerOptions.FromMetadata(resumed);
+            orders = resumed.Orders();
+            // Periodic evaluations draw nothing at random: they may change on resume.
+            if (CommonOptions.Given(result, o.EvalEvery)) options = options with { EvaluateEvery = result.GetValue(o.EvalEvery) };
+            if (CommonOptions.Given(result, o.EvalImages)) options = options with { EvaluationImages = result.GetValue(o.EvalImages) };
+        }
+        else
+        {
+            config = common.ConfigFor(result, kind, train.Channels, train.Height, train.Width);
+            orders = OrderNames.Variants(result.GetValue(common.Order)!, train.Height, train.Width, result.GetValue(common.Orders));
+            options = new TrainerOptions
+            {
+                BatchSize = result.GetValue(o.Batch),
+                LearningRate = result.GetValue(o.Lr),
+                LearningRateDecay = result.GetValue(o.Decay),
+                DecayEvery = result.GetValue(o.DecayPerEpoch) ? LearningRateDecayUnit.Epoch : LearningRateDecayUnit.Step,
+                Beta1 = result.GetValue(o.Beta1),
+                Beta2 = result.GetValue(o.Beta2),
+                MaxGradientNorm = result.GetValue(o.Clip),
+                EmaDecay = result.GetValue(o.Ema),
+                OrderSampling = result.GetValue(o.PerBatch) ? OrderSampling.PerBatch : OrderSampling.PerImage,
+                Encoding = DataSources.Encoding(kind),
+                Seed = result.GetValue(common.Seed),
+                EvaluateEvery = result.GetValue(o.EvalEvery),
+                EvaluationImages = result.GetValue(o.EvalImages),
+            };
+        }
+        if (train.Count < options.BatchSize)
+            throw new InputError($"--batch-size {options.BatchSize}: {train.Name} has only {train.Count} training images; use a smaller --batch-size or more --train-images.");
+        terminal.Line($"data: {train.Count} training and {test.Count} test images of {train.Channels}x{train.Height}x{train.Width} ({train.Name})");
+
+        using var threads = common.ApplyThreads(result);
+        // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
+        torch.random.manual_seed(unchecked((long)options.Seed));
+        using var model = new LocallyMaskedPixelCnn(config, device);
+        using var trainer = PixelCnnTraining.CreateTrainer(model, orders, train, test, options);
+        if (resumePath is not null)
+        {
+            trainer.Resume(resumePath);
+            terminal.Line($"resumed from {resumePath} at step {trainer.Step}");
+        }
+        long parameterCount = model.parameters().Sum(p => p.numel());
+        terminal.Line($"model: {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
+                      $"{orders.Count} orders, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads");
+
+        bool bpd = kind != DatasetKind.BinarizedMnist;
+        long firstStep = trainer.Step;
+        string? lastGood = resumePath;
+        long lastGoodStep = firstStep;
+        TrainingDivergedException? diverged = null;
+        int? signal;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var log = new TrainingLog(output, train.ImageSize, resumePath is null ? null : firstStep);
+        using (var interrupts = new Interrupts(terminal, "stopping after this step and saving a checkpoint"))
+        {
+            // The time budget stops training like Ctrl+C does, but the run then goes on to evaluate and sample.
+            using var budget = new CancellationTokenSource();
+            if (result.GetValue(o.Minutes) is { } budgetMinutes) budget.CancelAfter(TimeSpan.FromMinutes(budgetMinutes));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(interrupts.Token, budget.Token);
+            int saveEvery = result.GetValue(o.Every);
+            try
+            {
+                terminal.WithProgress("training", target, line =>
+                {
+                    var reporter = new Reporter(line, log, terminal, bpd, target);
+                    int failures = 0;
+                    while (trainer.Step < target && !stop.IsCancellationRequested)
+                    {
+                        long next = Math.Min(target, (trainer.Step / saveEvery + 1) * saveEvery);
+                        try
+                        {
+                            trainer.Train(next, reporter, stop.Token);
+                            trainer.Save(checkpointPath);
+                            lastGood = checkpointPath;
+                            lastGoodStep = trainer.Step;
+                            failures = 0;
+                        }
+                        catch (System.Runtime.InteropServices.ExternalException e) when (lastGood is not null && ++failures <= 3)
+                        {
+                            // libtorch errors that do not repeat (TorchSharp 0.107 can free an implicitly created Scalar
+                            // while a native call still uses it) are survived by resuming from the last checkpoint:
+                            // resumption is exact, so the run continues as if nothing had happened.
+                            terminal.Warn($"native error at step {trainer.Step}: {CliApp.OneLine(e)}; resuming from {lastGood} (attempt {failures} of 3)");
+                            trainer.Resume(lastGood);
+                        }
+                    }
+                }, percentStep: 2, initial: firstStep);
+            }
+            catch (TrainingDivergedException e)
+            {
+                diverged = e;
+            }
+            if (budget.IsCancellationRequested && !interrupts.Token.IsCancellationRequested)
+                terminal.Line($"the {result.GetValue(o.Minutes)} minute budget is spent");
+            signal = interrupts.ExitCode;
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        long ran = (diverged?.Step ?? trainer.Step) - firstStep;
+        if (log.WritePlot(bpd) is { } plot) terminal.Line($"logs: {log.CsvPath}, {log.TensorBoardFolder}/, {plot}");
+        if (diverged is not null)
+        {
+            string kept = lastGood is null ? "no checkpoint was saved" : $"the last good checkpoint is {lastGood} (step {lastGoodStep})";
+            terminal.Error.WriteLine($"lmconv: training stopped: {diverged.Message} {char.ToUpperInvariant(kept[0])}{kept[1..]}.");
+            return ExitCodes.Diverged;
+        }
+        if (ran == 0)
+        {
+            terminal.Error.WriteLine(signal is null
+                ? $"lmconv: no step was trained: the --minutes budget ran out before the first step; nothing was saved."
+                : "lmconv: stopped before the first step; nothing was saved.");
+            return signal ?? ExitCodes.BadInput;
+        }
+        terminal.Line($"trained {ran} steps in {seconds:F0} s ({seconds / ran:F3} s/step); checkpoint {checkpointPath} at step {trainer.Step}");
+        if (signal is { } code) return code;
+
+        using (trainer.Average?.Apply())
+        {
+            int finalImages = result.GetValue(o.FinalImages) is > 0 and var f ? Math.Min(f, test.Count) : test.Count;
+            var report = EvaluateCommand.Evaluate(terminal, model, test, options.Encoding, orders, finalImages, 64);
+            EvaluateCommand.Print(terminal, report, bpd);
+            int count = result.GetValue(o.Samples);
+            if (count > 0)
+            {
+                var (sheets, _) = ImageBatches.Sample(terminal, common.SamplerOf(result, model), orders[0], count, Math.Min(count, 64),
+                    options.Seed, 1.0, output, "samples", CancellationToken.None, scale: 3);
+                terminal.Line($"samples: {string.Join(", ", sheets)}");
+            }
+        }
+        return ExitCodes.Success;
+    }
+
+    private static PixelCnnConfig ConfigOf(CheckpointMetadata metadata, string path)
+    {
+        try
+        {
+            return PixelCnnConfig.FromJson(metadata.ModelConfiguration);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InputError($"--resume {path}: {CliApp.OneLine(e)}", e);
+        }
+    }
+
+    private static DatasetKind KindOf(PixelCnnConfig config) => config.Likelihood switch
+    {
+        LikelihoodKind.Binary => DatasetKind.BinarizedMnist,
+        LikelihoodKind.GreyLogisticMixture => DatasetKind.Mnist,
+        _ => DatasetKind.Cifar10,
+    };
+
+    /// <summary>Turns the trainer's reports into progress, log rows, evaluation lines and a warning when the loss climbs.</summary>
+    private sealed class Reporter(Terminal.ProgressLine line, TrainingLog log, Terminal terminal, bool bpd, long target) : IProgress<TrainingProgress>
+    {
+        private double lowest = double.PositiveInfinity;
+        private bool warned;
+
+        public void Report(TrainingProgress value)
+        {
+            log.Step(value);
+            string loss = bpd ? $"{value.RunningBitsPerDimension:F4} bpd" : $"{value.RunningLoss:F2} nats";
+            line.Report(value.Step, terminal.Interactive
+                ? $"{value.Step}/{target} {loss} lr {value.LearningRate:0.0e+0}"   // short: the bar needs the width
+                : $"step {value.Step}/{target}  train {loss}  lr {value.LearningRate:0.00e+0}  {value.SecondsPerStep:F3} s/step");
+            if (value.TestLoss is { } test)
+            {
+                double ratio = value.RunningBitsPerDimension / value.RunningLoss;
+                terminal.Line($"step {value.Step}: test {(bpd ? $"{test * ratio:F4} bpd" : $"{test:F2} nats")} (train {loss})");
+            }
+            // A running loss far above its lowest value means the steps are too large.
+            if (value.Step >= 20) lowest = Math.Min(lowest, value.RunningLoss);
+            if (!warned && value.RunningLoss > 4 * lowest && lowest > 0)
+            {
+                warned = true;
+                terminal.Warn($"the training loss rose from {lowest:G4} to {value.RunningLoss:G4} nats by step {value.Step}; the learning rate (--lr) may be too high.");
+            }
+        }
     }
 }

@@ -12,8 +12,11 @@ namespace LocallyMasked.Training;
 /// <summary>
 /// Trains a density model with Adam, exponential learning-rate decay per step or per epoch, optional gradient-norm clipping and an
 /// optional moving average of the weights, drawing an order per image or per batch from an order set.
-/// Every random choice (shuffling, orders, binarization) is a function of the seed and the step number, so a run
+/// Every random choice (shuffling, orders, binarization, and dropout: torch's CPU generator is seeded from the seed and
+/// the step for each step and put back as it was afterwards) is a function of the seed and the step number, so a run
 /// resumed from a checkpoint makes exactly the choices the uninterrupted run would have made.
+/// A step whose loss or gradient is not finite throws <see cref="TrainingDivergedException"/> before the update, so the
+/// model, the optimizer and the average keep the state of the last good step.
 /// One dispose scope per step: tensors made by a step die with it.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -118,6 +121,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Runs one training step and returns its loss (mean negative log-likelihood, nats per image).</summary>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient is NaN or infinite; nothing was updated.</exception>
     public double TrainStep()
     {
         long step = Step;
@@ -126,19 +130,34 @@ public sealed class Trainer : IDisposable
         double loss;
         using (var scope = NewDisposeScope())
         {
-            model.train();
-            var inputs = Encode(train, indices, random);
-            var orders = DrawOrders(indices.Length, random);
-            var nll = objective(inputs, orders);
-            if (nll.dim() != 1 || nll.shape[0] != indices.Length)
-                throw new InvalidOperationException($"The objective returned shape [{string.Join(", ", nll.shape)}]; expected [{indices.Length}].");
-            var mean = nll.mean();
-            optimizer.zero_grad();
-            mean.backward();
-            if (Options.MaxGradientNorm is { } maxNorm) nn.utils.clip_grad_norm_(parameters, maxNorm);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
-            optimizer.step();
-            loss = mean.ToDouble();
+            // Dropout draws from torch's CPU generator: seeded per step, so that a resumed run draws what the
+            // uninterrupted one drew; the caller's generator state is put back afterwards.
+            var callerRandomState = torch.random.get_rng_state();
+            torch.random.manual_seed(unchecked((long)Mix(Options.Seed, (ulong)step, 0x5EED_0004)));
+            try
+            {
+                model.train();
+                var inputs = Encode(train, indices, random);
+                var orders = DrawOrders(indices.Length, random);
+                var nll = objective(inputs, orders);
+                if (nll.dim() != 1 || nll.shape[0] != indices.Length)
+                    throw new InvalidOperationException($"The objective returned shape [{string.Join(", ", nll.shape)}]; expected [{indices.Length}].");
+                var mean = nll.mean();
+                loss = mean.ToDouble();
+                if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
+                optimizer.zero_grad();
+                mean.backward();
+                double norm = Options.MaxGradientNorm is { } maxNorm
+                    ? nn.utils.clip_grad_norm_(parameters, maxNorm)
+                    : GradientNorm();
+                if (!double.IsFinite(norm)) throw new TrainingDivergedException(step, norm, "gradient norm");
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
+                optimizer.step();
+            }
+            finally
+            {
+                torch.random.set_rng_state(callerRandomState);
+            }
         }
         average?.Update();
         Step = step + 1;
@@ -166,8 +185,10 @@ public sealed class Trainer : IDisposable
             recent.Enqueue(loss);
             if (recent.Count > RunningWindow) recent.Dequeue();
             double? testLoss = null;
+            // Evaluated in batches of the training batch size: without gradients they need less memory than a training
+            // step, so the periodic evaluation does not raise the process's peak footprint.
             if (Options.EvaluateEvery > 0 && test is not null && Step % Options.EvaluateEvery == 0)
-                testLoss = EvaluateTest(Options.EvaluationImages);
+                testLoss = EvaluateTest(Options.EvaluationImages, Options.BatchSize);
             double running = recent.Average();
             progress?.Report(new TrainingProgress(Step, targetStep, loss, running, running / dims, lr,
                 clock.Elapsed.TotalSeconds / losses.Count, testLoss));
@@ -262,6 +283,14 @@ public sealed class Trainer : IDisposable
     }
 
     private CheckpointFile.Parts Parts() => new(model, optimizer, average?.Tensors);
+
+    /// <summary>The global L2 norm of the parameters' gradients (what clipping would compare with its limit).</summary>
+    private double GradientNorm()
+    {
+        using var scope = NewDisposeScope();
+        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.square().sum()).ToArray();
+        return squares.Length == 0 ? 0 : stack(squares).sum().sqrt().ToDouble();
+    }
 
     private Tensor Encode(ImageDataset data, int[] indices, SeededRandom random)
     {

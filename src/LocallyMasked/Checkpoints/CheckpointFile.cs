@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
@@ -10,13 +11,23 @@ namespace LocallyMasked.Checkpoints;
 /// <summary>
 /// The training checkpoint format: a header, the metadata as JSON, the model's state, the optimizer's state, the
 /// optional moving average of the weights, torch's CPU random state, and an end marker (so that a truncated file is
-/// recognised). Files are written atomically through <see cref="AtomicFile"/>; tensors are loaded in place, so that
+/// recognised). From format 3 on, a trailer follows: <see cref="ChecksumTag"/> and the SHA-256 of every byte before it,
+/// verified on every read before anything is parsed, so a bit-flipped or truncated file is rejected with its name.
+/// Files are written atomically through <see cref="AtomicFile"/>; tensors are loaded in place, so that
 /// parameters keep their identity (the optimizer's state is keyed by them) and their device.
 /// </summary>
 internal static class CheckpointFile
 {
     private const string Magic = "LocallyMasked.Checkpoint";
     private const string EndMarker = "LocallyMasked.End";
+
+    /// <summary>The 8 bytes that open the checksum trailer (format 3 and later).</summary>
+    private static ReadOnlySpan<byte> ChecksumTag => "LMSHA256"u8;
+
+    private const int TrailerLength = 8 + 32;
+
+    /// <summary>The first format whose files end with the checksum trailer.</summary>
+    private const int FirstChecksummedFormat = 3;
 
     /// <summary>What a checkpoint holds besides the metadata.</summary>
     /// <param name="Model">The model whose state is written or loaded.</param>
@@ -40,6 +51,16 @@ internal static class CheckpointFile
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(parts.Model);
+        using var hashing = new HashingStream(stream);
+        WriteContent(hashing, metadata, parts);
+        // The trailer: the tag and the SHA-256 of everything before it.
+        stream.Write(ChecksumTag);
+        stream.Write(hashing.Hash());
+        stream.Flush();
+    }
+
+    private static void WriteContent(Stream stream, CheckpointMetadata metadata, Parts parts)
+    {
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
         writer.Write(JsonSerializer.Serialize(metadata));
@@ -111,7 +132,7 @@ internal static class CheckpointFile
     internal static CheckpointMetadata Load(string path, Parts parts, bool restoreRandomState, Action<CheckpointMetadata>? accept)
     {
         ArgumentNullException.ThrowIfNull(parts.Model);
-        var bytes = ReadAllBytes(path);
+        var bytes = ReadVerified(path);
         using (var check = Reader(bytes))
             accept?.Invoke(Read(check, path, parts, apply: false, restoreRandomState));
 
@@ -168,6 +189,8 @@ internal static class CheckpointFile
             var rng = reader.ReadBytes(rngLength);
             if (rng.Length != rngLength) throw new EndOfStreamException();
             if (reader.ReadString() != EndMarker) throw new InvalidDataException($"{path}: the end marker is missing (corrupt file).");
+            if (reader.BaseStream.Position != reader.BaseStream.Length)
+                throw new InvalidDataException($"{path}: unexpected bytes after the end marker (corrupt file).");
             if (restoreRandomState && apply)
             {
                 using var state = tensor(rng, ScalarType.Byte);
@@ -234,17 +257,30 @@ internal static class CheckpointFile
         }
     }
 
-    private static BinaryReader Open(string path) => Reader(ReadAllBytes(path));
+    private static BinaryReader Open(string path) => Reader(ReadVerified(path));
 
-    // The whole file is read first: TorchSharp's tensor reader expects every byte to be there.
-    private static byte[] ReadAllBytes(string path)
+    /// <summary>A file's bytes up to its checksum trailer, and whether it had one (then it matched).</summary>
+    private readonly record struct Contents(byte[] Bytes, int Length, bool Checksummed);
+
+    // The whole file is read first: TorchSharp's tensor reader expects every byte to be there. The checksum is verified
+    // here, before any byte is interpreted. Files of formats 1 and 2 have no trailer and are read unverified (their end
+    // marker and the absence of trailing bytes are still checked); ReadHeader refuses a format-3 file without one.
+    private static Contents ReadVerified(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
-        return File.ReadAllBytes(path);
+        var bytes = File.ReadAllBytes(path);
+        int length = bytes.Length;
+        if (length < TrailerLength || !bytes.AsSpan(length - TrailerLength, ChecksumTag.Length).SequenceEqual(ChecksumTag))
+            return new Contents(bytes, length, false);
+        length -= TrailerLength;
+        if (!SHA256.HashData(bytes.AsSpan(0, length)).AsSpan().SequenceEqual(bytes.AsSpan(length + ChecksumTag.Length)))
+            throw new InvalidDataException($"{path}: checksum mismatch, the file was changed or damaged after it was written; use another checkpoint.");
+        return new Contents(bytes, length, true);
     }
 
-    private static BinaryReader Reader(byte[] bytes) => new(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+    private static BinaryReader Reader(Contents contents) =>
+        new(new ChecksumAwareStream(contents.Bytes, contents.Length, contents.Checksummed), Encoding.UTF8);
 
     private static CheckpointMetadata ReadHeader(BinaryReader reader, string path)
     {
@@ -262,6 +298,8 @@ internal static class CheckpointFile
             if (metadata.Format < CheckpointMetadata.OldestReadableFormat || metadata.Format > CheckpointMetadata.CurrentFormat)
                 throw new InvalidDataException(
                     $"{path}: checkpoint format {metadata.Format}; this library reads formats {CheckpointMetadata.OldestReadableFormat} to {CheckpointMetadata.CurrentFormat}.");
+            if (metadata.Format >= FirstChecksummedFormat && !(reader.BaseStream is ChecksumAwareStream { Checksummed: true }))
+                throw new InvalidDataException($"{path}: the checksum is missing (truncated or damaged file); use another checkpoint.");
             return metadata;
         }
         catch (JsonException e)
@@ -315,6 +353,25 @@ internal static class CheckpointFile
                     $"{path}: the {what} tensor '{name}' is {dtype} [{string.Join(", ", shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
             SkipData(reader, dtype, shape);
         }
+    }
+
+    /// <summary>
+    /// Checks that the tensor at the reader's position has a valid header and that the stream holds all its data, then
+    /// puts the position back: TorchSharp's own reader hands a corrupt header to libtorch, whose errors are unreadable.
+    /// </summary>
+    internal static void CheckTensorFits(BinaryReader reader, string path, string what, string name)
+    {
+        long start = reader.BaseStream.Position;
+        try
+        {
+            var (dtype, shape) = ReadTensorHeader(reader, path, what, name);
+            SkipData(reader, dtype, shape);
+        }
+        catch (Exception e) when (e is EndOfStreamException or OverflowException)
+        {
+            throw new InvalidDataException($"{path}: the {what} tensor '{name}' is cut short or has a corrupt size.", e);
+        }
+        reader.BaseStream.Position = start;
     }
 
     /// <summary>Skips a tensor's data after its header, checking that the file holds it.</summary>
@@ -400,6 +457,46 @@ internal static class CheckpointFile
         public void Dispose()
         {
             foreach (var (_, copy) in tensors) copy.Dispose();
+        }
+    }
+
+    /// <summary>The readable part of a file (before its trailer), knowing whether a checksum vouched for it.</summary>
+    private sealed class ChecksumAwareStream(byte[] bytes, int length, bool checksummed) : MemoryStream(bytes, 0, length, writable: false)
+    {
+        public bool Checksummed { get; } = checksummed;
+    }
+
+    /// <summary>Forwards writes to a stream and hashes them (SHA-256).</summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public byte[] Hash() => hash.GetHashAndReset();
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            hash.AppendData(buffer);
+            inner.Write(buffer);
+        }
+
+        public override void WriteByte(byte value) => Write(new[] { value });
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) hash.Dispose();
+            base.Dispose(disposing);
         }
     }
 

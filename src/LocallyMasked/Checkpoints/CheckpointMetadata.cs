@@ -10,10 +10,11 @@ namespace LocallyMasked.Checkpoints;
 public sealed record CheckpointMetadata
 {
     /// <summary>
-    /// The file-format version this library writes: 2 (adds <see cref="TrainingImages"/> and the options' decay unit; a
-    /// library that reads only format 1 refuses it instead of resuming with a different schedule).
+    /// The file-format version this library writes: 3 (ends with a SHA-256 checksum of the whole file, verified on every
+    /// read). Format 2 added <see cref="TrainingImages"/> and the options' decay unit. Files of formats 1 and 2 carry no
+    /// checksum and still load, unverified.
     /// </summary>
-    public const int CurrentFormat = 2;
+    public const int CurrentFormat = 3;
 
     /// <summary>The oldest file-format version this library reads (format 1 files resume with per-step decay).</summary>
     public const int OldestReadableFormat = 1;

@@ -154,6 +154,7 @@ public static class PixelCnnCheckpoint
             {
                 var key = reader.ReadString();
                 long before = stream.Position;
+                CheckpointFile.CheckTensorFits(reader, path, "state dict", key);
                 var tensor = TensorExtensionMethods.Load(reader);
                 result[key] = tensor;
                 // A short read inside the tensor data is not reported by TorchSharp: compare the bytes consumed.

@@ -67,8 +67,8 @@ public sealed class CliTests : IDisposable
             "--samples", "0", "--output", dir }).Should().Be(0);
         CheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(3);
 
-        CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--images", "4", "--region", "top", "--output", dir }).Should().Be(0);
-        CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--average", early, "--images", "2", "--orders", "1", "--output", dir })
+        CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--images", "4", "--region", "top" }).Should().Be(0);
+        CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--average", early, "--images", "2", "--orders", "1" })
             .Should().Be(0);
 
         CliApp.Run(new[] { "complete", "--checkpoint", checkpoint, "--region", "box:10,10,3,4", "--count", "2", "--output", dir })
@@ -91,7 +91,7 @@ public sealed class CliTests : IDisposable
         Console.SetOut(output);
         try
         {
-            CliApp.Run(new[] { "evaluate", "--checkpoint", path, "--dataset", "binarized-mnist", "--images", "2", "--orders", "2", "--output", dir })
+            CliApp.Run(new[] { "evaluate", "--checkpoint", path, "--dataset", "binarized-mnist", "--images", "2", "--orders", "2" })
                 .Should().Be(0);
         }
         finally

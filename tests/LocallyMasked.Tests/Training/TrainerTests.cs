@@ -363,9 +363,10 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>Edits a checkpoint's metadata and drops its checksum trailer (8-byte tag + SHA-256), as in formats 1 and 2.</summary>
     private static void RewriteMetadata(string path, Action<System.Text.Json.Nodes.JsonObject> edit)
     {
-        var bytes = File.ReadAllBytes(path);
+        var bytes = File.ReadAllBytes(path)[..^40];
         using var reader = new BinaryReader(new MemoryStream(bytes));
         string magic = reader.ReadString();
         var json = System.Text.Json.Nodes.JsonNode.Parse(reader.ReadString())!.AsObject();
