@@ -171,27 +171,29 @@ public sealed class DatasetDownloader : IDisposable
         string temporary = Path.Combine(folder, $"{file.Name}.{Path.GetRandomFileName()}.tmp");
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         long bytes = 0;
+        bool answered = false;
+        // The temporary file comes first, so that an unwritable folder fails before any request.
+        FileStream output;
+        try
+        {
+            output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetDownloadException(
+                $"Cannot write to {folder} ({FirstLine(e.Message)}); choose a folder you can write to. {ManualHint(dataset, folder)}", null, e);
+        }
         try
         {
             stall.CancelAfter(StallTimeout);
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stall.Token).ConfigureAwait(false);
+            answered = true;
             if (!response.IsSuccessStatusCode)
                 throw new RemoteFailure($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}".TrimEnd());
             long? announced = response.Content.Headers.ContentLength;
             if (file.Size is { } expected && announced is { } length && length != expected)
                 throw new RemoteFailure($"the server announces {length} bytes, expected {expected}");
             long? total = file.Size ?? announced;
-
-            FileStream output;
-            try
-            {
-                output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new DatasetDownloadException(
-                    $"Cannot write to {folder} ({FirstLine(e.Message)}); choose a folder you can write to. {ManualHint(dataset, folder)}", null, e);
-            }
 
             using var hashes = new Hashes(file);
             await using (output.ConfigureAwait(false))
@@ -229,13 +231,17 @@ public sealed class DatasetDownloader : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RemoteFailure(bytes == 0 && !File.Exists(temporary)
+            throw new RemoteFailure(!answered
                 ? $"no response within {StallTimeout.TotalSeconds:0.#} s"
                 : $"no data for {StallTimeout.TotalSeconds:0.#} s after {bytes} bytes");
         }
         catch (HttpRequestException e)
         {
-            throw new RemoteFailure(bytes > 0 ? $"the connection broke after {bytes} bytes ({FirstLine(e.Message)})" : FirstLine(e.Message));
+            throw new RemoteFailure(
+                bytes > 0 ? $"the connection broke after {bytes} bytes ({FirstLine(e.Message)})"
+                : e.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
+                    ? $"cannot connect ({FirstLine(e.Message)})"
+                    : FirstLine(e.Message));
         }
         catch (IOException e) when (e is not DatasetDownloadException)
         {
@@ -244,6 +250,7 @@ public sealed class DatasetDownloader : IDisposable
         }
         finally
         {
+            await output.DisposeAsync().ConfigureAwait(false);   // a second dispose after the using block is harmless
             TryDelete(temporary);
         }
     }
