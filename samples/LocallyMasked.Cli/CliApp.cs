@@ -16,6 +16,7 @@ public static class CliApp
             SampleCommand.Create(common),
             CompleteCommand.Create(common),
             OrdersCommand.Create(),
+            DownloadCommand.Create(),
         };
     }
 

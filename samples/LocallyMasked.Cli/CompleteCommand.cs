@@ -24,12 +24,13 @@ public static class CompleteCommand
             checkpoint, region, count, first, temperature, orderIndex,
         };
         common.AddDataOptions(command);
+        common.DataExtras.AddReadOptions(command);
         common.AddModelOptions(command);
         command.SetAction(result =>
         {
             var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!);
             using var model = loaded.Model;
-            var test = DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false);
+            var test = DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, model.Config);
             int start = result.GetValue(first), n = result.GetValue(count), index = result.GetValue(orderIndex);
             if (start < 0 || n <= 0 || start + n > test.Count)
                 throw new ArgumentException($"--first {start} --count {n}: the test set has {test.Count} images.");

@@ -25,12 +25,13 @@ public static class EvaluateCommand
         };
         var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region, average };
         common.AddDataOptions(command);
+        common.DataExtras.AddReadOptions(command);
         common.AddModelOptions(command);
         command.SetAction(result =>
         {
             var loaded = ModelSource.Load(result, common, result.GetValue(checkpoint)!, result.GetValue(average));
             using var model = loaded.Model;
-            var test = DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false);
+            var test = DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, model.Config);
             var encoding = DataSources.Encoding(loaded.Kind);
             int count = result.GetValue(images);
             var clock = System.Diagnostics.Stopwatch.StartNew();

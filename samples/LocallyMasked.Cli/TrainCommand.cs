@@ -37,6 +37,8 @@ public static class TrainCommand
 
         var command = new Command("train", "Train a locally masked PixelCNN (default: a small model on the embedded binarized digits).");
         common.AddDataOptions(command);
+        common.DataExtras.AddReadOptions(command);
+        command.Options.Add(common.DataExtras.Bits);
         common.AddModelOptions(command);
         foreach (var o in new Option[] { steps, minutes, batch, lr, decay, decayPerEpoch, beta1, beta2, clip, ema, perBatch, evalEvery, evalImages, finalImages, trainImages, checkpoint, every, resume, samples })
             command.Options.Add(o);
@@ -44,11 +46,12 @@ public static class TrainCommand
         command.SetAction(result =>
         {
             var device = common.DeviceOf(result);
-            var kind = DataSources.Parse(result.GetValue(common.Dataset)!);
+            var kind = DataSources.KindOf(result, common);
             string output = result.GetValue(common.Output)!;
             string checkpointPath = result.GetValue(checkpoint) ?? Path.Combine(output, "model.ckpt");
-            var train = DataSources.Read(kind, result.GetValue(common.Data), train: true);
-            var test = DataSources.Read(kind, result.GetValue(common.Data), train: false);
+            string? data = DataSources.FolderOf(result, common, kind);   // downloads first with --download
+            var train = DataSources.Read(result, common, kind, data, train: true);
+            var test = DataSources.Read(result, common, kind, data, train: false);
             if (result.GetValue(trainImages) is > 0 and var limit && limit < train.Count) train = train.Take(limit);
             Console.WriteLine($"data: {train.Count} training and {test.Count} test images of {train.Channels}x{train.Height}x{train.Width} ({train.Name})");
 
