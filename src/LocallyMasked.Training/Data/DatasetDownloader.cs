@@ -55,7 +55,7 @@ public sealed class DatasetDownloader : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (dataset.Mirrors.Count == 0) throw new ArgumentException($"{dataset.Name}: no mirror to download from.", nameof(dataset));
         string root = Path.GetFullPath(folder);
-        bool created = !Directory.Exists(root);
+        string? created = TopmostMissing(root);
         var downloaded = new List<string>();
         var present = new List<string>();
         var unpacked = new List<string>();
@@ -84,7 +84,7 @@ public sealed class DatasetDownloader : IDisposable
         }
         catch
         {
-            if (created) TryRemoveEmptyFolder(root);
+            if (created is not null) TryRemoveEmptyFolders(root, created);
             throw;
         }
         return new DatasetDownloadReport(root, downloaded, present, unpacked);
@@ -172,6 +172,7 @@ public sealed class DatasetDownloader : IDisposable
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         long bytes = 0;
         bool answered = false;
+        var clock = new Stopwatch();
         // The temporary file comes first, so that an unwritable folder fails before any request.
         FileStream output;
         try
@@ -201,7 +202,7 @@ public sealed class DatasetDownloader : IDisposable
                 var body = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
                 await using var bodyScope = body.ConfigureAwait(false);
                 var buffer = new byte[BufferSize];
-                var clock = Stopwatch.StartNew();
+                clock.Start();
                 var lastReport = TimeSpan.Zero;
                 Report(file, bytes, total, clock.Elapsed, completed: false);
                 while (true)
@@ -223,11 +224,11 @@ public sealed class DatasetDownloader : IDisposable
                 if (total is { } size && bytes != size)
                     throw new RemoteFailure($"the transfer ended after {bytes} of {size} bytes");
                 WriteLocal(dataset, folder, () => output.Flush(flushToDisk: true));
-                Report(file, bytes, total, clock.Elapsed, completed: true);
             }
             if (hashes.Mismatch(file) is { } mismatch)
                 throw new RemoteFailure($"checksum mismatch ({mismatch}): the file is not the published one");
             WriteLocal(dataset, folder, () => File.Move(temporary, path, overwrite: true));
+            Report(file, bytes, file.Size ?? bytes, clock.Elapsed, completed: true);   // only once the file verified
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -296,11 +297,24 @@ public sealed class DatasetDownloader : IDisposable
     private static string ManualHint(DatasetDescription dataset, string folder) =>
         $"To get the files by hand, download them from {dataset.HomePage} and put them in {folder}: {dataset.Layout}.";
 
-    private static void TryRemoveEmptyFolder(string folder)
+    /// <summary>The outermost folder of <paramref name="folder"/>'s path that does not exist yet, or null when it exists.</summary>
+    private static string? TopmostMissing(string folder)
+    {
+        string? missing = null;
+        for (var d = folder; !string.IsNullOrEmpty(d) && !Directory.Exists(d); d = Path.GetDirectoryName(d)) missing = d;
+        return missing;
+    }
+
+    /// <summary>Removes <paramref name="folder"/> and its parents up to <paramref name="topmost"/> as long as they are empty.</summary>
+    private static void TryRemoveEmptyFolders(string folder, string topmost)
     {
         try
         {
-            if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+            for (var d = folder; d is not null && d.Length >= topmost.Length; d = Path.GetDirectoryName(d))
+            {
+                if (!Directory.Exists(d) || Directory.EnumerateFileSystemEntries(d).Any()) return;
+                Directory.Delete(d);
+            }
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }

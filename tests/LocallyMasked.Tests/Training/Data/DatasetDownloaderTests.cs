@@ -103,7 +103,8 @@ public sealed class DatasetDownloaderTests : IDisposable
                 ? new DatasetFile(f.Name, server.Files[f.Name].Length, f.Md5, f.Sha256) : f).ToArray(),
         };
         string target = Path.Combine(dir, "mnist");
-        using var downloader = Downloader();
+        var progress = new Recorder();
+        using var downloader = Downloader(progress);
 
         var act = () => downloader.DownloadAsync(tampered, target);
 
@@ -113,20 +114,22 @@ public sealed class DatasetDownloaderTests : IDisposable
         error.Url.Should().Be(new Uri(server.BaseUrl, "train-labels-idx1-ubyte.gz"));
         Leftovers(target).Select(Path.GetFileName).Should().Equal(new[] { "train-images-idx3-ubyte.gz" },
             "the file verified before the failure stays; no temporary or unverified file is left");
+        progress.Reports.Where(r => r.Completed).Select(r => r.File).Should().Equal(new[] { "train-images-idx3-ubyte.gz" },
+            "a file is reported complete only once it verified");
     }
 
     [Fact]
     public async Task A404NamesTheAddressAndLeavesNoFolderBehind()
     {
         var dataset = DataFixtures.Describe("missing", DataFixtures.MnistFiles(), server.BaseUrl);   // nothing served
-        string target = Path.Combine(dir, "new-folder");
+        string target = Path.Combine(dir, "new", "nested", "folder");
         using var downloader = Downloader();
 
         var act = () => downloader.DownloadAsync(dataset, target);
 
         (await act.Should().ThrowAsync<DatasetDownloadException>())
             .WithMessage($"Could not download {server.BaseUrl}train-images-idx3-ubyte.gz: HTTP 404*get the files by hand*{target}*");
-        Directory.Exists(target).Should().BeFalse("the folder this call created is removed again");
+        Directory.Exists(Path.Combine(dir, "new")).Should().BeFalse("the folders this call created are removed again");
     }
 
     [Fact]
