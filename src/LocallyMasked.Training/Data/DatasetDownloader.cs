@@ -125,7 +125,7 @@ public sealed class DatasetDownloader : IDisposable
         {
             Timeout = Timeout.InfiniteTimeSpan,   // the stall timeout below covers headers and body
         };
-        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("LocallyMasked.Training", "0.1"));
+        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("LocallyMasked-Training", "0.1"));
         return client;
     }
 

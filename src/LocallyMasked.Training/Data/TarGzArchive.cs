@@ -108,7 +108,7 @@ internal static class TarGzArchive
         return n.TrimEnd('/');
     }
 
-    private const string RejectedKey = "LocallyMasked.RejectedArchive";
+    private const string RejectedKey = "rejected-archive";
 
     /// <summary>An archive this class refuses (marked, as opposed to one the framework's readers could not read).</summary>
     private static InvalidDataException Rejected(string message)
