@@ -28,6 +28,7 @@ public static class CliApp
             SampleCommand.Create(common, terminal),
             CompleteCommand.Create(common, terminal),
             OrdersCommand.Create(terminal),
+            DownloadCommand.Create(),
         };
         root.Options.Add(Verbose);
         return root;

@@ -15,11 +15,14 @@ public sealed class CommonOptions
     /// <summary>--device cpu|cuda.</summary>
     public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
 
-    /// <summary>--data: folder with MNIST IDX files or CIFAR-10 batches; the embedded digits when absent.</summary>
-    public Option<string?> Data { get; } = new("--data") { Description = "Folder of MNIST IDX files (gzip or raw) or CIFAR-10 binary batches. Default: the embedded 10,000 digits." };
+    /// <summary>--data: folder with MNIST IDX files, CIFAR-10 batches or images; the embedded digits when absent.</summary>
+    public Option<string?> Data { get; } = new("--data") { Description = "Folder of MNIST / Fashion-MNIST IDX files (gzip or raw), CIFAR-10 binary batches, or PNG/JPEG/BMP images (searched recursively; a test/ subfolder holds the test images). Default: the embedded 10,000 digits." };
 
     /// <summary>--dataset.</summary>
-    public Option<string> Dataset { get; } = new("--dataset") { Description = "mnist, binarized-mnist or cifar10.", DefaultValueFactory = _ => "binarized-mnist" };
+    public Option<string> Dataset { get; } = new("--dataset") { Description = "mnist, binarized-mnist, fashion-mnist, cifar10 or images (default binarized-mnist; images when --data is a folder of images).", DefaultValueFactory = _ => "binarized-mnist" };
+
+    /// <summary>Downloading and image-folder options (--download, --mirror, --size, --channels, --test-fraction, --bits).</summary>
+    public DataOptions DataExtras { get; } = new();
 
     /// <summary>--output folder.</summary>
     public Option<string> Output { get; } = new("--output", "-o") { Description = "Output folder.", DefaultValueFactory = _ => "out" };
@@ -182,10 +185,12 @@ public sealed class CommonOptions
         ResidualBlocks = result.GetValue(Blocks),
         MixtureComponents = result.GetValue(Mixtures),
         Dropout = result.GetValue(Dropout),
+        Bits = DataExtras.BitsFor(result, kind),
         Likelihood = kind switch
         {
             DatasetKind.BinarizedMnist => LikelihoodKind.Binary,
-            DatasetKind.Mnist => LikelihoodKind.GreyLogisticMixture,
+            DatasetKind.Mnist or DatasetKind.FashionMnist => LikelihoodKind.GreyLogisticMixture,
+            DatasetKind.Images when channels == 1 => LikelihoodKind.GreyLogisticMixture,
             _ => LikelihoodKind.RgbLogisticMixture,
         },
     };

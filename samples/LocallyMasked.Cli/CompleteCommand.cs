@@ -31,6 +31,7 @@ public static class CompleteCommand
         };
         common.AddDeviceOptions(command);
         common.AddDataOptions(command);
+        common.DataExtras.AddReadOptions(command);
         CommonOptions.Add(command, common.Output);
         common.AddOrderOptions(command);
         common.AddModelFileOptions(command);
@@ -48,7 +49,7 @@ public static class CompleteCommand
             int start = result.GetValue(first), n = result.GetValue(count), index = result.GetValue(orderIndex);
             if (index >= loaded.Orders.Count)
                 throw new InputError($"--order-index {index}: the model has orders 0 to {loaded.Orders.Count - 1}.");
-            var test = Checks.NotEmpty(DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false), "test");
+            var test = Checks.NotEmpty(DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, model.Config), "test");
             Checks.ImagesFitModel(test, model.Config, path);
             if (start + (long)n > test.Count)
                 throw new InputError($"--first {start} --count {n}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");

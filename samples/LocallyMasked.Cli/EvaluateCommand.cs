@@ -32,6 +32,9 @@ public static class EvaluateCommand
         var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region, average };
         common.AddDeviceOptions(command);
         common.AddDataOptions(command);
+        common.DataExtras.AddReadOptions(command);
+        // The test split of a --data folder of images follows --seed and --test-fraction, as given to train.
+        CommonOptions.Add(command, common.Seed);
         common.AddOrderOptions(command);
         common.AddModelFileOptions(command);
         command.SetAction(result =>
@@ -45,7 +48,7 @@ public static class EvaluateCommand
             using var model = loaded.Model;
             Checks.DataFitsModel(loaded.Kind, model.Config, path);
             var area = result.GetValue(region) is { } spec ? Checks.Region(spec, model.Config) : null;
-            var test = Checks.NotEmpty(DataSources.Read(loaded.Kind, result.GetValue(common.Data), train: false), "test");
+            var test = Checks.NotEmpty(DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, model.Config), "test");
             Checks.ImagesFitModel(test, model.Config, path);
             var encoding = DataSources.Encoding(loaded.Kind);
             int count = result.GetValue(images) is > 0 and var n ? Math.Min(n, test.Count) : test.Count;

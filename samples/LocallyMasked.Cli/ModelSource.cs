@@ -49,7 +49,7 @@ public static class ModelSource
             var template = datasetKind switch
             {
                 DatasetKind.BinarizedMnist => PixelCnnConfig.BinarizedMnist,
-                DatasetKind.Mnist => PixelCnnConfig.GreyMnist,
+                DatasetKind.Mnist or DatasetKind.FashionMnist => PixelCnnConfig.GreyMnist,
                 _ => PixelCnnConfig.Cifar10,
             };
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found (--checkpoint).", path);
@@ -74,6 +74,7 @@ public static class ModelSource
         var model = loaded.Model;
         // A weight file's likelihood head fixes its data; a training checkpoint's data can be overridden with --dataset.
         var kind = loaded.Format == CheckpointFormat.Training && CommonOptions.Given(result, common.Dataset) ? datasetKind : KindOf(model.Config);
+        if (kind == DatasetKind.Mnist && datasetKind == DatasetKind.FashionMnist) kind = DatasetKind.FashionMnist;   // same model, other files
         var orders = orderGiven || loaded.Orders is null ? OrdersFromOptions(result, common, model.Config) : loaded.Orders;
         return new Loaded(model, kind, SelectVariants(orders, result.GetValue(common.OrderVariants)));
     }

@@ -22,6 +22,8 @@ public static class TrainCommand
         common.AddDeviceOptions(command);
         common.AddDataOptions(command);
         CommonOptions.Add(command, common.Output);
+        common.DataExtras.AddReadOptions(command);
+        CommonOptions.Add(command, common.DataExtras.Bits);
         common.AddOrderOptions(command);
         common.AddModelOptions(command);
         CommonOptions.Add(command, common.Dropout);
@@ -101,16 +103,17 @@ public static class TrainCommand
             resumedConfig = ConfigOf(resumed, resumePath);
             if (resumed.Step >= target)
                 throw new InputError($"--steps {target}: {resumePath} is already at step {resumed.Step}; give a larger --steps to train further.");
-            kind = CommonOptions.Given(result, common.Dataset) ? DataSources.Parse(result.GetValue(common.Dataset)!) : KindOf(resumedConfig);
+            kind = CommonOptions.Given(result, common.Dataset) ? DataSources.KindOf(result, common) : KindOf(resumedConfig);
             Checks.DataFitsModel(kind, resumedConfig, resumePath);
         }
         else
         {
-            kind = DataSources.Parse(result.GetValue(common.Dataset)!);
+            kind = DataSources.KindOf(result, common);
         }
 
-        var train = Checks.NotEmpty(DataSources.Read(kind, result.GetValue(common.Data), train: true), "training");
-        var test = Checks.NotEmpty(DataSources.Read(kind, result.GetValue(common.Data), train: false), "test");
+        string? data = DataSources.FolderOf(result, common, kind);   // downloads first with --download
+        var train = Checks.NotEmpty(DataSources.Read(result, common, kind, data, train: true, resumedConfig), "training");
+        var test = Checks.NotEmpty(DataSources.Read(result, common, kind, data, train: false, resumedConfig), "test");
         if (result.GetValue(o.TrainImages) is > 0 and var limit && limit < train.Count) train = train.Take(limit);
         if (resumed is not null && resumedConfig is not null)
         {

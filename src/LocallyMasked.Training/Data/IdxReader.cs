@@ -3,8 +3,8 @@ using System.IO.Compression;
 namespace LocallyMasked.Training.Data;
 
 /// <summary>
-/// Reads MNIST's IDX files (the official ones and any subset in the same format), gzip-compressed
-/// or raw: images have magic 0x00000803 (unsigned bytes, 3 dimensions), labels 0x00000801.
+/// Reads MNIST's IDX files (the official ones, Fashion-MNIST's, which use the same format and names, and any subset in
+/// the same format), gzip-compressed or raw: images have magic 0x00000803 (unsigned bytes, 3 dimensions), labels 0x00000801.
 /// Every malformed input raises <see cref="InvalidDataException"/> naming the file and the problem.
 /// </summary>
 public static class IdxReader
@@ -114,7 +114,7 @@ public static class IdxReader
         var labels = data[8..];
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] > 9)
-                throw new InvalidDataException($"{name}: label {i} is {labels[i]}; MNIST labels are digits 0-9.");
+                throw new InvalidDataException($"{name}: label {i} is {labels[i]}; MNIST and Fashion-MNIST labels are 0-9.");
         return labels;
     }
 

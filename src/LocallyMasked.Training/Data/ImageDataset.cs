@@ -7,7 +7,7 @@ namespace LocallyMasked.Training.Data;
 /// A set of 8-bit images with their labels, kept as raw bytes in managed memory (channel-major,
 /// (N, C, H, W)); batches are copied to tensors on demand so that a data set never pins device memory.
 /// </summary>
-public sealed class ImageDataset
+public sealed partial class ImageDataset
 {
     private readonly byte[] pixels;
     private readonly byte[] labels;

@@ -25,7 +25,11 @@ public class NativeHeapRetentionTests
         // (a test thread's arena may delete a heap that becomes entirely free, whatever the trim threshold).
         const int size = 24 << 20;
         var block = Marshal.AllocHGlobal(size); // malloc
-        var anchor = Marshal.AllocHGlobal(64);
+        // A small request may be served from a free chunk anywhere in the arena (left by earlier tests' threads); only
+        // an anchor above the block keeps the block off the top, so allocate until one lands there.
+        var anchors = new List<IntPtr>();
+        do anchors.Add(Marshal.AllocHGlobal(64));
+        while ((ulong)anchors[^1] < (ulong)block + size && anchors.Count < 100_000);
         try
         {
             // Touch every page so that it is resident.
@@ -40,7 +44,7 @@ public class NativeHeapRetentionTests
         }
         finally
         {
-            Marshal.FreeHGlobal(anchor);
+            foreach (var anchor in anchors) Marshal.FreeHGlobal(anchor);
         }
     }
 

@@ -1,0 +1,69 @@
+using LocallyMasked.Training.Data;
+
+namespace LocallyMasked.Cli;
+
+/// <summary>Runs the library's downloader for the program: progress on the console, Ctrl+C, and messages that name --data.</summary>
+public static class DataDownloads
+{
+    /// <summary>The names `download` accepts.</summary>
+    public static string[] Names { get; } = DatasetCatalog.All.Select(d => d.Name).ToArray();
+
+    /// <summary>The catalogue entry for a --dataset kind (binarized-mnist uses MNIST's files).</summary>
+    /// <param name="kind">The data set.</param>
+    public static DatasetDescription For(DatasetKind kind) => kind switch
+    {
+        DatasetKind.Mnist or DatasetKind.BinarizedMnist => DatasetCatalog.Mnist,
+        DatasetKind.FashionMnist => DatasetCatalog.FashionMnist,
+        DatasetKind.Cifar10 => DatasetCatalog.Cifar10,
+        _ => throw new ArgumentException("--download: a folder of images cannot be downloaded; --download works with --dataset mnist, binarized-mnist, fashion-mnist or cifar10."),
+    };
+
+    /// <summary>The default folder of a downloaded data set: data/NAME under the current folder.</summary>
+    /// <param name="dataset">The data set.</param>
+    public static string DefaultFolder(DatasetDescription dataset) => Path.Combine("data", dataset.Name);
+
+    /// <summary>
+    /// Downloads <paramref name="dataset"/> into <paramref name="folder"/>, printing progress and a summary. Failures
+    /// raise <see cref="DatasetDownloadException"/> with a one-line message; Ctrl+C raises <see cref="OperationCanceledException"/>
+    /// after the temporary file is deleted.
+    /// </summary>
+    /// <param name="dataset">The data set (with the mirror already applied).</param>
+    /// <param name="folder">The target folder.</param>
+    /// <param name="output">Where to print; the console when null.</param>
+    /// <param name="stallTimeout">Give up when no data arrives for this long (30 s when null).</param>
+    public static DatasetDownloadReport Run(DatasetDescription dataset, string folder, TextWriter? output = null, TimeSpan? stallTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var writer = output ?? Console.Out;
+        writer.WriteLine($"{dataset.Name}: {Path.GetFullPath(folder)} (from {string.Join(" or ", dataset.Mirrors)})");
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            using var downloader = new DatasetDownloader
+            {
+                Progress = new DownloadProgressPrinter(writer, interactive: output is null && !Console.IsOutputRedirected),
+                StallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30),
+            };
+            DatasetDownloadReport report;
+            try
+            {
+                report = downloader.DownloadAsync(dataset, folder, cancel.Token).GetAwaiter().GetResult();
+            }
+            catch (DatasetDownloadException e)
+            {
+                throw new DatasetDownloadException($"{e.Message} Then pass that folder as --data.", e.Url, e);
+            }
+            foreach (var name in report.AlreadyPresent) writer.WriteLine($"  {name}: already there, checksums verified");
+            if (report.Unpacked.Count > 0) writer.WriteLine($"  unpacked {string.Join(", ", report.Unpacked)}");
+            writer.WriteLine($"{dataset.Name}: ready in {report.Folder} ({report.Downloaded.Count} downloaded, {report.AlreadyPresent.Count} already there)");
+            return report;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+}

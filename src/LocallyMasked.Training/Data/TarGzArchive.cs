@@ -1,0 +1,126 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+
+namespace LocallyMasked.Training.Data;
+
+/// <summary>
+/// Unpacks .tar.gz archives with the framework's own readers (GZipStream and System.Formats.Tar): regular files only,
+/// no entry outside the destination, everything written to a temporary folder inside the destination first and moved
+/// into place only when the whole archive has been read (and the expected entries are there with their sizes).
+/// </summary>
+internal static class TarGzArchive
+{
+    /// <summary>
+    /// Unpacks <paramref name="archive"/> into <paramref name="destination"/>: the regular files listed in
+    /// <paramref name="expected"/> (each must be present with its size), or every regular file when it is null.
+    /// Returns the paths written. Any entry that names a path outside the destination (absolute, or with "..") or
+    /// that is a link or a device rejects the whole archive; so does a truncated or corrupt one
+    /// (<see cref="InvalidDataException"/>, nothing written).
+    /// </summary>
+    /// <param name="archive">The .tar.gz file.</param>
+    /// <param name="destination">The folder to unpack into (created if needed).</param>
+    /// <param name="expected">The entries to unpack, or null for all regular files.</param>
+    public static IReadOnlyList<string> Extract(string archive, string destination, IReadOnlyCollection<ArchiveEntry>? expected = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(archive);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        string root = Path.GetFullPath(destination);
+        Directory.CreateDirectory(root);
+        string temp = Path.Combine(root, $".{Path.GetFileName(archive)}.{Path.GetRandomFileName()}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var wanted = expected?.ToDictionary(e => Normalize(e.Path), e => e.Size, StringComparer.Ordinal);
+            var found = new Dictionary<string, long>(StringComparer.Ordinal);
+            ReadEntries(archive, temp, wanted, found);
+            if (wanted is not null)
+                foreach (var (path, size) in wanted)
+                {
+                    if (!found.TryGetValue(path, out long actual))
+                        throw new InvalidDataException($"{archive}: the archive has no entry '{path}'.");
+                    if (actual != size)
+                        throw Rejected($"{archive}: entry '{path}' has {actual} bytes, expected {size}.");
+                }
+            var written = new List<string>();
+            foreach (var path in found.Keys)
+            {
+                string final = Path.Combine(root, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+                File.Move(Path.Combine(temp, path), final, overwrite: true);
+                written.Add(final);
+            }
+            return written;
+        }
+        finally
+        {
+            try { Directory.Delete(temp, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static void ReadEntries(string archive, string temp, Dictionary<string, long>? wanted, Dictionary<string, long> found)
+    {
+        string tempWithSeparator = temp + Path.DirectorySeparatorChar;
+        try
+        {
+            using var file = File.OpenRead(archive);
+            using var gzip = new GZipStream(file, CompressionMode.Decompress);
+            using var reader = new TarReader(gzip);
+            while (reader.GetNextEntry() is { } entry)
+            {
+                string name = Normalize(entry.Name);
+                if (name.Length == 0) continue;   // "./" itself
+                if (Path.IsPathRooted(entry.Name) || entry.Name.StartsWith('/') || name.Split('/').Any(part => part == ".."))
+                    throw Rejected($"{archive}: entry '{entry.Name}' points outside the destination folder; the archive is rejected.");
+                string full = Path.GetFullPath(Path.Combine(temp, name));
+                if (!full.StartsWith(tempWithSeparator, StringComparison.Ordinal))
+                    throw Rejected($"{archive}: entry '{entry.Name}' points outside the destination folder; the archive is rejected.");
+                switch (entry.EntryType)
+                {
+                    case TarEntryType.Directory:
+                    case TarEntryType.GlobalExtendedAttributes:
+                        break;
+                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                        if (wanted is not null && !wanted.ContainsKey(name)) break;
+                        if (found.ContainsKey(name)) throw Rejected($"{archive}: entry '{name}' occurs twice.");
+                        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                        entry.ExtractToFile(full, overwrite: false);
+                        found[name] = new FileInfo(full).Length;
+                        break;
+                    default:
+                        throw Rejected(
+                            $"{archive}: entry '{entry.Name}' is a {entry.EntryType}; only regular files and folders are unpacked, so the archive is rejected.");
+                }
+            }
+        }
+        catch (Exception e) when (e is EndOfStreamException or FormatException || (e is InvalidDataException && !e.Data.Contains(RejectedKey)))
+        {
+            throw new InvalidDataException($"{archive}: truncated or corrupt archive ({FirstLine(e.Message)}).", e);
+        }
+    }
+
+    /// <summary>An entry name with '/' separators and without a leading "./" or trailing '/'.</summary>
+    private static string Normalize(string name)
+    {
+        string n = name.Replace('\\', '/');
+        while (n.StartsWith("./", StringComparison.Ordinal)) n = n[2..];
+        return n.TrimEnd('/');
+    }
+
+    private const string RejectedKey = "rejected-archive";
+
+    /// <summary>An archive this class refuses (marked, as opposed to one the framework's readers could not read).</summary>
+    private static InvalidDataException Rejected(string message)
+    {
+        var e = new InvalidDataException(message);
+        e.Data[RejectedKey] = true;
+        return e;
+    }
+
+    private static string FirstLine(string text)
+    {
+        int end = text.IndexOfAny(new[] { '\r', '\n' });
+        return end < 0 ? text : text[..end];
+    }
+}
