@@ -7,11 +7,11 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>sample-quality [--count 64] [--seed 1] [--epochs 3] [--ema-weights] CHECKPOINT...</c>: how many generated digits
+/// <c>sample-quality [--count 64] [--seed 1] [--epochs 3] [--ema-weights] [--temperature T ...] CHECKPOINT...</c>: how many generated digits
 /// look like digits. A small CNN (<see cref="DigitClassifier"/>) is trained on the embedded training digits, binarized
 /// like the samples; its test accuracy is printed. Each checkpoint then draws <c>--count</c> digits in its first order
-/// (cached sampler, the given seed) and its score is the fraction of them that the classifier labels with a probability
-/// of at least 0.9. The same score of real binarized test digits is the reference.
+/// (cached sampler, the given seed, at each <c>--temperature</c>, 1 by default) and its score is the fraction of them that
+/// the classifier labels with a probability of at least 0.9. The same score of real binarized test digits is the reference.
 /// </summary>
 internal static class SampleQualityReport
 {
@@ -23,6 +23,7 @@ internal static class SampleQualityReport
         int count = 64, epochs = 3;
         long seed = 1;
         bool ema = false;
+        var temperatures = new List<double>();
         var checkpoints = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -32,6 +33,7 @@ internal static class SampleQualityReport
                 case "--seed": seed = long.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--epochs": epochs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--ema-weights": ema = true; break;
+                case "--temperature": temperatures.Add(double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture)); break;
                 default: checkpoints.Add(args[i]); break;
             }
         }
@@ -57,16 +59,20 @@ internal static class SampleQualityReport
         using (var scope = NewDisposeScope())
             Console.WriteLine($"| real binarized test digits | {count} | {Score(classifier, DigitClassifier.Binarize(test, real, generator)):F3} |");
 
-        Console.WriteLine("| checkpoint | samples | score (confidence >= 0.9) | sampling s |");
-        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        if (temperatures.Count == 0) temperatures.Add(1.0);
+        Console.WriteLine("| checkpoint | temperature | samples | score (confidence >= 0.9) | sampling s |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
         foreach (var path in checkpoints)
         {
             using var loaded = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { MovingAverageWeights = ema });
             if (loaded.Orders is null) throw new ArgumentException($"{path}: records no orders; use a training checkpoint.");
-            using var scope = NewDisposeScope();
-            var sampling = Stopwatch.StartNew();
-            var samples = new CachedSampler(loaded.Model).Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed });
-            Console.WriteLine($"| {path} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
+            foreach (var temperature in temperatures)
+            {
+                using var scope = NewDisposeScope();
+                var sampling = Stopwatch.StartNew();
+                var samples = new CachedSampler(loaded.Model).Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed, Temperature = temperature });
+                Console.WriteLine($"| {path} | {temperature} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
+            }
         }
         return 0;
     }
@@ -80,11 +86,13 @@ internal static class SampleQualityReport
 
     private static string RepositoryFolder(string relative)
     {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, relative);
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException($"{relative} not found above {AppContext.BaseDirectory}; run from the repository.");
+        // The program's folder first (dotnet run), then the working directory (a copied build run from the repository).
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                var candidate = Path.Combine(d.FullName, relative);
+                if (Directory.Exists(candidate)) return candidate;
+            }
+        throw new DirectoryNotFoundException($"{relative} not found above {AppContext.BaseDirectory} or the working directory; run from the repository.");
     }
 }
