@@ -64,8 +64,8 @@ public sealed class CommonOptions
     /// <summary>--max-dilation: the dilation of the resampling convolutions of a model loaded from a file.</summary>
     public Option<int?> MaxDilation { get; } = new("--max-dilation")
     {
-        Description = "Dilation of the resampling convolutions of a model loaded from a file (the authors' --max_dilation). "
-            + "Needed only for weight files that do not record it (then 2 is assumed and said); otherwise an override.",
+        Description = "Dilation of the resampling convolutions (the authors' --max_dilation). train: of the new model (default 2). "
+            + "evaluate, sample, complete: needed only for weight files that do not record it (then 2 is assumed and said); otherwise an override.",
     };
 
     /// <summary>--ema-weights: the moving average of the weights instead of the trained weights.</summary>
@@ -185,6 +185,7 @@ public sealed class CommonOptions
         ResidualBlocks = result.GetValue(Blocks),
         MixtureComponents = result.GetValue(Mixtures),
         Dropout = result.GetValue(Dropout),
+        MaxDilation = result.GetValue(MaxDilation) ?? new PixelCnnConfig().MaxDilation,
         Bits = DataExtras.BitsFor(result, kind),
         Likelihood = kind switch
         {

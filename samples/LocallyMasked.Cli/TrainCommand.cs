@@ -26,6 +26,7 @@ public static class TrainCommand
         CommonOptions.Add(command, common.DataExtras.Bits);
         common.AddOrderOptions(command);
         common.AddModelOptions(command);
+        CommonOptions.Add(command, common.MaxDilation);
         CommonOptions.Add(command, common.Dropout);
         common.AddSamplingOptions(command);
         CommonOptions.Add(command, o.All);
@@ -97,7 +98,7 @@ public static class TrainCommand
             Checks.ExistingFile(resumePath, "--resume");
             Checks.NotGiven(result,
                 new Option[] { o.Batch, o.Lr, o.Decay, o.DecayPerEpoch, o.Beta1, o.Beta2, o.Clip, o.Ema, o.PerBatch, common.Seed, common.Order, common.Orders,
-                    common.Filters, common.Blocks, common.Mixtures, common.Dropout },
+                    common.Filters, common.Blocks, common.Mixtures, common.Dropout, common.MaxDilation },
                 $"with --resume: the run continues with the settings stored in {resumePath}; remove them, or start a new run without --resume");
             resumed = CheckpointMetadata.Read(resumePath);
             resumedConfig = ConfigOf(resumed, resumePath);
