@@ -65,7 +65,7 @@ internal static class SampleQualityReport
             if (loaded.Orders is null) throw new ArgumentException($"{path}: records no orders; use a training checkpoint.");
             using var scope = NewDisposeScope();
             var sampling = Stopwatch.StartNew();
-            var samples = new CachedSampler(loaded.Model).Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed });
+            var samples = new CachedSampler(loaded.LocallyMaskedPixelCnn).Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed });
             Console.WriteLine($"| {path} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
         }
         return 0;
