@@ -104,7 +104,7 @@ public static class EvaluateCommand
 
     /// <summary>
     /// Prints a report as a table, in nats per image and, for 8-bit data, bits per dimension: a row per order and one for
-    /// their ensemble; with one order, its row only and "(one order)" in the title.
+    /// their ensemble; with one order (a pixelcnn++ model's raster order), its row only.
     /// </summary>
     /// <param name="terminal">Where to print.</param>
     /// <param name="report">The report.</param>
@@ -117,7 +117,7 @@ public static class EvaluateCommand
         var table = new Table().AddColumn("order").AddColumn(new TableColumn("nats per image").RightAligned());
         if (bitsPerDimension) table.AddColumn(new TableColumn("bits per dim").RightAligned());
         bool one = report.PerOrder.Count == 1;
-        table.Title = new TableTitle($"test NLL on {report.Images} images{(one ? " (one order)" : "")}");
+        table.Title = new TableTitle($"test NLL on {report.Images} images");
         void Row(string name, double nats)
         {
             var cells = new List<string> { name, $"{nats:F3}" };

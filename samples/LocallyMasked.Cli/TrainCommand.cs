@@ -99,10 +99,14 @@ public static class TrainCommand
             Checks.ExistingFile(resumePath, "--resume");
             Checks.NotGiven(result,
                 new Option[] { o.Batch, o.Lr, o.Decay, o.DecayPerEpoch, o.Beta1, o.Beta2, o.Clip, o.Ema, o.PerBatch, common.Seed, common.Order, common.Orders,
-                    common.Model, common.Filters, common.Blocks, common.Mixtures, common.Dropout },
+                    common.Filters, common.Blocks, common.Mixtures, common.Dropout },
                 $"with --resume: the run continues with the settings stored in {resumePath}; remove them, or start a new run without --resume");
             resumed = CheckpointMetadata.Read(resumePath);
+            var requested = modelKind;
             (modelKind, resumedConfig) = ConfigOf(resumed, resumePath);
+            if (CommonOptions.Given(result, common.Model) && requested != modelKind)
+                throw new InputError(
+                    $"--model {CommonOptions.NameOf(requested)}: {resumePath} holds a {CommonOptions.NameOf(modelKind)} model; leave --model out to continue it, or start a new run without --resume.");
             if (resumed.Step >= target)
                 throw new InputError($"--steps {target}: {resumePath} is already at step {resumed.Step}; give a larger --steps to train further.");
             kind = CommonOptions.Given(result, common.Dataset) ? DataSources.KindOf(result, common) : KindOf(resumedConfig);
