@@ -259,6 +259,45 @@ public sealed class BaselineIntegrationTests : IDisposable
     }
 
     [Fact]
+    public void Args_that_contradict_the_tensors_are_refused_with_each_disagreement_named()
+    {
+        var config = TinyGrey();
+        manual_seed(6);
+        using var baseline = new PixelCnnPlusPlus(config);
+        using var lmconv = new LocallyMaskedPixelCnn(PixelCnnConfig.GreyMnist with { Height = 8, Width = 8, Filters = 4, ResidualBlocks = 1, MixtureComponents = 2 });
+        string Write(string name, IAutoregressiveImageModel model, System.Collections.Hashtable args)
+        {
+            var weights = new System.Collections.Hashtable();
+            foreach (var (key, value) in model.Module.state_dict()) weights[key] = value.detach().clone();
+            string path = Path.Combine(dir, name);
+            TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, new System.Collections.Hashtable { ["model_state_dict"] = weights, ["args"] = args });
+            return path;
+        }
+
+        var oursTrue = Write("ours.pth", baseline, new System.Collections.Hashtable { ["ours"] = true });
+        FluentActions.Invoking(() => PixelCnnCheckpoint.LoadModel(oursTrue)).Should().Throw<CheckpointException>()
+            .WithMessage("*ours.pth*args['ours'] is True*PixelCNN++ baseline's*");
+        var oursFalse = Write("theirs.pth", lmconv, new System.Collections.Hashtable { ["ours"] = false });
+        FluentActions.Invoking(() => PixelCnnCheckpoint.LoadModel(oursFalse)).Should().Throw<CheckpointException>()
+            .WithMessage("*theirs.pth*args['ours'] is False*Locally Masked PixelCNN++'s*");
+        var wrong = Write("wrong.pth", baseline, new System.Collections.Hashtable
+        {
+            ["ours"] = false, ["dataset"] = "cifar", ["nr_filters"] = 160, ["nr_resnet"] = 1, ["nr_logistic_mix"] = 10,
+        });
+        FluentActions.Invoking(() => PixelCnnCheckpoint.LoadModel(wrong)).Should().Throw<CheckpointException>()
+            .WithMessage("*wrong.pth*image channels (dataset): args say 3, the tensors 1*nr_filters: args say 160, the tensors 4*nr_logistic_mix: args say 10, the tensors 2*");
+        // Their main.py's arguments for a grey MNIST baseline load it at 28x28 with 8 bits; the LMConv-only ones are ignored.
+        var right = Write("right.pth", baseline, new System.Collections.Hashtable
+        {
+            ["ours"] = false, ["dataset"] = "mnist", ["binarize"] = false, ["n_bits"] = 8, ["nr_filters"] = 4, ["nr_resnet"] = 1,
+            ["nr_logistic_mix"] = 2, ["normalization"] = "pono", ["kernel_size"] = 5, ["max_dilation"] = 2, ["dropout_prob"] = 0.0,
+        });
+        using var loaded = PixelCnnCheckpoint.LoadModel(right);
+        loaded.PixelCnnPlusPlus.Config.Should().Be(config with { Height = 28, Width = 28 });
+        loaded.Notes.Should().BeEmpty();
+    }
+
+    [Fact]
     public void Evaluation_of_a_baseline_reports_its_raster_order_whose_likelihood_is_the_ensembles()
     {
         manual_seed(3);
