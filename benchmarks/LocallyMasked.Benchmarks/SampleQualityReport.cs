@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LocallyMasked.Checkpoints;
+using LocallyMasked.Models;
 using LocallyMasked.Sampling;
 using LocallyMasked.Training.Data;
 using static TorchSharp.torch;
@@ -70,7 +71,9 @@ internal static class SampleQualityReport
             {
                 using var scope = NewDisposeScope();
                 var sampling = Stopwatch.StartNew();
-                var samples = new CachedSampler(loaded.Model).Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed, Temperature = temperature });
+                // The cached sampler for the LMConv model; the naive one (a full pass per pixel) for PixelCNN++.
+                ImageSampler sampler = loaded.Model is LocallyMaskedPixelCnn lmconv ? new CachedSampler(lmconv) : new NaiveSampler(loaded.Model);
+                var samples = sampler.Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed, Temperature = temperature });
                 Console.WriteLine($"| {path} | {temperature} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
             }
         }

@@ -94,7 +94,7 @@ public static class Checks
     /// <param name="kind">The data set.</param>
     /// <param name="config">The model's configuration.</param>
     /// <param name="checkpoint">The model's file.</param>
-    public static void DataFitsModel(DatasetKind kind, PixelCnnConfig config, string checkpoint)
+    public static void DataFitsModel(DatasetKind kind, IImageModelConfig config, string checkpoint)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (LikelihoodFor(kind) is { } needed && needed != config.Likelihood)
@@ -110,7 +110,7 @@ public static class Checks
     /// <param name="data">The images.</param>
     /// <param name="config">The model's configuration.</param>
     /// <param name="checkpoint">The model's file.</param>
-    public static void ImagesFitModel(ImageDataset data, PixelCnnConfig config, string checkpoint)
+    public static void ImagesFitModel(ImageDataset data, IImageModelConfig config, string checkpoint)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(config);
@@ -133,7 +133,7 @@ public static class Checks
     /// <summary>Checks that a region fits the model's images.</summary>
     /// <param name="spec">The --region value (its syntax was checked by the parser).</param>
     /// <param name="config">The model's configuration.</param>
-    public static ImageRegion Region(string spec, PixelCnnConfig config)
+    public static ImageRegion Region(string spec, IImageModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         try

@@ -4,6 +4,7 @@ using System.CommandLine.Parsing;
 using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
+using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,6 +39,25 @@ public sealed class CommonOptions
 
     /// <summary>--orders: how many symmetric variants of the base order.</summary>
     public Option<int> Orders { get; } = new("--orders") { Description = "How many of the base order's 8 symmetric variants (1-8).", DefaultValueFactory = _ => 8 };
+
+    /// <summary>--model: which model train builds.</summary>
+    public Option<string> Model { get; } = new("--model")
+    {
+        Description = "lmconv (the locally masked PixelCNN++, any order) or pixelcnn++ (the PixelCNN++ baseline, raster order only). "
+            + "--filters, --blocks, --mixtures and --dropout size either.",
+        DefaultValueFactory = _ => "lmconv",
+    };
+
+    /// <summary>The --model names and the models they mean.</summary>
+    public static IReadOnlyDictionary<string, ModelKind> ModelNames { get; } = new Dictionary<string, ModelKind>(StringComparer.Ordinal)
+    {
+        ["lmconv"] = ModelKind.LocallyMaskedPixelCnn,
+        ["pixelcnn++"] = ModelKind.PixelCnnPlusPlus,
+    };
+
+    /// <summary>The program's name of a model kind (lmconv, pixelcnn++).</summary>
+    /// <param name="kind">The kind.</param>
+    public static string NameOf(ModelKind kind) => ModelNames.First(kv => kv.Value == kind).Key;
 
     /// <summary>--filters.</summary>
     public Option<int> Filters { get; } = new("--filters") { Description = "Feature channels per layer.", DefaultValueFactory = _ => 16 };
@@ -95,6 +115,7 @@ public sealed class CommonOptions
     {
         Device.AcceptOnlyFromAmong("cpu", "cuda");
         Sampler.AcceptOnlyFromAmong("cached", "naive");
+        Model.AcceptOnlyFromAmong(ModelNames.Keys.ToArray());
         Dataset.AcceptOnlyFromAmong(DataSources.Names);
         Order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
         Normalization.AcceptOnlyFromAmong(NormalizationNames.Keys.ToArray());
@@ -136,11 +157,30 @@ public sealed class CommonOptions
     /// <param name="command">The command.</param>
     public void AddSamplingOptions(Command command) => Add(command, Sampler, Seed);
 
-    /// <summary>The sampler named by --sampler, for <paramref name="model"/>.</summary>
+    /// <summary>
+    /// The sampler named by --sampler, for <paramref name="model"/>. The cached sampler exists for lmconv models only: for a
+    /// pixelcnn++ model an explicit <c>--sampler cached</c> is an error, and the default falls back to the naive sampler with
+    /// a line saying so.
+    /// </summary>
     /// <param name="result">The parse result.</param>
     /// <param name="model">The model to sample from.</param>
-    public ImageSampler SamplerOf(ParseResult result, LocallyMaskedPixelCnn model) =>
-        ImageSampler.Create(result.GetValue(Sampler) == "naive" ? SamplerKind.Naive : SamplerKind.Cached, model);
+    /// <param name="terminal">Where the fallback is reported.</param>
+    public ImageSampler SamplerOf(ParseResult result, IAutoregressiveImageModel model, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(terminal);
+        bool naive = result.GetValue(Sampler) == "naive";
+        if (!naive && model.Kind != ModelKind.LocallyMaskedPixelCnn)
+        {
+            if (Given(result, Sampler))
+                throw new InputError(
+                    $"--sampler cached: the cached sampler works with lmconv models only; this {NameOf(model.Kind)} model samples with --sampler naive "
+                    + "(one full network pass per pixel).");
+            terminal.Line($"sampler: naive (the cached sampler is for lmconv models; a {NameOf(model.Kind)} model takes one full network pass per pixel)");
+            naive = true;
+        }
+        return ImageSampler.Create(naive ? SamplerKind.Naive : SamplerKind.Cached, model);
+    }
 
     /// <summary>Sets libtorch's CPU threads from --threads until the returned handle is disposed.</summary>
     /// <param name="result">The parse result.</param>
@@ -187,14 +227,80 @@ public sealed class CommonOptions
         Dropout = result.GetValue(Dropout),
         MaxDilation = result.GetValue(MaxDilation) ?? new PixelCnnConfig().MaxDilation,
         Bits = DataExtras.BitsFor(result, kind),
-        Likelihood = kind switch
-        {
-            DatasetKind.BinarizedMnist => LikelihoodKind.Binary,
-            DatasetKind.Mnist or DatasetKind.FashionMnist => LikelihoodKind.GreyLogisticMixture,
-            DatasetKind.Images when channels == 1 => LikelihoodKind.GreyLogisticMixture,
-            _ => LikelihoodKind.RgbLogisticMixture,
-        },
+        Likelihood = LikelihoodOf(kind, channels),
     };
+
+    /// <summary>
+    /// The configuration of the model named by --model for a data set and image size, from the same size options
+    /// (--filters, --blocks, --mixtures, --dropout) for either model.
+    /// </summary>
+    /// <param name="result">The parse result.</param>
+    /// <param name="model">Which model.</param>
+    /// <param name="kind">The data set.</param>
+    /// <param name="channels">Image channels.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    public IImageModelConfig ConfigFor(ParseResult result, ModelKind model, DatasetKind kind, int channels, int height, int width)
+    {
+        if (model == ModelKind.LocallyMaskedPixelCnn) return ConfigFor(result, kind, channels, height, width);
+        if (Given(result, MaxDilation))
+            throw new InputError($"--max-dilation: a {NameOf(model)} model has no dilated convolutions (it halves and doubles its images); leave --max-dilation out.");
+        var config = new PixelCnnPlusPlusConfig
+        {
+            ImageChannels = channels,
+            Height = height,
+            Width = width,
+            Filters = result.GetValue(Filters),
+            ResidualBlocks = result.GetValue(Blocks),
+            MixtureComponents = result.GetValue(Mixtures),
+            Dropout = result.GetValue(Dropout),
+            Bits = DataExtras.BitsFor(result, kind),
+            Likelihood = LikelihoodOf(kind, channels),
+        };
+        if (height % 4 != 0 || width % 4 != 0)
+            throw new InputError(
+                $"--model pixelcnn++: the images are {height}x{width}; PixelCNN++ halves them twice and doubles them back, so their height and width "
+                + "must be multiples of 4 (for a folder of images use --size, e.g. --size 28x28).");
+        return config;
+    }
+
+    private static LikelihoodKind LikelihoodOf(DatasetKind kind, int channels) => kind switch
+    {
+        DatasetKind.BinarizedMnist => LikelihoodKind.Binary,
+        DatasetKind.Mnist or DatasetKind.FashionMnist => LikelihoodKind.GreyLogisticMixture,
+        DatasetKind.Images when channels == 1 => LikelihoodKind.GreyLogisticMixture,
+        _ => LikelihoodKind.RgbLogisticMixture,
+    };
+
+    /// <summary>
+    /// The orders of a new model: the --order/--orders variants for lmconv; for pixelcnn++ its raster order, and --order or
+    /// --orders given with another meaning than raster is an error.
+    /// </summary>
+    /// <param name="result">The parse result.</param>
+    /// <param name="model">Which model.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    public IReadOnlyList<GenerationOrder> OrdersFor(ParseResult result, ModelKind model, int height, int width)
+    {
+        if (model == ModelKind.LocallyMaskedPixelCnn)
+            return OrderNames.Variants(result.GetValue(Order)!, height, width, result.GetValue(Orders));
+        CheckRasterOnly(result, model);
+        return new[] { GenerationOrders.Raster(height, width) };
+    }
+
+    /// <summary>Refuses --order and --orders for a raster-only model unless they mean its raster order.</summary>
+    /// <param name="result">The parse result.</param>
+    /// <param name="model">The model's kind.</param>
+    public void CheckRasterOnly(ParseResult result, ModelKind model)
+    {
+        if (model == ModelKind.LocallyMaskedPixelCnn) return;
+        string order = result.GetValue(Order)!;
+        if (Given(result, Order) && order is not ("raster" or "raster_scan"))
+            throw new InputError($"--order {order}: a {NameOf(model)} model generates in raster order only; leave --order out (or give --order raster).");
+        int count = result.GetValue(Orders);
+        if (Given(result, Orders) && count != 1)
+            throw new InputError($"--orders {count}: a {NameOf(model)} model has one order (raster); leave --orders out (or give --orders 1).");
+    }
 
     /// <summary>Whether the user typed <paramref name="option"/> (rather than leaving its default).</summary>
     /// <param name="result">The parse result.</param>

@@ -44,22 +44,29 @@ public static class CompleteCommand
             using var threads = common.ApplyThreads(result);
             var loaded = ModelSource.Load(result, common, path);
             using var model = loaded.Model;
-            Checks.DataFitsModel(loaded.Kind, model.Config, path);
-            var area = Checks.Region(spec, model.Config);
+            var config = model.Configuration;
+            Checks.DataFitsModel(loaded.Kind, config, path);
+            var area = Checks.Region(spec, config);
             int start = result.GetValue(first), n = result.GetValue(count), index = result.GetValue(orderIndex);
             if (index >= loaded.Orders.Count)
                 throw new InputError($"--order-index {index}: the model has orders 0 to {loaded.Orders.Count - 1}.");
-            var test = Checks.NotEmpty(DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, model.Config), "test");
-            Checks.ImagesFitModel(test, model.Config, path);
+            var test = Checks.NotEmpty(DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, config), "test");
+            Checks.ImagesFitModel(test, config, path);
             if (start + (long)n > test.Count)
                 throw new InputError($"--first {start} --count {n}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");
             var encoding = DataSources.Encoding(loaded.Kind);
 
+            // An lmconv model generates the region last, seeing every other pixel; pixelcnn++ has only the raster order, so the
+            // region is generated in raster order given the pixels before it (the observed pixels after it are not seen).
+            var order = model.SupportedOrders is null ? loaded.Orders[index].WithRegionLast(area.Pixels) : loaded.Orders[index];
+            if (model.SupportedOrders is not null)
+                terminal.Line($"order: raster (a {CommonOptions.NameOf(model.Kind)} model cannot generate the region last: each region pixel is drawn given the pixels before it in raster order)");
+            var sampler = common.SamplerOf(result, model, terminal);
             using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images completed so far");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (sheets, done) = ImageBatches.Complete(terminal, common.SamplerOf(result, model),
-                indices => Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, model.Config.Bits),
-                area, loaded.Orders[index].WithRegionLast(area.Pixels), start, n, result.GetValue(batch), result.GetValue(common.Seed),
+            var (sheets, done) = ImageBatches.Complete(terminal, sampler,
+                indices => Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, config.Bits),
+                area, order, start, n, result.GetValue(batch), result.GetValue(common.Seed),
                 result.GetValue(temperature), output, $"completions-{spec.Replace(':', '-').Replace(',', '-')}", interrupts.Token);
             terminal.Line($"completions: {done} images in {string.Join(", ", sheets)} (rows: context, completion, original; {clock.Elapsed.TotalSeconds:F1} s)");
             return interrupts.ExitCode ?? ExitCodes.Success;

@@ -62,7 +62,7 @@ public static partial class DataSources
     /// <param name="folder">The folder from <see cref="FolderOf"/>.</param>
     /// <param name="train">True for the training split.</param>
     /// <param name="model">The model that will see the images (its channels and size are the defaults), or null.</param>
-    public static ImageDataset Read(ParseResult result, CommonOptions common, DatasetKind kind, string? folder, bool train, PixelCnnConfig? model = null)
+    public static ImageDataset Read(ParseResult result, CommonOptions common, DatasetKind kind, string? folder, bool train, IImageModelConfig? model = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(common);

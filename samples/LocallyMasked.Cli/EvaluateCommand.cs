@@ -46,17 +46,18 @@ public static class EvaluateCommand
             using var threads = common.ApplyThreads(result);
             var loaded = ModelSource.Load(result, common, path, others);
             using var model = loaded.Model;
-            Checks.DataFitsModel(loaded.Kind, model.Config, path);
-            var area = result.GetValue(region) is { } spec ? Checks.Region(spec, model.Config) : null;
-            var test = Checks.NotEmpty(DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, model.Config), "test");
-            Checks.ImagesFitModel(test, model.Config, path);
+            var config = model.Configuration;
+            Checks.DataFitsModel(loaded.Kind, config, path);
+            var area = result.GetValue(region) is { } spec ? Checks.Region(spec, config) : null;
+            var test = Checks.NotEmpty(DataSources.Read(result, common, loaded.Kind, DataSources.FolderOf(result, common, loaded.Kind), train: false, config), "test");
+            Checks.ImagesFitModel(test, config, path);
             var encoding = DataSources.Encoding(loaded.Kind);
             int count = result.GetValue(images) is > 0 and var n ? Math.Min(n, test.Count) : test.Count;
             int batchSize = result.GetValue(batch);
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var report = Evaluate(terminal, model, test, encoding, loaded.Orders, count, batchSize);
-            Print(terminal, report, loaded.Kind != DatasetKind.BinarizedMnist);
+            Print(terminal, report, loaded.Kind != DatasetKind.BinarizedMnist, model.SupportedOrders is null ? null : new[] { "raster" });
             terminal.Line($"({clock.Elapsed.TotalSeconds:F1} s)");
             if (area is not null)
             {
@@ -68,13 +69,17 @@ public static class EvaluateCommand
                     {
                         using var scope = NewDisposeScope();
                         var indices = Enumerable.Range(start, Math.Min(16, count - start)).ToArray();
-                        var x = Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, model.Config.Bits);
+                        var x = Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, config.Bits);
                         sum -= model.RegionLogLikelihood(x, area, loaded.Orders, batchSize).sum().ToDouble();
                         line.Report(start + indices.Length);
                     }
                     return sum;
                 });
-                terminal.Line($"region {result.GetValue(region)} ({area.Pixels.Count} pixels) given the rest, ensemble of {loaded.Orders.Count}: {total / count:F3} nats per image");
+                terminal.Line(model.SupportedOrders is null
+                    ? $"region {result.GetValue(region)} ({area.Pixels.Count} pixels) given the rest, ensemble of {loaded.Orders.Count}: {total / count:F3} nats per image"
+                    // pixelcnn++ cannot generate the region last: each region pixel sees only the pixels before it in raster order.
+                    : $"region {result.GetValue(region)} ({area.Pixels.Count} pixels) given the pixels before it in raster order (a {CommonOptions.NameOf(model.Kind)} model "
+                      + $"cannot condition on the pixels after it): {total / count:F3} nats per image");
             }
             return ExitCodes.Success;
         });
@@ -89,7 +94,7 @@ public static class EvaluateCommand
     /// <param name="orders">The orders.</param>
     /// <param name="count">How many images (at most the test set's size).</param>
     /// <param name="batchSize">Image x order pairs per pass.</param>
-    public static EvaluationReport Evaluate(Terminal terminal, Models.LocallyMaskedPixelCnn model, Training.Data.ImageDataset test,
+    public static EvaluationReport Evaluate(Terminal terminal, Models.IAutoregressiveImageModel model, Training.Data.ImageDataset test,
         InputEncoding encoding, IReadOnlyList<GenerationOrder> orders, int count, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(terminal);
@@ -97,16 +102,21 @@ public static class EvaluateCommand
             LikelihoodEvaluation.Evaluate(model, test, encoding, orders, count, batchSize, new Reporter(line)));
     }
 
-    /// <summary>Prints a report as a table, in nats per image and, for 8-bit data, bits per dimension.</summary>
+    /// <summary>
+    /// Prints a report as a table, in nats per image and, for 8-bit data, bits per dimension: a row per order and one for
+    /// their ensemble; with one order (a pixelcnn++ model's raster order), its row only.
+    /// </summary>
     /// <param name="terminal">Where to print.</param>
     /// <param name="report">The report.</param>
     /// <param name="bitsPerDimension">Whether to add bits per dimension.</param>
-    public static void Print(Terminal terminal, EvaluationReport report, bool bitsPerDimension)
+    /// <param name="orderNames">The orders' names, or null for their variant numbers (0 (Identity), 1 (ReflectRows), ...).</param>
+    public static void Print(Terminal terminal, EvaluationReport report, bool bitsPerDimension, IReadOnlyList<string>? orderNames = null)
     {
         ArgumentNullException.ThrowIfNull(terminal);
         ArgumentNullException.ThrowIfNull(report);
         var table = new Table().AddColumn("order").AddColumn(new TableColumn("nats per image").RightAligned());
         if (bitsPerDimension) table.AddColumn(new TableColumn("bits per dim").RightAligned());
+        bool one = report.PerOrder.Count == 1;
         table.Title = new TableTitle($"test NLL on {report.Images} images");
         void Row(string name, double nats)
         {
@@ -114,8 +124,9 @@ public static class EvaluateCommand
             if (bitsPerDimension) cells.Add($"{report.BitsPerDimension(nats):F4}");
             table.AddRow(cells.Select(c => new Text(c)).ToArray());
         }
-        for (int i = 0; i < report.PerOrder.Count; i++) Row($"{i} ({(OrderSymmetry)i})", report.PerOrder[i]);
-        Row($"ensemble of {report.PerOrder.Count}", report.Ensemble);
+        for (int i = 0; i < report.PerOrder.Count; i++)
+            Row(orderNames is not null && i < orderNames.Count ? orderNames[i] : $"{i} ({(OrderSymmetry)i})", report.PerOrder[i]);
+        if (!one) Row($"ensemble of {report.PerOrder.Count}", report.Ensemble);
         terminal.Write(table);
     }
 

@@ -9,18 +9,19 @@ namespace LocallyMasked.Cli;
 
 /// <summary>
 /// Loads the model a command works with through the library's one loader: a training checkpoint of this program
-/// (configuration and orders stored in it), a checkpoint of the authors' main.py (configuration and orders from its
-/// args), or another PyTorch <c>.pth</c> / TorchSharp weights file (configuration from the tensor shapes and --dataset).
+/// (model type, configuration and orders stored in it), a checkpoint of the authors' main.py (configuration and orders from
+/// its args; a baseline run without --ours gives a pixelcnn++ model), or another PyTorch <c>.pth</c> / TorchSharp weights
+/// file (configuration from the tensor shapes and --dataset; the baseline's keys give a pixelcnn++ model).
 /// Every setting the file does not decide is printed as assumed, with the option that changes it; every option that
 /// changes what the file records is printed as an override.
 /// </summary>
 public static class ModelSource
 {
     /// <summary>A loaded model with what is known about it.</summary>
-    /// <param name="Model">The model, in eval mode.</param>
+    /// <param name="Model">The model (lmconv or pixelcnn++), in eval mode.</param>
     /// <param name="Kind">The data set it models.</param>
-    /// <param name="Orders">The orders to use.</param>
-    public sealed record Loaded(LocallyMaskedPixelCnn Model, DatasetKind Kind, IReadOnlyList<GenerationOrder> Orders);
+    /// <param name="Orders">The orders to use (for pixelcnn++ its raster order).</param>
+    public sealed record Loaded(IAutoregressiveImageModel Model, DatasetKind Kind, IReadOnlyList<GenerationOrder> Orders);
 
     /// <summary>Loads the --checkpoint of a command.</summary>
     /// <param name="result">The parse result.</param>
@@ -64,19 +65,36 @@ public static class ModelSource
                 Normalization = normalizationName is null ? null : CommonOptions.NormalizationNames[normalizationName],
                 MaxDilation = dilation,
             });
-            var config = loaded.Model.Config;
+            var loadedConfig = loaded.Model.Configuration;
+            string name = CommonOptions.NameOf(loaded.Kind);
             Console.WriteLine(loaded.Metadata is { } metadata
-                ? $"model: {path} (step {metadata.Step}, {config.Filters} filters, {config.ResidualBlocks} blocks, {config.Likelihood})"
-                : $"model: {path} (inferred: {config.Filters} filters, {config.ResidualBlocks} blocks, {config.Likelihood}, {config.MixtureComponents} mixtures)");
+                ? $"model: {path} ({name}, step {metadata.Step}, {loadedConfig.Filters} filters, {loadedConfig.ResidualBlocks} blocks, {loadedConfig.Likelihood})"
+                : $"model: {path} ({name}, inferred: {loadedConfig.Filters} filters, {loadedConfig.ResidualBlocks} blocks, {loadedConfig.Likelihood}, {loadedConfig.MixtureComponents} mixtures)");
         }
 
         PrintNotes(loaded, path);
         var model = loaded.Model;
-        // A weight file's likelihood head fixes its data; a training checkpoint's data can be overridden with --dataset.
-        var kind = loaded.Format == CheckpointFormat.Training && CommonOptions.Given(result, common.Dataset) ? datasetKind : KindOf(model.Config);
-        if (kind == DatasetKind.Mnist && datasetKind == DatasetKind.FashionMnist) kind = DatasetKind.FashionMnist;   // same model, other files
-        var orders = orderGiven || loaded.Orders is null ? OrdersFromOptions(result, common, model.Config) : loaded.Orders;
-        return new Loaded(model, kind, SelectVariants(orders, result.GetValue(common.OrderVariants)));
+        var config = model.Configuration;
+        try
+        {
+            // A weight file's likelihood head fixes its data; a training checkpoint's data can be overridden with --dataset.
+            var kind = loaded.Format == CheckpointFormat.Training && CommonOptions.Given(result, common.Dataset) ? datasetKind : KindOf(config);
+            if (kind == DatasetKind.Mnist && datasetKind == DatasetKind.FashionMnist) kind = DatasetKind.FashionMnist;   // same model, other files
+            IReadOnlyList<GenerationOrder> orders;
+            if (model.SupportedOrders is { } only)
+            {
+                // pixelcnn++: its raster order; --order/--orders only when they mean it.
+                common.CheckRasterOnly(result, model.Kind);
+                orders = only;
+            }
+            else orders = orderGiven || loaded.Orders is null ? OrdersFromOptions(result, common, config) : loaded.Orders;
+            return new Loaded(model, kind, SelectVariants(orders, result.GetValue(common.OrderVariants)));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The orders chosen by --order-variants (indices into the model's orders, each at most once), or all.</summary>
@@ -115,10 +133,10 @@ public static class ModelSource
         if (loaded.UsedAverage) Console.WriteLine("weights: the moving average of the weights (--ema-weights)");
     }
 
-    private static IReadOnlyList<GenerationOrder> OrdersFromOptions(ParseResult result, CommonOptions common, PixelCnnConfig config) =>
+    private static IReadOnlyList<GenerationOrder> OrdersFromOptions(ParseResult result, CommonOptions common, IImageModelConfig config) =>
         OrderNames.Variants(result.GetValue(common.Order)!, config.Height, config.Width, result.GetValue(common.Orders));
 
-    private static DatasetKind KindOf(PixelCnnConfig config) => config.Likelihood switch
+    private static DatasetKind KindOf(IImageModelConfig config) => config.Likelihood switch
     {
         LikelihoodKind.Binary => DatasetKind.BinarizedMnist,
         LikelihoodKind.GreyLogisticMixture => DatasetKind.Mnist,

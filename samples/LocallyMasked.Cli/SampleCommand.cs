@@ -34,13 +34,13 @@ public static class SampleCommand
             using var threads = common.ApplyThreads(result);
             var loaded = ModelSource.Load(result, common, path);
             using var model = loaded.Model;
-            Checks.DataFitsModel(loaded.Kind, model.Config, path);
+            Checks.DataFitsModel(loaded.Kind, model.Configuration, path);
             int index = result.GetValue(orderIndex);
             if (index >= loaded.Orders.Count)
                 throw new InputError($"--order-index {index}: the model has orders 0 to {loaded.Orders.Count - 1}.");
             using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images drawn so far");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (sheets, drawn) = ImageBatches.Sample(terminal, common.SamplerOf(result, model), loaded.Orders[index], result.GetValue(count),
+            var (sheets, drawn) = ImageBatches.Sample(terminal, common.SamplerOf(result, model, terminal), loaded.Orders[index], result.GetValue(count),
                 result.GetValue(batch), result.GetValue(common.Seed), result.GetValue(temperature), output, "samples", interrupts.Token);
             terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s)");
             return interrupts.ExitCode ?? ExitCodes.Success;

@@ -18,13 +18,14 @@ public static class TrainCommand
     {
         ArgumentNullException.ThrowIfNull(common);
         var o = new TrainOptions();
-        var command = new Command("train", "Train a locally masked PixelCNN (default: a small model on the embedded binarized digits).");
+        var command = new Command("train", "Train a locally masked PixelCNN or, with --model pixelcnn++, the PixelCNN++ baseline (default: a small lmconv model on the embedded binarized digits).");
         common.AddDeviceOptions(command);
         common.AddDataOptions(command);
         CommonOptions.Add(command, common.Output);
         common.DataExtras.AddReadOptions(command);
         CommonOptions.Add(command, common.DataExtras.Bits);
         common.AddOrderOptions(command);
+        CommonOptions.Add(command, common.Model);
         common.AddModelOptions(command);
         CommonOptions.Add(command, common.MaxDilation);
         CommonOptions.Add(command, common.Dropout);
@@ -91,7 +92,8 @@ public static class TrainCommand
 
         string? resumePath = result.GetValue(o.Resume);
         CheckpointMetadata? resumed = null;
-        PixelCnnConfig? resumedConfig = null;
+        IImageModelConfig? resumedConfig = null;
+        var modelKind = CommonOptions.ModelNames[result.GetValue(common.Model)!];
         DatasetKind kind;
         if (resumePath is not null)
         {
@@ -101,7 +103,11 @@ public static class TrainCommand
                     common.Filters, common.Blocks, common.Mixtures, common.Dropout, common.MaxDilation },
                 $"with --resume: the run continues with the settings stored in {resumePath}; remove them, or start a new run without --resume");
             resumed = CheckpointMetadata.Read(resumePath);
-            resumedConfig = ConfigOf(resumed, resumePath);
+            var requested = modelKind;
+            (modelKind, resumedConfig) = ConfigOf(resumed, resumePath);
+            if (CommonOptions.Given(result, common.Model) && requested != modelKind)
+                throw new InputError(
+                    $"--model {CommonOptions.NameOf(requested)}: {resumePath} holds a {CommonOptions.NameOf(modelKind)} model; leave --model out to continue it, or start a new run without --resume.");
             if (resumed.Step >= target)
                 throw new InputError($"--steps {target}: {resumePath} is already at step {resumed.Step}; give a larger --steps to train further.");
             kind = CommonOptions.Given(result, common.Dataset) ? DataSources.KindOf(result, common) : KindOf(resumedConfig);
@@ -124,7 +130,7 @@ public static class TrainCommand
                     $"--train-images: {resumePath} was trained on {resumed.TrainingImages} images and this run has {train.Count}; give the same --data and --train-images as the run it continues.");
         }
 
-        PixelCnnConfig config;
+        IImageModelConfig config;
         TrainerOptions options;
         IReadOnlyList<GenerationOrder> orders;
         if (resumed is not null && resumedConfig is not null)
@@ -138,8 +144,8 @@ public static class TrainCommand
         }
         else
         {
-            config = common.ConfigFor(result, kind, train.Channels, train.Height, train.Width);
-            orders = OrderNames.Variants(result.GetValue(common.Order)!, train.Height, train.Width, result.GetValue(common.Orders));
+            config = common.ConfigFor(result, modelKind, kind, train.Channels, train.Height, train.Width);
+            orders = common.OrdersFor(result, modelKind, train.Height, train.Width);
             options = new TrainerOptions
             {
                 BatchSize = result.GetValue(o.Batch),
@@ -164,16 +170,21 @@ public static class TrainCommand
         using var threads = common.ApplyThreads(result);
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
         torch.random.manual_seed(unchecked((long)options.Seed));
-        using var model = new LocallyMaskedPixelCnn(config, device);
+        using IAutoregressiveImageModel model = config switch
+        {
+            PixelCnnPlusPlusConfig baseline => new PixelCnnPlusPlus(baseline, device),
+            PixelCnnConfig lmconv => new LocallyMaskedPixelCnn(lmconv, device),
+            _ => throw new InvalidOperationException($"No model for a {config.GetType().Name}."),
+        };
         using var trainer = PixelCnnTraining.CreateTrainer(model, orders, train, test, options);
         if (resumePath is not null)
         {
             trainer.Resume(resumePath);
             terminal.Line($"resumed from {resumePath} at step {trainer.Step}");
         }
-        long parameterCount = model.parameters().Sum(p => p.numel());
-        terminal.Line($"model: {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
-                      $"{orders.Count} orders, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads");
+        long parameterCount = model.Module.parameters().Sum(p => p.numel());
+        terminal.Line($"model: {CommonOptions.NameOf(model.Kind)}, {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
+                      $"{(model.SupportedOrders is null ? $"{orders.Count} orders" : "raster order")}, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads");
 
         bool bpd = kind != DatasetKind.BinarizedMnist;
         long firstStep = trainer.Step;
@@ -250,11 +261,11 @@ public static class TrainCommand
         {
             int finalImages = result.GetValue(o.FinalImages) is > 0 and var f ? Math.Min(f, test.Count) : test.Count;
             var report = EvaluateCommand.Evaluate(terminal, model, test, options.Encoding, orders, finalImages, 64);
-            EvaluateCommand.Print(terminal, report, bpd);
+            EvaluateCommand.Print(terminal, report, bpd, model.SupportedOrders is null ? null : new[] { "raster" });
             int count = result.GetValue(o.Samples);
             if (count > 0)
             {
-                var (sheets, _) = ImageBatches.Sample(terminal, common.SamplerOf(result, model), orders[0], count, Math.Min(count, 64),
+                var (sheets, _) = ImageBatches.Sample(terminal, common.SamplerOf(result, model, terminal), orders[0], count, Math.Min(count, 64),
                     options.Seed, 1.0, output, "samples", CancellationToken.None, scale: 3);
                 terminal.Line($"samples: {string.Join(", ", sheets)}");
             }
@@ -262,11 +273,14 @@ public static class TrainCommand
         return ExitCodes.Success;
     }
 
-    private static PixelCnnConfig ConfigOf(CheckpointMetadata metadata, string path)
+    private static (ModelKind Kind, IImageModelConfig Config) ConfigOf(CheckpointMetadata metadata, string path)
     {
         try
         {
-            return PixelCnnConfig.FromJson(metadata.ModelConfiguration);
+            var kind = PixelCnnCheckpoint.ModelKindOf(metadata, path);
+            return (kind, kind == ModelKind.PixelCnnPlusPlus
+                ? PixelCnnPlusPlusConfig.FromJson(metadata.ModelConfiguration)
+                : PixelCnnConfig.FromJson(metadata.ModelConfiguration));
         }
         catch (InvalidDataException e)
         {
@@ -274,7 +288,7 @@ public static class TrainCommand
         }
     }
 
-    private static DatasetKind KindOf(PixelCnnConfig config) => config.Likelihood switch
+    private static DatasetKind KindOf(IImageModelConfig config) => config.Likelihood switch
     {
         LikelihoodKind.Binary => DatasetKind.BinarizedMnist,
         LikelihoodKind.GreyLogisticMixture => DatasetKind.Mnist,

@@ -6,14 +6,18 @@ using LocallyMasked.Training.Data;
 namespace LocallyMasked.Training;
 
 /// <summary>
-/// Connects <see cref="Trainer"/> to <see cref="LocallyMaskedPixelCnn"/>: the training objective, and trainers whose
-/// checkpoints record the model's configuration (so that <c>PixelCnnCheckpoint.LoadModel</c> rebuilds the model).
+/// Connects <see cref="Trainer"/> to the library's models (<see cref="LocallyMaskedPixelCnn"/> and the PixelCNN++ baseline
+/// <see cref="PixelCnnPlusPlus"/>, through <see cref="IAutoregressiveImageModel"/>): the training objective, and trainers
+/// whose checkpoints record the model's type and configuration (so that <c>PixelCnnCheckpoint.LoadModel</c> rebuilds it).
 /// </summary>
 public static class PixelCnnTraining
 {
-    /// <summary>The negative log-likelihood (nats per image) of a batch under one shared order or one order per image.</summary>
+    /// <summary>
+    /// The negative log-likelihood (nats per image) of a batch under one shared order or one order per image. For the
+    /// PixelCNN++ baseline every order is its raster order (it refuses any other).
+    /// </summary>
     /// <param name="model">The model.</param>
-    public static NegativeLogLikelihood Objective(LocallyMaskedPixelCnn model)
+    public static NegativeLogLikelihood Objective(IAutoregressiveImageModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         return (x, orders) => orders.Count == 1
@@ -21,27 +25,42 @@ public static class PixelCnnTraining
             : model.LogLikelihood(x, orders).neg();
     }
 
-    /// <summary>A trainer for <paramref name="model"/> whose checkpoints record the model's configuration.</summary>
-    /// <param name="model">The model, already on its device.</param>
-    /// <param name="orders">The order set.</param>
+    /// <summary>A trainer for <paramref name="model"/> whose checkpoints record the model's type and configuration.</summary>
+    /// <param name="model">The model (either kind), already on its device.</param>
+    /// <param name="orders">The order set: orders the model supports (for a PixelCNN++ exactly its raster order).</param>
     /// <param name="train">Training images.</param>
     /// <param name="test">Test images for periodic evaluation, or null.</param>
     /// <param name="options">Settings.</param>
-    public static Trainer CreateTrainer(LocallyMaskedPixelCnn model, IReadOnlyList<GenerationOrder> orders, ImageDataset train,
+    /// <exception cref="ArgumentException">The images do not fit the model, the encoding not its likelihood, or an order is one
+    /// the model does not support (named).</exception>
+    public static Trainer CreateTrainer(IAutoregressiveImageModel model, IReadOnlyList<GenerationOrder> orders, ImageDataset train,
         ImageDataset? test, TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
-        if (train.Channels != model.Config.ImageChannels || train.Height != model.Config.Height || train.Width != model.Config.Width)
+        var config = model.Configuration;
+        if (train.Channels != config.ImageChannels || train.Height != config.Height || train.Width != config.Width)
             throw new ArgumentException(
-                $"Expected {model.Config.ImageChannels}x{model.Config.Height}x{model.Config.Width} images for this model, got " +
+                $"Expected {config.ImageChannels}x{config.Height}x{config.Width} images for this model, got " +
                 $"{train.Channels}x{train.Height}x{train.Width}.", nameof(train));
         ArgumentNullException.ThrowIfNull(options);
-        bool binary = model.Config.Likelihood == LikelihoodKind.Binary;
+        ModelInputs.CheckOrders(model, orders, nameof(orders));
+        bool binary = config.Likelihood == LikelihoodKind.Binary;
         if (binary != (options.Encoding == InputEncoding.DynamicBinarization))
             throw new ArgumentException(
-                $"The {model.Config.Likelihood} likelihood needs {(binary ? "DynamicBinarization" : "Signed")} inputs, got {options.Encoding}.", nameof(options));
+                $"The {config.Likelihood} likelihood needs {(binary ? "DynamicBinarization" : "Signed")} inputs, got {options.Encoding}.", nameof(options));
         // Signed inputs are quantized to the model's bit depth.
-        return new Trainer(model, Objective(model), orders, train, test, options with { Bits = model.Config.Bits }, model.Config.ToJson());
+        return new Trainer(model.Module, Objective(model), orders, train, test, options with { Bits = config.Bits }, config.ToJson());
+    }
+
+    /// <summary>A trainer for the PixelCNN++ baseline: its order set is its raster order (<see cref="PixelCnnPlusPlus.Order"/>).</summary>
+    /// <param name="model">The model, already on its device.</param>
+    /// <param name="train">Training images.</param>
+    /// <param name="test">Test images for periodic evaluation, or null.</param>
+    /// <param name="options">Settings (the order sampling is irrelevant: there is one order).</param>
+    public static Trainer CreateTrainer(PixelCnnPlusPlus model, ImageDataset train, ImageDataset? test, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return CreateTrainer(model, model.SupportedOrders, train, test, options);
     }
 }

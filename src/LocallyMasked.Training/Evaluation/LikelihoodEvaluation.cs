@@ -21,19 +21,24 @@ public delegate Tensor PerOrderLogLikelihoods(Tensor inputs, IReadOnlyList<Gener
 /// </summary>
 public static class LikelihoodEvaluation
 {
-    /// <summary>Evaluates a Locally Masked PixelCNN++ under <paramref name="orders"/> and their ensemble.</summary>
-    /// <param name="model">The model.</param>
+    /// <summary>
+    /// Evaluates a model under <paramref name="orders"/> and their ensemble: a Locally Masked PixelCNN++ under any orders, the
+    /// PixelCNN++ baseline under its raster order (its report has one order, whose likelihood is also the ensemble's).
+    /// </summary>
+    /// <param name="model">The model (either kind).</param>
     /// <param name="data">The images.</param>
     /// <param name="encoding">How bytes become inputs.</param>
-    /// <param name="orders">The orders.</param>
+    /// <param name="orders">The orders (all supported by the model).</param>
     /// <param name="images">How many images, the first ones (0: all).</param>
     /// <param name="batchSize">Image x order pairs per network pass.</param>
     /// <param name="progress">Receives the number of images done after each batch, or null.</param>
-    public static EvaluationReport Evaluate(LocallyMaskedPixelCnn model, ImageDataset data, InputEncoding encoding,
+    /// <exception cref="ArgumentException">An order is one the model does not support.</exception>
+    public static EvaluationReport Evaluate(IAutoregressiveImageModel model, ImageDataset data, InputEncoding encoding,
         IReadOnlyList<GenerationOrder> orders, int images = 0, int batchSize = 64, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Evaluate(model, (x, o) => model.PerOrderLogLikelihoods(x, o, batchSize), data, encoding, orders, model.Config.Bits,
+        ModelInputs.CheckOrders(model, orders, nameof(orders));
+        return Evaluate(model.Module, (x, o) => model.PerOrderLogLikelihoods(x, o, batchSize), data, encoding, orders, model.Configuration.Bits,
             images, batchSize, progress);
     }
 

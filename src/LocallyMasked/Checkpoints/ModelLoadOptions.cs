@@ -17,7 +17,8 @@ public sealed record ModelLoadOptions
     /// For weight files that record no configuration (no reference-code <c>args</c>): supplies what the tensor shapes cannot
     /// tell (image size, bits, dropout), and the defaults of what they cannot tell that is reported as assumed
     /// (normalization, dilation). Null: 32x32 for RGB and 28x28 for one channel, 8 bits and the published models'
-    /// settings. Ignored for files that record their configuration.
+    /// settings. Ignored for files that record their configuration. For a PixelCNN++ baseline file only its image size and
+    /// bits are used.
     /// </summary>
     public PixelCnnConfig? Template { get; init; }
 
@@ -32,4 +33,12 @@ public sealed record ModelLoadOptions
 
     /// <summary>The dilation of the resampling convolutions to use whatever the file records or implies (reported as an override), or null.</summary>
     public int? MaxDilation { get; init; }
+
+    /// <summary>
+    /// For weight files (PyTorch, TorchSharp): the image size to build the model for, whatever the file's <c>args</c> (its
+    /// data set) or <see cref="Template"/> imply. The convolution weights of both models apply at any size (a PixelCNN++
+    /// needs multiples of 4); the reference code's orders are rebuilt at this size. Reported as an override when the file
+    /// records another size. Null: the file's or the template's size. A training checkpoint's size cannot be changed.
+    /// </summary>
+    public (int Height, int Width)? ImageSize { get; init; }
 }

@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Checkpoints;
 
 /// <summary>
-/// Reading and writing <see cref="LocallyMaskedPixelCnn"/> models: <see cref="LoadModel"/> reads any of the formats
+/// Reading and writing the library's models (<see cref="LocallyMaskedPixelCnn"/> and the PixelCNN++ baseline
+/// <see cref="PixelCnnPlusPlus"/>, both through <see cref="IAutoregressiveImageModel"/>): <see cref="LoadModel"/> reads any of the formats
 /// (<see cref="CheckpointFormat"/>: this library's training checkpoints, the authors' PyTorch <c>.pth</c> files — a full
 /// checkpoint dict with the weights under <c>model_state_dict</c>, or a bare state dict, with or without the
 /// data-parallel <c>module.</c> prefix — and TorchSharp's own format). Loading checks every key and shape first and
@@ -180,10 +181,10 @@ public static class PixelCnnCheckpoint
     /// Loads weights of either format into an existing model (converted to its dtype and device). Every key
     /// and shape is checked before anything is copied.
     /// </summary>
-    /// <param name="model">The model.</param>
+    /// <param name="model">The model (either kind).</param>
     /// <param name="path">A PyTorch or TorchSharp checkpoint.</param>
     /// <exception cref="CheckpointException">The file is unreadable, or keys are missing, unexpected or mis-shaped (all listed).</exception>
-    public static void Load(LocallyMaskedPixelCnn model, string path)
+    public static void Load(IAutoregressiveImageModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         using var scope = NewDisposeScope();
@@ -203,19 +204,25 @@ public static class PixelCnnCheckpoint
 
     /// <summary>
     /// Loads a model from a file of any <see cref="CheckpointFormat"/>, detected from its first bytes, with exactly the
-    /// configuration it was trained with wherever the file records it:
+    /// configuration it was trained with wherever the file records it. The file decides which model is built: a
+    /// <see cref="LocallyMaskedPixelCnn"/>, or the PixelCNN++ baseline <see cref="PixelCnnPlusPlus"/> (a training checkpoint
+    /// of one; a file of the reference code whose <c>args['ours']</c> is false; or weights with the baseline's keys
+    /// <c>ul_init.*</c>, <c>upsize_ul_stream.*</c>, as pclucas14/pixel-cnn-pp's):
     /// <list type="bullet">
-    /// <item>a training checkpoint records its configuration and orders;</item>
+    /// <item>a training checkpoint records its model type, configuration and orders;</item>
     /// <item>a checkpoint of the reference code's <c>main.py</c> records its <c>args</c>: normalization, learned mask
     /// weight, bias, kernel size, dilation, filters, blocks, mixtures, bits, binarization, data set and orders, which must
-    /// agree with the tensor shapes (else a <see cref="CheckpointException"/> lists every disagreement);</item>
+    /// agree with the tensor shapes (else a <see cref="CheckpointException"/> lists every disagreement); for the baseline the
+    /// data set (image size), bits, filters, blocks, mixtures and binarization;</item>
     /// <item>for other weight files the shapes decide filters, blocks, channels, kernel, likelihood head, mixtures, weight
     /// normalization, bias and mask weight; the image size and bits come from <see cref="ModelLoadOptions.Template"/>; the
     /// normalization (none, PONO and order rescaling store the same tensors) and the dilation take the published models'
-    /// values (PONO, 2) and are listed in <see cref="LoadedModel.Notes"/> as assumed.</item>
+    /// values (PONO, 2) and are listed in <see cref="LoadedModel.Notes"/> as assumed (a baseline has neither).</item>
     /// </list>
-    /// <see cref="ModelLoadOptions.Normalization"/> and <see cref="ModelLoadOptions.MaxDilation"/> win over the file and are
-    /// listed as overrides. Nothing is half-loaded: every check runs before the model exists.
+    /// <see cref="ModelLoadOptions.Normalization"/>, <see cref="ModelLoadOptions.MaxDilation"/> and
+    /// <see cref="ModelLoadOptions.ImageSize"/> win over the file and are listed as overrides; the first two do not
+    /// apply to a baseline (an error). Nothing is half-loaded: every check runs before the model exists. A baseline's
+    /// <see cref="LoadedModel.Orders"/> is its raster order.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="options">Device, dtype, template, weights and overrides; defaults when null.</param>
@@ -229,6 +236,8 @@ public static class PixelCnnCheckpoint
         options ??= new ModelLoadOptions();
         if (options.MaxDilation is < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxDilation, "ModelLoadOptions.MaxDilation must be at least 1.");
+        if (options.ImageSize is { } requested && (requested.Height < 1 || requested.Width < 1))
+            throw new ArgumentOutOfRangeException(nameof(options), requested, "ModelLoadOptions.ImageSize must be at least 1x1.");
         var format = DetectFormat(path);
         if (format == CheckpointFormat.Training) return LoadTrainingCheckpoint(path, options);
 
@@ -239,18 +248,19 @@ public static class PixelCnnCheckpoint
             : options.MovingAverageWeights
                 ? throw new CheckpointException($"{source} holds plain weights in TorchSharp's format: it has no moving average of the weights.")
                 : new PyTorchCheckpoint(ReadTorchSharpStateDict(path), null);
+        var arguments = contents.Arguments is { } recorded ? ReferenceArguments.Parse(recorded, source) : null;
+        bool baselineKeys = CheckpointConfigInference.IsBaseline(contents.Weights);
+        if (arguments?.Ours is { } ours && ours == baselineKeys)
+            throw new CheckpointException(ours
+                ? $"The args of {source} contradict its tensors: args['ours'] is True (a Locally Masked PixelCNN++) but the tensors are a PixelCNN++ baseline's (ul_init.*, upsize_ul_stream.*)."
+                : $"The args of {source} contradict its tensors: args['ours'] is False (a PixelCNN++ baseline of the reference code) but the tensors are a Locally Masked PixelCNN++'s.");
+        if (baselineKeys) return LoadBaselineWeights(path, format, contents, arguments, options);
+
         var shapes = CheckpointConfigInference.Infer(contents.Weights, options.Template);
         PixelCnnConfig config;
-        IReadOnlyList<GenerationOrder>? orders = null;
         var notes = new List<ConfigurationNote>();
-        if (contents.Arguments is { } recorded)
-        {
-            var arguments = ReferenceArguments.Parse(recorded, source);
-            if (arguments.Ours == false)
-                throw new CheckpointException($"{source} is a PixelCNN++ baseline checkpoint of the reference code (trained without --ours), not a Locally Masked PixelCNN++.");
+        if (arguments is not null)
             config = arguments.Configure(shapes, notes, source);
-            orders = arguments.BuildOrders(config.Height, config.Width, source);
-        }
         else
         {
             config = shapes;
@@ -259,6 +269,9 @@ public static class PixelCnnCheckpoint
             notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), config.MaxDilation.ToString(System.Globalization.CultureInfo.InvariantCulture), null));
         }
         config = Override(config, options, notes, source);
+        var (height, width) = Resize(config.Height, config.Width, options, notes, arguments is not null);
+        config = config with { Height = height, Width = width };
+        var orders = arguments?.BuildOrders(config.Height, config.Width, source);
 
         var model = new LocallyMaskedPixelCnn(config, options.Device, options.DType);
         try
@@ -272,6 +285,51 @@ public static class PixelCnnCheckpoint
         }
         model.eval();
         return new LoadedModel(model, format, orders, null, options.MovingAverageWeights, notes);
+    }
+
+    /// <summary>Builds and fills a PixelCNN++ baseline from a weight file (the reference code's, pclucas14's, or TorchSharp's).</summary>
+    private static LoadedModel LoadBaselineWeights(string path, CheckpointFormat format, PyTorchCheckpoint contents, ReferenceArguments? arguments,
+        ModelLoadOptions options)
+    {
+        var source = $"'{path}'";
+        if (options.Normalization is not null || options.MaxDilation is not null)
+            throw new CheckpointException(
+                $"{source} holds a PixelCNN++ baseline, which has no feature normalization or resampling dilation (it uses weight normalization and "
+                + "strided shifted convolutions): leave the normalization and max-dilation settings unset.");
+        var config = CheckpointConfigInference.InferBaseline(contents.Weights, options.Template);
+        if (arguments is not null) config = arguments.ConfigureBaseline(config, source);
+        var notes = new List<ConfigurationNote>();
+        var (height, width) = Resize(config.Height, config.Width, options, notes, arguments is not null);
+        config = config with { Height = height, Width = width };
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"{source}: the PixelCNN++ configuration it implies is invalid: {e.Message}", e);
+        }
+
+        var model = new PixelCnnPlusPlus(config, options.Device, options.DType);
+        try
+        {
+            LoadStateDict(model, contents.Weights, source);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return new LoadedModel(model, format, model.SupportedOrders, null, options.MovingAverageWeights, notes);
+    }
+
+    /// <summary>The image size after <see cref="ModelLoadOptions.ImageSize"/>, noted as an override when it replaces a recorded size.</summary>
+    private static (int Height, int Width) Resize(int height, int width, ModelLoadOptions options, List<ConfigurationNote> notes, bool recorded)
+    {
+        if (options.ImageSize is not { } size || (size.Height == height && size.Width == width)) return (height, width);
+        if (recorded) notes.Add(new ConfigurationNote(nameof(ModelLoadOptions.ImageSize), $"{size.Height}x{size.Width}", $"{height}x{width}"));
+        return (size.Height, size.Width);
     }
 
     /// <summary>Applies the caller's overrides and notes each one that changes what the file records or implies.</summary>
@@ -302,11 +360,11 @@ public static class PixelCnnCheckpoint
     }
 
     /// <summary>
-    /// Averages the weights of several training checkpoints of one model (for example the last few of a run): each
-    /// parameter and buffer becomes the mean of its values across the files. Uses the trained weights, not the moving
-    /// averages; the orders and metadata are the first file's.
+    /// Averages the weights of several training checkpoints of one model (for example the last few of a run), of either
+    /// kind: each parameter and buffer becomes the mean of its values across the files. Uses the trained weights, not the
+    /// moving averages; the orders and metadata are the first file's.
     /// </summary>
-    /// <param name="paths">One or more training checkpoints with the same configuration.</param>
+    /// <param name="paths">One or more training checkpoints with the same model type and configuration.</param>
     /// <param name="options">Device and dtype of the model; defaults when null.</param>
     /// <exception cref="ArgumentException">A file is not a training checkpoint of this library.</exception>
     /// <exception cref="InvalidDataException">The files hold different models, or one is truncated or corrupt.</exception>
@@ -319,11 +377,14 @@ public static class PixelCnnCheckpoint
             if (DetectFormat(path) != CheckpointFormat.Training)
                 throw new ArgumentException($"{path}: only training checkpoints of this library can be averaged.", nameof(paths));
         var metadata = CheckpointFile.ReadMetadata(paths[0]);
-        var config = ConfigOf(metadata, paths[0]);
+        var (kind, config) = ConfigOf(metadata, paths[0]);
         foreach (var path in paths.Skip(1))
-            if (ConfigOf(CheckpointFile.ReadMetadata(path), path) != config)
-                throw new InvalidDataException($"{path}: a different model configuration than {paths[0]}; only checkpoints of one model can be averaged.");
-        var model = new LocallyMaskedPixelCnn(config, options.Device, options.DType);
+        {
+            var (otherKind, otherConfig) = ConfigOf(CheckpointFile.ReadMetadata(path), path);
+            if (otherKind != kind || !otherConfig.Equals(config))
+                throw new InvalidDataException($"{path}: a different model ({otherKind}) or configuration than {paths[0]} ({kind}); only checkpoints of one model can be averaged.");
+        }
+        var model = Create(kind, config, options.Device, options.DType);
         var sums = new Dictionary<string, Tensor>();
         try
         {
@@ -341,7 +402,7 @@ public static class PixelCnnCheckpoint
             }
             using (no_grad())
             {
-                var state = model.state_dict();
+                var state = model.Module.state_dict();
                 if (!state.Keys.ToHashSet().SetEquals(sums.Keys))
                     throw new InvalidDataException($"{paths[0]}: the checkpoints' tensors do not match the model's.");
                 foreach (var (name, target) in state)
@@ -361,7 +422,7 @@ public static class PixelCnnCheckpoint
         {
             foreach (var t in sums.Values) t.Dispose();
         }
-        model.eval();
+        model.Module.eval();
         return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, false, Array.Empty<ConfigurationNote>());
     }
 
@@ -369,41 +430,73 @@ public static class PixelCnnCheckpoint
     {
         var metadata = CheckpointFile.ReadMetadata(path);
         var notes = new List<ConfigurationNote>();
-        var config = Override(ConfigOf(metadata, path), options, notes, path);
+        var (kind, recorded) = ConfigOf(metadata, path);
+        if (options.ImageSize is { } size && (size.Height != recorded.Height || size.Width != recorded.Width))
+            throw new ArgumentException(
+                $"{path}: a training checkpoint's model is {recorded.Height}x{recorded.Width} and its orders are of that size; ModelLoadOptions.ImageSize applies to weight files only.",
+                nameof(options));
+        IImageModelConfig config;
+        if (recorded is PixelCnnConfig lmconv) config = Override(lmconv, options, notes, path);
+        else if (options.Normalization is not null || options.MaxDilation is not null)
+            throw new CheckpointException(
+                $"'{path}' holds a PixelCNN++ baseline, which has no feature normalization or resampling dilation (it uses weight normalization and "
+                + "strided shifted convolutions): leave the normalization and max-dilation settings unset.");
+        else config = recorded;
         bool useAverage = options.MovingAverageWeights;
         if (useAverage && !CheckpointFile.HasWeightAverage(path))
             throw new InvalidDataException($"{path}: the checkpoint holds no moving average of the weights (it was trained without EMA); load its trained weights instead.");
         // Built in the stored dtype (the checkpoint's tensors are loaded in place), converted afterwards if asked.
-        var model = new LocallyMaskedPixelCnn(config, options.Device);
+        var model = Create(kind, config, options.Device, null);
         try
         {
+            var module = model.Module;
             Dictionary<string, Tensor>? average = null;
             if (useAverage)
-                average = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
-            CheckpointFile.Load(path, new CheckpointFile.Parts(model, null, average));
+                average = module.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+            CheckpointFile.Load(path, new CheckpointFile.Parts(module, null, average));
             if (average is not null)
             {
                 using (no_grad())
-                    foreach (var (name, parameter) in model.named_parameters())
+                    foreach (var (name, parameter) in module.named_parameters())
                         parameter.copy_(average[name]);
                 foreach (var t in average.Values) t.Dispose();
             }
-            if (options.DType is { } dtype && dtype != model.DType) model.to(dtype);
+            if (options.DType is { } dtype && dtype != model.DType) module.to(dtype);
         }
         catch
         {
             model.Dispose();
             throw;
         }
-        model.eval();
+        model.Module.eval();
         return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, useAverage, notes);
     }
 
-    private static PixelCnnConfig ConfigOf(CheckpointMetadata metadata, string path)
+    /// <summary>The model type of a training checkpoint (<see cref="CheckpointMetadata.ModelType"/>), as a kind.</summary>
+    /// <param name="metadata">The checkpoint's metadata.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <exception cref="InvalidDataException">The checkpoint records a model type this library cannot build.</exception>
+    public static ModelKind ModelKindOf(CheckpointMetadata metadata, string path)
     {
+        ArgumentNullException.ThrowIfNull(metadata);
+        string type = metadata.ModelType;
+        // Files written before the baseline existed record the Locally Masked PixelCNN++ (or nothing, format 1).
+        if (string.IsNullOrEmpty(type) || type == typeof(LocallyMaskedPixelCnn).FullName || type == nameof(LocallyMaskedPixelCnn))
+            return ModelKind.LocallyMaskedPixelCnn;
+        if (type == typeof(PixelCnnPlusPlus).FullName || type == nameof(PixelCnnPlusPlus)) return ModelKind.PixelCnnPlusPlus;
+        throw new InvalidDataException(
+            $"{path}: the checkpoint holds a model of type {type}, which this library cannot build (it builds {typeof(LocallyMaskedPixelCnn).FullName} and {typeof(PixelCnnPlusPlus).FullName}).");
+    }
+
+    /// <summary>The kind and configuration a training checkpoint records.</summary>
+    private static (ModelKind Kind, IImageModelConfig Config) ConfigOf(CheckpointMetadata metadata, string path)
+    {
+        var kind = ModelKindOf(metadata, path);
         try
         {
-            return PixelCnnConfig.FromJson(metadata.ModelConfiguration);
+            return (kind, kind == ModelKind.PixelCnnPlusPlus
+                ? PixelCnnPlusPlusConfig.FromJson(metadata.ModelConfiguration)
+                : PixelCnnConfig.FromJson(metadata.ModelConfiguration));
         }
         catch (InvalidDataException e)
         {
@@ -411,23 +504,35 @@ public static class PixelCnnCheckpoint
         }
     }
 
+    /// <summary>A fresh model of the given kind.</summary>
+    /// <param name="kind">Which model.</param>
+    /// <param name="config">Its configuration: a <see cref="PixelCnnConfig"/> or a <see cref="PixelCnnPlusPlusConfig"/> to match.</param>
+    /// <param name="device">Device of the parameters; the default device when null.</param>
+    /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
+    private static IAutoregressiveImageModel Create(ModelKind kind, IImageModelConfig config, Device? device, ScalarType? dtype) => (kind, config) switch
+    {
+        (ModelKind.LocallyMaskedPixelCnn, PixelCnnConfig c) => new LocallyMaskedPixelCnn(c, device, dtype),
+        (ModelKind.PixelCnnPlusPlus, PixelCnnPlusPlusConfig c) => new PixelCnnPlusPlus(c, device, dtype),
+        _ => throw new ArgumentException($"A {kind} cannot be built from a {config.GetType().Name}.", nameof(config)),
+    };
+
     /// <summary>
     /// Copies a state dict into the model after checking that its keys (after removing a <c>module.</c> prefix)
     /// and shapes match exactly. Values are converted to the model's dtype and device; the model's parameters
     /// keep requires_grad.
     /// </summary>
-    /// <param name="model">The model.</param>
+    /// <param name="model">The model (either kind).</param>
     /// <param name="stateDict">Weights by PyTorch name.</param>
     /// <param name="source">Description of the source used in error messages.</param>
     /// <exception cref="CheckpointException">Keys are missing, unexpected or mis-shaped (all listed).</exception>
-    public static void LoadStateDict(LocallyMaskedPixelCnn model, IReadOnlyDictionary<string, Tensor> stateDict, string source = "the state dict")
+    public static void LoadStateDict(IAutoregressiveImageModel model, IReadOnlyDictionary<string, Tensor> stateDict, string source = "the state dict")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stateDict);
         var incoming = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, value) in stateDict) incoming[StripPrefix(key)] = value;
 
-        var target = model.state_dict();
+        var target = model.Module.state_dict();
         var missing = target.Keys.Where(k => !incoming.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
         var unexpected = incoming.Keys.Where(k => !target.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
         var misShaped = incoming
@@ -448,19 +553,19 @@ public static class PixelCnnCheckpoint
         {
             foreach (var (key, value) in incoming) target[key].copy_(value);
         }
-        model.ClearMaskCache();
+        (model as LocallyMaskedPixelCnn)?.ClearMaskCache();
     }
 
     /// <summary>Saves the weights in TorchSharp's format, atomically (temporary file, then rename).</summary>
-    /// <param name="model">The model.</param>
+    /// <param name="model">The model (either kind).</param>
     /// <param name="path">Target file; replaced only when the whole file has been written.</param>
-    public static void Save(LocallyMaskedPixelCnn model, string path)
+    public static void Save(IAutoregressiveImageModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            model.save(writer);
+            model.Module.save(writer);
             writer.Flush();
         });
     }
@@ -469,17 +574,17 @@ public static class PixelCnnCheckpoint
     /// Saves the weights as a PyTorch file readable by <c>torch.load</c>, atomically: a full checkpoint dict
     /// with the weights under <c>model_state_dict</c> (the authors' layout), or a bare state dict.
     /// </summary>
-    /// <param name="model">The model.</param>
+    /// <param name="model">The model (either kind; a PixelCNN++ file loads into the authors' baseline.py and pclucas14/pixel-cnn-pp).</param>
     /// <param name="path">Target file.</param>
     /// <param name="fullCheckpoint">True for the <c>{"model_state_dict": ...}</c> layout, false for a bare state dict.</param>
-    public static void SavePyTorch(LocallyMaskedPixelCnn model, string path, bool fullCheckpoint = true)
+    public static void SavePyTorch(IAutoregressiveImageModel model, string path, bool fullCheckpoint = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         AtomicFile.Write(path, stream =>
         {
             using var scope = NewDisposeScope();
             var weights = new Hashtable();
-            foreach (var (key, value) in model.state_dict()) weights[key] = value.detach().cpu();
+            foreach (var (key, value) in model.Module.state_dict()) weights[key] = value.detach().cpu();
             IDictionary root = weights;
             if (fullCheckpoint) root = new Hashtable { [ModelStateDictKey] = weights };
             PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);

@@ -165,19 +165,9 @@ internal sealed record ReferenceArguments
         }
 
         var config = shapes;
-        if (Dataset is { } dataset)
+        if (ImageShape(source) is var (channels, size))
         {
-            var (channels, size) = dataset switch
-            {
-                var d when d.Contains("mnist", StringComparison.Ordinal) => (1, 28),
-                var d when d.Contains("cifar", StringComparison.Ordinal) => (3, 32),
-                var d when d.Contains("celebahq", StringComparison.Ordinal) => (3, CelebASize ?? 256),
-                var d => throw new CheckpointException($"{source}: args['dataset'] is '{d}'; the reference code knows mnist, cifar and celebahq."),
-            };
             Agree("image channels (dataset)", (int?)channels, shapes.ImageChannels);
-            // With resize_sizes their main.py trains and tests at those sizes instead (square images); the data set's own
-            // size when it is among them, else the first.
-            if (ResizeSizes is { Count: > 0 } sizes && !sizes.Contains(size)) size = sizes[0];
             config = config with { ImageChannels = channels, Height = size, Width = size };
         }
         if (Binarize is { } binarize)
@@ -204,6 +194,66 @@ internal sealed record ReferenceArguments
         else notes.Add(new ConfigurationNote(nameof(PixelCnnConfig.MaxDilation), config.MaxDilation.ToString(CultureInfo.InvariantCulture), null));
         if (Bits is { } bits) config = config with { Bits = bits };
         if (Dropout is { } dropout) config = config with { Dropout = Math.Clamp(dropout, 0, 0.99) };
+        return config;
+    }
+
+    /// <summary>
+    /// The image channels and (square) size the data set argument implies, as their <c>main.py</c> loads it: MNIST
+    /// 1x28x28, CIFAR 3x32x32, CelebA-HQ 3 x celeba_size^2; with <c>resize_sizes</c> the data set's own size when it is
+    /// among them, else the first. Null when the file records no data set.
+    /// </summary>
+    private (int Channels, int Size)? ImageShape(string source)
+    {
+        if (Dataset is not { } dataset) return null;
+        var (channels, size) = dataset switch
+        {
+            var d when d.Contains("mnist", StringComparison.Ordinal) => (1, 28),
+            var d when d.Contains("cifar", StringComparison.Ordinal) => (3, 32),
+            var d when d.Contains("celebahq", StringComparison.Ordinal) => (3, CelebASize ?? 256),
+            var d => throw new CheckpointException($"{source}: args['dataset'] is '{d}'; the reference code knows mnist, cifar and celebahq."),
+        };
+        if (ResizeSizes is { Count: > 0 } sizes && !sizes.Contains(size)) size = sizes[0];
+        return (channels, size);
+    }
+
+    /// <summary>
+    /// The PixelCNN++ baseline's configuration as their <c>main.py</c> builds it without <c>--ours</c>
+    /// (<c>baseline.PixelCNN(nr_resnet, nr_filters, input_channels, nr_logistic_mix)</c>), starting from what the tensor
+    /// shapes decide: the data set fixes the image shape, <c>n_bits</c> the bit depth; <c>binarize</c>, <c>nr_filters</c>,
+    /// <c>nr_resnet</c> and <c>nr_logistic_mix</c> must agree with the tensors. Their LMConv-only arguments
+    /// (normalization, kernel size, dilation, <c>dropout_prob</c>) do not reach the baseline and are ignored: it always
+    /// has dropout 0.5.
+    /// </summary>
+    /// <param name="shapes">The configuration inferred from the tensors.</param>
+    /// <param name="source">The file, for messages.</param>
+    /// <exception cref="CheckpointException">The arguments contradict the tensors; the message lists every disagreement.</exception>
+    public PixelCnnPlusPlusConfig ConfigureBaseline(PixelCnnPlusPlusConfig shapes, string source)
+    {
+        var disagreements = new List<string>();
+        void Agree<T>(string what, T? recorded, T fromTensors) where T : struct
+        {
+            if (recorded is { } value && !EqualityComparer<T>.Default.Equals(value, fromTensors))
+                disagreements.Add($"{what}: args say {value}, the tensors {fromTensors}");
+        }
+
+        var config = shapes;
+        if (ImageShape(source) is var (channels, size))
+        {
+            Agree("image channels (dataset)", (int?)channels, shapes.ImageChannels);
+            config = config with { Height = size, Width = size };
+        }
+        if (Binarize is { } binarize)
+        {
+            var likelihood = shapes.ImageChannels == 3 ? LikelihoodKind.RgbLogisticMixture
+                : binarize ? LikelihoodKind.Binary : LikelihoodKind.GreyLogisticMixture;
+            Agree("likelihood (dataset, binarize)", (LikelihoodKind?)likelihood, shapes.Likelihood);
+        }
+        Agree("nr_filters", Filters, shapes.Filters);
+        Agree("nr_resnet", ResidualBlocks, shapes.ResidualBlocks);
+        if (shapes.Likelihood != LikelihoodKind.Binary) Agree("nr_logistic_mix", Mixtures, shapes.MixtureComponents);
+        if (disagreements.Count > 0)
+            throw new CheckpointException($"The args of {source} contradict its tensors: {string.Join("; ", disagreements)}.");
+        if (Bits is { } bits) config = config with { Bits = bits };
         return config;
     }
 

@@ -17,8 +17,10 @@ namespace LocallyMasked.Models;
 /// 1x1 skip connections, concat_elu, PONO (or weight normalization) and a weight-normalized 1x1 head.
 /// State-dict keys equal the published PyTorch checkpoints' names (<c>u_init.weight</c>,
 /// <c>up_layers.0.u_stream.0.conv_input.weight</c>, <c>nin_out.lin_a.weight_g</c>, ...).
+/// Through <see cref="IAutoregressiveImageModel"/> it is trained, evaluated, sampled and saved by the same code as the
+/// PixelCNN++ baseline (<see cref="PixelCnnPlusPlus"/>).
 /// </summary>
-public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
+public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, IAutoregressiveImageModel
 {
     /// <summary>Stages of the up and down passes.</summary>
     public const int StageCount = 3;
@@ -86,6 +88,21 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
 
     /// <summary>The per-pixel output distribution of the configured head.</summary>
     public PixelLikelihood Likelihood { get; }
+
+    /// <summary>Which model this is: <see cref="ModelKind.LocallyMaskedPixelCnn"/>.</summary>
+    public ModelKind Kind => ModelKind.LocallyMaskedPixelCnn;
+
+    /// <summary>Null: the model takes any order of its image size.</summary>
+    public IReadOnlyList<GenerationOrder>? SupportedOrders => null;
+
+    nn.Module IAutoregressiveImageModel.Module => this;
+
+    IImageModelConfig IAutoregressiveImageModel.Configuration => Config;
+
+    /// <summary>Whether <paramref name="order"/> is of the configured image size (every such order is supported).</summary>
+    /// <param name="order">An order.</param>
+    public bool SupportsOrder(GenerationOrder order) =>
+        order is not null && order.Height == Config.Height && order.Width == Config.Width;
 
     /// <summary>Device of the parameters.</summary>
     public Device Device => _initial.parameters().First().device;
@@ -232,6 +249,17 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
         return cat(outputs.ToArray(), 0).index_select(0, tensor(inverse, ScalarType.Int64, withOnes.device)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The distribution parameters of every pixel under one shared order or one order per image (<see cref="forward"/> with their masks).</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">One order, or N orders.</param>
+    /// <returns>(N, M, H, W).</returns>
+    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    {
+        OrderArguments.Check(orders, nameof(orders), Config.Height, Config.Width);
+        using var scope = NewDisposeScope();
+        return forward(x, orders.Count == 1 ? MasksFor(orders[0]) : MasksFor(orders)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="masks">Shared or per-sample masks.</param>
@@ -364,21 +392,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>
     }
 
     /// <summary>Checks shape, dtype, device and value range of an input batch.</summary>
-    internal void CheckInput(Tensor x, string argumentName)
-    {
-        if (x is null) throw new ArgumentNullException(argumentName);
-        if (x.dim() != 4 || x.shape[1] != Config.ImageChannels || x.shape[2] != Config.Height || x.shape[3] != Config.Width)
-            throw new ArgumentException(
-                $"Expected images of shape (N, {Config.ImageChannels}, {Config.Height}, {Config.Width}), got ({string.Join(", ", x.shape)}).", argumentName);
-        if (x.shape[0] < 1) throw new ArgumentException("Expected at least one image.", argumentName);
-        if (x.dtype != DType)
-            throw new ArgumentException($"Expected images of dtype {DType} (the model's), got {x.dtype}.", argumentName);
-        if (!DeviceEquality.Same(x.device, Device))
-            throw new ArgumentException($"Expected images on {Device} (the model's device), got {x.device}.", argumentName);
-        using var scope = NewDisposeScope();
-        if (!x.abs().le(1.0).all().item<bool>())
-            throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
-    }
+    internal void CheckInput(Tensor x, string argumentName) => ModelInputs.CheckImages(this, x, argumentName);
 
     private void CheckMasks(MaskSet masks, long batch, string argumentName)
     {

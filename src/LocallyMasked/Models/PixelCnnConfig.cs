@@ -11,7 +11,7 @@ namespace LocallyMasked.Models;
 /// 8 bits, conv bias, no learned mask weight). Use <c>with</c> expressions to derive variants and
 /// <see cref="Validate"/> (also called by the model) to check a value.
 /// </summary>
-public sealed record PixelCnnConfig
+public sealed record PixelCnnConfig : IImageModelConfig
 {
     /// <summary>Image channels: 3 for RGB, 1 for grey or binary images.</summary>
     public int ImageChannels { get; init; } = 3;

@@ -17,8 +17,11 @@ namespace LocallyMasked.Models;
 /// raster order only. State-dict keys are the authors' (and pclucas14/pixel-cnn-pp's): <c>u_init.conv.weight_v</c>,
 /// <c>ul_init.1.conv.weight_g</c>, <c>up_layers.0.ul_stream.0.nin_skip.lin_a.bias</c>,
 /// <c>upsize_u_stream.0.deconv.weight_v</c>, <c>nin_out.lin_a.weight_g</c>, ...
+/// Through <see cref="IAutoregressiveImageModel"/> it is trained, evaluated, sampled and saved by the same code as
+/// <see cref="LocallyMaskedPixelCnn"/>; its only order is raster (per-order and ensemble likelihoods reduce to that
+/// order's, and any other order is refused with an <see cref="ArgumentException"/> naming it).
 /// </summary>
-public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
+public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiveImageModel
 {
     /// <summary>Stages of the up and down passes (resolutions H, H/2, H/4).</summary>
     public const int StageCount = 3;
@@ -85,7 +88,12 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
             new DownRightShiftedConv2d(c, f, kernelHeight: 2, kernelWidth: 1, shiftOutputRight: true, device: device, dtype: dtype));
         _output = new NetworkInNetwork(f, config.ParameterChannels, device, dtype);
         RegisterComponents();
+        _order = GenerationOrders.Raster(config.Height, config.Width);
+        _supportedOrders = new[] { _order };
     }
+
+    private readonly GenerationOrder _order;
+    private readonly IReadOnlyList<GenerationOrder> _supportedOrders;
 
     /// <summary>The configuration the model was built with.</summary>
     public PixelCnnPlusPlusConfig Config { get; }
@@ -94,7 +102,21 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
     public PixelLikelihood Likelihood { get; }
 
     /// <summary>The only generation order this model supports: raster order (row by row, left to right) for the configured size.</summary>
-    public GenerationOrder Order => GenerationOrders.Raster(Config.Height, Config.Width);
+    public GenerationOrder Order => _order;
+
+    /// <summary>Which model this is: <see cref="ModelKind.PixelCnnPlusPlus"/>.</summary>
+    public ModelKind Kind => ModelKind.PixelCnnPlusPlus;
+
+    /// <summary>Exactly one order: <see cref="Order"/>, the raster order.</summary>
+    public IReadOnlyList<GenerationOrder> SupportedOrders => _supportedOrders;
+
+    nn.Module IAutoregressiveImageModel.Module => this;
+
+    IImageModelConfig IAutoregressiveImageModel.Configuration => Config;
+
+    /// <summary>Whether <paramref name="order"/> is the raster order of the configured size (the only one the model has).</summary>
+    /// <param name="order">An order.</param>
+    public bool SupportsOrder(GenerationOrder order) => _order.Equals(order);
 
     /// <summary>Device of the parameters.</summary>
     public Device Device => _output.parameters().First().device;
@@ -187,6 +209,103 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
         return LogLikelihood(x);
     }
 
+    /// <summary>The distribution parameters of every pixel (<see cref="forward"/>); the orders must all be the raster order.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">The raster order once, or N times.</param>
+    /// <returns>(N, M, H, W).</returns>
+    /// <exception cref="ArgumentException">An order is not the raster order of the configured size.</exception>
+    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    {
+        ModelInputs.CheckOrders(this, orders, nameof(orders));
+        return forward(x);
+    }
+
+    /// <summary>Log-likelihood in nats of every image, image i under <paramref name="orders"/>[i], each of which must be the raster order.</summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">N orders, all raster.</param>
+    /// <returns>(N).</returns>
+    /// <exception cref="ArgumentException">An order is not the raster order, or their number is not N.</exception>
+    public Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    {
+        ModelInputs.CheckOrders(this, orders, nameof(orders));
+        if (x is not null && x.dim() >= 1 && orders.Count != x.shape[0])
+            throw new ArgumentException($"Expected one order per image: {x.shape[0]} images, {orders.Count} orders.", nameof(orders));
+        return LogLikelihood(x!);
+    }
+
+    /// <summary>
+    /// Log-likelihood in nats of every image under every order (N, K): every order must be the raster order, so every
+    /// column is the raster log-likelihood (computed once).
+    /// </summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">K orders, all raster.</param>
+    /// <param name="maxBatchSize">Most images per network pass; null tries all at once and halves while the device runs out of memory.</param>
+    /// <returns>(N, K).</returns>
+    /// <exception cref="ArgumentException">An order is not the raster order (named in the message).</exception>
+    public Tensor PerOrderLogLikelihoods(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
+    {
+        ModelInputs.CheckOrders(this, orders, nameof(orders));
+        using var scope = NewDisposeScope();
+        var logLikelihood = Chunked(x, maxBatchSize, null);
+        return logLikelihood.unsqueeze(1).expand(logLikelihood.shape[0], orders.Count).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The order ensemble's log-likelihood: every order must be the raster order, and a mixture of one distribution is
+    /// that distribution, so this is the raster log-likelihood.
+    /// </summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="orders">The orders, all raster.</param>
+    /// <param name="maxBatchSize">Most images per network pass; null tries all at once.</param>
+    /// <returns>(N).</returns>
+    /// <exception cref="ArgumentException">An order is not the raster order.</exception>
+    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
+    {
+        ModelInputs.CheckOrders(this, orders, nameof(orders));
+        return Chunked(x, maxBatchSize, null);
+    }
+
+    /// <summary>
+    /// Log-likelihood in nats of a region's pixels in raster order: the sum over the region's pixels of log p(pixel | the
+    /// pixels before it in raster order). Unlike a locally masked model, which can generate the region last and so
+    /// condition on every other pixel, PixelCNN++ conditions each region pixel only on what precedes it in raster order
+    /// (observed pixels before the region and earlier region pixels; the pixels after it are not seen).
+    /// </summary>
+    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
+    /// <param name="region">The region to score.</param>
+    /// <param name="orders">The raster order (or several copies of it; the API of <see cref="IAutoregressiveImageModel"/>).</param>
+    /// <param name="maxBatchSize">Most images per network pass; null tries all at once.</param>
+    /// <returns>(N).</returns>
+    /// <exception cref="ArgumentException">The region does not fit the model or is empty, or an order is not raster.</exception>
+    public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        if (region.Height != Config.Height || region.Width != Config.Width)
+            throw new ArgumentException(
+                $"The region is for {region.Height}x{region.Width} images, the model for {Config.Height}x{Config.Width}.", nameof(region));
+        if (region.Pixels.Count == 0) throw new ArgumentException("The region is empty.", nameof(region));
+        ModelInputs.CheckOrders(this, orders, nameof(orders));
+        var weights = new double[Config.PixelCount];
+        foreach (var pixel in region.Pixels) weights[pixel] = 1.0;
+        using var scope = NewDisposeScope();
+        var pixelWeights = tensor(weights, dtype: DType, device: Device).reshape(Config.Height, Config.Width);
+        return Chunked(x, maxBatchSize, pixelWeights).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The (weighted) raster log-likelihood of every image, in chunks of at most <paramref name="maxBatchSize"/> images.</summary>
+    private Tensor Chunked(Tensor x, int? maxBatchSize, Tensor? pixelWeights)
+    {
+        CheckInput(x, nameof(x));
+        if (maxBatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "Expected a positive batch size.");
+        using var scope = NewDisposeScope();
+        return EnsembleEvaluation.EvaluateInChunks(x.shape[0], maxBatchSize, (start, count) =>
+        {
+            var perPixel = LogLikelihoodPerPixel(x.narrow(0, start, count));
+            if (pixelWeights is not null) perPixel = perPixel * pixelWeights;
+            return perPixel.sum(new long[] { 1, 2 });
+        }).MoveToOuterDisposeScope();
+    }
+
     /// <summary>
     /// Copies a state dict with the authors' key names into the model, all or nothing: every key (after removing a
     /// leading <c>module.</c>) and shape is checked first, and all mismatches are reported together. Values are
@@ -225,32 +344,7 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>
         }
     }
 
-    private void CheckOrder(GenerationOrder order, string argumentName)
-    {
-        if (order is null) throw new ArgumentNullException(argumentName);
-        if (order.Height != Config.Height || order.Width != Config.Width)
-            throw new ArgumentException(
-                $"The order is for {order.Height}x{order.Width} images but the model is configured for {Config.Height}x{Config.Width}.", argumentName);
-        if (!order.Equals(Order))
-            throw new ArgumentException(
-                "PixelCNN++ models images in raster order only (row by row, left to right: GenerationOrders.Raster); "
-                + $"got {order}. Use LocallyMaskedPixelCnn for other orders.", argumentName);
-    }
+    private void CheckOrder(GenerationOrder order, string argumentName) => ModelInputs.CheckOrder(this, order, argumentName);
 
-    private void CheckInput(Tensor x, string argumentName)
-    {
-        if (x is null) throw new ArgumentNullException(argumentName);
-        if (x.dim() != 4 || x.shape[1] != Config.ImageChannels || x.shape[2] != Config.Height || x.shape[3] != Config.Width)
-            throw new ArgumentException(
-                $"Expected images of shape (N, {Config.ImageChannels}, {Config.Height}, {Config.Width}), got ({string.Join(", ", x.shape)}).", argumentName);
-        if (x.shape[0] < 1) throw new ArgumentException("Expected at least one image.", argumentName);
-        if (x.dtype != DType)
-            throw new ArgumentException($"Expected images of dtype {DType} (the model's), got {x.dtype}.", argumentName);
-        var device = Device;
-        if (x.device.type != device.type || x.device.index != device.index)
-            throw new ArgumentException($"Expected images on {device} (the model's device), got {x.device}.", argumentName);
-        using var scope = NewDisposeScope();
-        if (!x.abs().le(1.0).all().item<bool>())
-            throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
-    }
+    private void CheckInput(Tensor x, string argumentName) => ModelInputs.CheckImages(this, x, argumentName);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LocallyMasked.Likelihoods;
 
 namespace LocallyMasked.Models;
@@ -8,7 +9,7 @@ namespace LocallyMasked.Models;
 /// the authors' baseline.py hard-codes 0.5 in every gated block). Use <c>with</c> expressions to derive variants and
 /// <see cref="Validate"/> (also called by the model) to check a value.
 /// </summary>
-public sealed record PixelCnnPlusPlusConfig
+public sealed record PixelCnnPlusPlusConfig : IImageModelConfig
 {
     /// <summary>Image channels: 3 for RGB, 1 for grey or binary images.</summary>
     public int ImageChannels { get; init; } = 3;
@@ -78,6 +79,35 @@ public sealed record PixelCnnPlusPlusConfig
         Width = 28,
         Likelihood = LikelihoodKind.Binary,
     };
+
+    /// <summary>The configuration as JSON, the form in which training checkpoints record it.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    /// <summary>Reads a configuration written by <see cref="ToJson"/> and validates it.</summary>
+    /// <param name="json">The JSON text.</param>
+    /// <exception cref="InvalidDataException">The text is not a valid configuration; the message says why.</exception>
+    public static PixelCnnPlusPlusConfig FromJson(string json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) throw new InvalidDataException("No model configuration was recorded.");
+        PixelCnnPlusPlusConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<PixelCnnPlusPlusConfig>(json) ?? throw new InvalidDataException("The model configuration is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The model configuration is not a PixelCnnPlusPlusConfig ({e.Message}).", e);
+        }
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The recorded model configuration is invalid: {e.Message}", e);
+        }
+        return config;
+    }
 
     /// <summary>Checks every field and their combination.</summary>
     /// <exception cref="ArgumentException">A field is out of range or the combination is inconsistent; the message names it.</exception>

@@ -26,7 +26,12 @@ public sealed class CachedSampler : ImageSampler
     /// <param name="model">The model to sample from.</param>
     public CachedSampler(LocallyMaskedPixelCnn model) : base(model)
     {
+        // baseline-integration: the base class holds any IAutoregressiveImageModel; this sampler keeps the typed model.
+        Model = model;
     }
+
+    /// <summary>The model that is sampled.</summary>
+    public new LocallyMaskedPixelCnn Model { get; }
 
     private protected override Tensor Run(SamplingPlan plan, SamplingOptions options)
     {

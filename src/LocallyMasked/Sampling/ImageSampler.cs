@@ -6,31 +6,41 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Sampling;
 
 /// <summary>
-/// Generates images pixel by pixel with a Locally Masked PixelCNN++, in any order: whole images, or the
+/// Generates images pixel by pixel with an autoregressive image model, in any order it supports: whole images, or the
 /// missing region of partly observed images. Observed pixels are never changed.
 /// </summary>
 /// <remarks>
 /// Both implementations consume the same random draws for the same seed, so they produce the same
-/// images; <see cref="CachedSampler"/> is the fast one, <see cref="NaiveSampler"/> the reference.
-/// The model is switched to evaluation mode for the call and restored afterwards.
+/// images; <see cref="CachedSampler"/> is the fast one (Locally Masked PixelCNN++ only), <see cref="NaiveSampler"/> the
+/// reference (any <see cref="IAutoregressiveImageModel"/>, the PixelCNN++ baseline included, which has only the raster
+/// order). The model is switched to evaluation mode for the call and restored afterwards.
 /// </remarks>
 public abstract class ImageSampler
 {
-    private protected ImageSampler(LocallyMaskedPixelCnn model)
+    private protected ImageSampler(IAutoregressiveImageModel model)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
     }
 
     /// <summary>The model that is sampled.</summary>
-    public LocallyMaskedPixelCnn Model { get; }
+    public IAutoregressiveImageModel Model { get; }
 
     /// <summary>Creates a sampler of the given kind for <paramref name="model"/>.</summary>
-    /// <param name="kind">Naive (reference) or cached (fast).</param>
+    /// <param name="kind">Naive (reference, any model) or cached (fast, <see cref="LocallyMaskedPixelCnn"/> only).</param>
     /// <param name="model">The model to sample from.</param>
-    public static ImageSampler Create(SamplerKind kind, LocallyMaskedPixelCnn model) => kind switch
+    /// <exception cref="ArgumentException">The cached sampler is asked for a model that is not a <see cref="LocallyMaskedPixelCnn"/>.</exception>
+    public static ImageSampler Create(SamplerKind kind, IAutoregressiveImageModel model) => kind switch
     {
         SamplerKind.Naive => new NaiveSampler(model),
-        SamplerKind.Cached => new CachedSampler(model),
+        SamplerKind.Cached => model switch
+        {
+            LocallyMaskedPixelCnn locallyMasked => new CachedSampler(locallyMasked),
+            null => throw new ArgumentNullException(nameof(model)),
+            _ => throw new ArgumentException(
+                $"The cached sampler works with LocallyMaskedPixelCnn models only (its caches follow locally masked convolutions at one "
+                + $"pixel; a {model.Kind} model's shifted, strided convolutions would need a cache design of their own): use SamplerKind.Naive.",
+                nameof(model)),
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected SamplerKind.Naive or SamplerKind.Cached."),
     };
 
@@ -59,7 +69,9 @@ public abstract class ImageSampler
     /// <summary>
     /// Completes a region of each image given the other pixels, generating the region's pixels in the
     /// order they take in <paramref name="order"/>. To condition on all observed pixels, as the authors do,
-    /// pass an order that generates the region last (<see cref="GenerationOrder.WithRegionLast"/>).
+    /// pass an order that generates the region last (<see cref="GenerationOrder.WithRegionLast"/>). A raster-only model
+    /// (PixelCNN++) takes only the raster order: it generates the region in raster order conditioned on the pixels
+    /// before each region pixel, not on the observed pixels after it.
     /// </summary>
     /// <param name="images">Images (N, C, H, W) in [-1, 1]; values inside the region are ignored.</param>
     /// <param name="region">The pixels to generate.</param>
@@ -85,12 +97,13 @@ public abstract class ImageSampler
     {
         ArgumentNullException.ThrowIfNull(region);
         ValidateOrders(orders, nameof(orders));
-        Model.CheckInput(images, nameof(images));
+        ModelInputs.CheckImages(Model, images, nameof(images));
         if (images.shape[0] != orders.Count)
             throw new ArgumentException($"Expected one order per image: {images.shape[0]} images, {orders.Count} orders.", nameof(orders));
-        if (region.Height != Model.Config.Height || region.Width != Model.Config.Width)
+        var config = Model.Configuration;
+        if (region.Height != config.Height || region.Width != config.Width)
             throw new ArgumentException(
-                $"The region is for {region.Height}x{region.Width} images, the model for {Model.Config.Height}x{Model.Config.Width}.", nameof(region));
+                $"The region is for {region.Height}x{region.Width} images, the model for {config.Height}x{config.Width}.", nameof(region));
         return Generate(orders, images, region, options ?? new SamplingOptions());
     }
 
@@ -100,8 +113,9 @@ public abstract class ImageSampler
             throw new ArgumentOutOfRangeException(nameof(options), options.Temperature, "Expected a finite positive temperature.");
         if (options.CpuThreads is < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.CpuThreads, "Expected at least one CPU thread (or null to leave libtorch's setting).");
-        bool wasTraining = Model.training;
-        Model.eval();
+        var module = Model.Module;
+        bool wasTraining = module.training;
+        module.eval();
         try
         {
             using var noGrad = no_grad();
@@ -110,7 +124,7 @@ public abstract class ImageSampler
         }
         finally
         {
-            if (wasTraining) Model.train();
+            if (wasTraining) module.train();
         }
     }
 
@@ -118,7 +132,7 @@ public abstract class ImageSampler
     private protected abstract Tensor Run(SamplingPlan plan, SamplingOptions options);
 
     private void ValidateOrders(IReadOnlyList<GenerationOrder> orders, string argumentName) =>
-        OrderArguments.Check(orders, argumentName, Model.Config.Height, Model.Config.Width);
+        ModelInputs.CheckOrders(Model, orders, argumentName);
 
     /// <summary>
     /// Writes one value per image into (N, C, H*W)-shaped <paramref name="flat"/> at pixel <paramref name="index"/>[i] (N, 1, 1),

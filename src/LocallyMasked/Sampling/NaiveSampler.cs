@@ -1,4 +1,5 @@
 using LocallyMasked.Models;
+using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,25 +7,26 @@ namespace LocallyMasked.Sampling;
 
 /// <summary>
 /// The reference sampler: for every generated pixel it runs the whole network on the whole image and
-/// reads the distribution at that pixel (H*W full passes per image set, as in the authors' code).
+/// reads the distribution at that pixel (H*W full passes per image set, as in the authors' code). It works with any
+/// <see cref="IAutoregressiveImageModel"/>, through <see cref="IAutoregressiveImageModel.DistributionParameters"/>.
 /// </summary>
 public sealed class NaiveSampler : ImageSampler
 {
     /// <summary>Creates the sampler.</summary>
-    /// <param name="model">The model to sample from.</param>
-    public NaiveSampler(LocallyMaskedPixelCnn model) : base(model)
+    /// <param name="model">The model to sample from: a Locally Masked PixelCNN++ or the PixelCNN++ baseline.</param>
+    public NaiveSampler(IAutoregressiveImageModel model) : base(model)
     {
     }
 
     private protected override Tensor Run(SamplingPlan plan, SamplingOptions options)
     {
         using var runScope = NewDisposeScope();
-        var config = Model.Config;
+        var config = Model.Configuration;
         int n = plan.Orders.Count;
         long pixels = config.PixelCount;
         var images = plan.Start.clone();
         var flat = images.view(n, config.ImageChannels, pixels);
-        var masks = plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
+        IReadOnlyList<GenerationOrder> orders = plan.SharedOrder ? new[] { plan.Orders[0] } : plan.Orders;
         var device = images.device;
 
         for (int t = plan.FirstStep; t < plan.EndStep; t++)
@@ -34,7 +36,7 @@ public sealed class NaiveSampler : ImageSampler
             var pixelIndex = plan.PixelIndex(t, device);
             var generated = plan.Generated(t, device);
 
-            var all = Model.forward(images, masks);
+            var all = Model.DistributionParameters(images, orders);
             var parameters = all.view(n, all.shape[1], pixels).gather(2, pixelIndex.expand(n, all.shape[1], 1)).squeeze(2);
             options.StepObserver?.Invoke(t, parameters);
             var values = Model.Likelihood.Sample(parameters, plan.Uniforms[t - plan.FirstStep], options.Temperature);

@@ -62,10 +62,10 @@ internal sealed class SamplingPlan : IDisposable
         return false;
     }
 
-    public static SamplingPlan Create(LocallyMaskedPixelCnn model, IReadOnlyList<GenerationOrder> orders, Tensor? images,
+    public static SamplingPlan Create(IAutoregressiveImageModel model, IReadOnlyList<GenerationOrder> orders, Tensor? images,
         ImageRegion? region, SamplingOptions options)
     {
-        var config = model.Config;
+        var config = model.Configuration;
         int n = orders.Count;
         var inRegion = new bool[config.PixelCount];
         if (region is null) Array.Fill(inRegion, true);

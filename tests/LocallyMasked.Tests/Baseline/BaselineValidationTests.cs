@@ -84,7 +84,7 @@ public class BaselineValidationTests
             model.Invoking(m => m.LogLikelihoodPerPixel(x, order)).Should().Throw<ArgumentException>().WithMessage("*raster order only*");
         }
         model.Invoking(m => m.LogLikelihood(x, GenerationOrders.Raster(4, 4))).Should().Throw<ArgumentException>().WithMessage("*4x4*8x8*");
-        model.Invoking(m => m.LogLikelihood(x, null!)).Should().Throw<ArgumentNullException>();
+        model.Invoking(m => m.LogLikelihood(x, (GenerationOrder)null!)).Should().Throw<ArgumentNullException>();
     }
 
     [Fact]

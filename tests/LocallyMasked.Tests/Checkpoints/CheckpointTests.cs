@@ -100,7 +100,7 @@ public sealed class CheckpointTests : IDisposable
         var sd = PixelCnnCheckpoint.ReadPyTorchStateDict(path);
         sd.Keys.Should().BeEquivalentTo(original.state_dict().Keys);
         using var file = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Template = config, DType = ScalarType.Float64 });
-        var loaded = file.Model;
+        var loaded = file.LocallyMaskedPixelCnn;
         file.Format.Should().Be(path.EndsWith(".pth", StringComparison.Ordinal) ? CheckpointFormat.PyTorch : CheckpointFormat.TorchSharp);
         loaded.Config.Should().Be(config);
         var x = TinyModels.Images(config, 2);
@@ -119,7 +119,7 @@ public sealed class CheckpointTests : IDisposable
         PixelCnnCheckpoint.Save(original, path);
         PixelCnnCheckpoint.IsPyTorchFile(path).Should().BeFalse();
         using var file = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Template = config, DType = ScalarType.Float64 });
-        var loaded = file.Model;
+        var loaded = file.LocallyMaskedPixelCnn;
         file.Format.Should().Be(path.EndsWith(".pth", StringComparison.Ordinal) ? CheckpointFormat.PyTorch : CheckpointFormat.TorchSharp);
         loaded.Config.Should().Be(config);
         var x = TinyModels.Images(config, 2);

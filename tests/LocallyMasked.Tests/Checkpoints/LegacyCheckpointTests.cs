@@ -46,7 +46,7 @@ public class LegacyCheckpointTests
         ValuesMatchTheScript(sd);
 
         using var file = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { Template = TinyGrey, DType = ScalarType.Float64 });
-        var model = file.Model;
+        var model = file.LocallyMaskedPixelCnn;
         // Its args (an argparse.Namespace holding dataset, nr_filters, order and randomize_order) decide the image size
         // (MNIST, 28x28) and the orders; what they do not record is taken from the tensors or noted as assumed.
         model.Config.Should().Be(TinyGrey with { Height = 28, Width = 28 });

@@ -34,7 +34,7 @@ public class ReferenceForwardTests
             Likelihood = LikelihoodKind.GreyLogisticMixture, MixtureComponents = 2,
         };
         using var file = PixelCnnCheckpoint.LoadModel(Fixture("legacy_bare.pth"), new ModelLoadOptions { Template = config, DType = ScalarType.Float64 });
-        var model = file.Model;
+        var model = file.LocallyMaskedPixelCnn;
         var x = tensor(image, dtype: ScalarType.Float64).reshape(1, 1, 6, 6);
         var order = GenerationOrders.SCurve(6, 6);
 

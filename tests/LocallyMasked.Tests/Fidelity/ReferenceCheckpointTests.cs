@@ -50,11 +50,11 @@ public class ReferenceCheckpointTests
             loaded.Notes.Should().BeEmpty("the file's args record every setting");
             loaded.UsedAverage.Should().Be(movingAverage);
             var config = entry.GetProperty("config");
-            (loaded.Model.Config.Height, loaded.Model.Config.Width).Should().Be((config.GetProperty("height").GetInt32(), config.GetProperty("width").GetInt32()));
-            loaded.Model.Config.MaxDilation.Should().Be(config.GetProperty("max_dilation").GetInt32());
+            (loaded.LocallyMaskedPixelCnn.Config.Height, loaded.LocallyMaskedPixelCnn.Config.Width).Should().Be((config.GetProperty("height").GetInt32(), config.GetProperty("width").GetInt32()));
+            loaded.LocallyMaskedPixelCnn.Config.MaxDilation.Should().Be(config.GetProperty("max_dilation").GetInt32());
 
             // The orders, rebuilt from the args alone, are theirs.
-            var expectedOrders = entry.GetProperty("orders").EnumerateArray().Select(o => OrderFromRowsCols(o.GetProperty("rows_cols"), loaded.Model.Config.Width)).ToArray();
+            var expectedOrders = entry.GetProperty("orders").EnumerateArray().Select(o => OrderFromRowsCols(o.GetProperty("rows_cols"), loaded.LocallyMaskedPixelCnn.Config.Width)).ToArray();
             loaded.Orders.Should().NotBeNull();
             loaded.Orders!.Select(o => o.Sequence.ToArray()).Should().BeEquivalentTo(expectedOrders, options => options.WithStrictOrdering());
 
@@ -115,7 +115,7 @@ public class ReferenceCheckpointTests
         using var rescaled = PixelCnnCheckpoint.LoadModel(Path.Combine(FixtureFolder(), file),
             new ModelLoadOptions { Template = template, Normalization = FeatureNormalization.OrderRescale, MaxDilation = 3 });
         rescaled.Notes.Should().BeEmpty();
-        (rescaled.Model.Config.Normalization, rescaled.Model.Config.MaxDilation).Should().Be((FeatureNormalization.OrderRescale, 3));
+        (rescaled.LocallyMaskedPixelCnn.Config.Normalization, rescaled.LocallyMaskedPixelCnn.Config.MaxDilation).Should().Be((FeatureNormalization.OrderRescale, 3));
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public class ReferenceCheckpointTests
         using var loaded = PixelCnnCheckpoint.LoadModel(Path.Combine(FixtureFolder(), file),
             new ModelLoadOptions { Normalization = FeatureNormalization.None, MaxDilation = 1 });
         loaded.Notes.Select(n => (n.Setting, n.Value, n.FileValue)).Should().Equal(("Normalization", "None", "Pono"), ("MaxDilation", "1", "2"));
-        (loaded.Model.Config.Normalization, loaded.Model.Config.MaxDilation).Should().Be((FeatureNormalization.None, 1));
+        (loaded.LocallyMaskedPixelCnn.Config.Normalization, loaded.LocallyMaskedPixelCnn.Config.MaxDilation).Should().Be((FeatureNormalization.None, 1));
         // Weight normalization is in the tensors: asking for it on plain weights is refused before anything is built.
         FluentActions.Invoking(() => PixelCnnCheckpoint.LoadModel(Path.Combine(FixtureFolder(), file),
                 new ModelLoadOptions { Normalization = FeatureNormalization.WeightNorm }))

@@ -91,7 +91,7 @@ public sealed class PixelCnnTrainingTests : IDisposable
 
         using (var file = PixelCnnCheckpoint.LoadModel(b))
         {
-            var loaded = file.Model;
+            var loaded = file.LocallyMaskedPixelCnn;
             file.Format.Should().Be(CheckpointFormat.Training);
             file.UsedAverage.Should().BeFalse();
             loaded.Config.Should().Be(model.Config);
@@ -103,11 +103,11 @@ public sealed class PixelCnnTrainingTests : IDisposable
         {
             averaged.UsedAverage.Should().BeTrue();
             foreach (var (name, value) in trainer.Average!.Tensors)
-                averaged.Model.state_dict()[name].allclose(value, 0, 0).Should().BeTrue(name);
+                averaged.Model.Module.state_dict()[name].allclose(value, 0, 0).Should().BeTrue(name);
         }
 
         using var averageOfFiles = PixelCnnCheckpoint.LoadAverage(new[] { a, b });
-        var mean = averageOfFiles.Model;
+        var mean = averageOfFiles.LocallyMaskedPixelCnn;
         foreach (var (name, value) in model.state_dict())
         {
             if (!value.is_floating_point()) continue;
