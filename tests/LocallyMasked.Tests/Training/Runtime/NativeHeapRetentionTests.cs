@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using LocallyMasked.Training.Runtime;
 
@@ -20,35 +19,24 @@ public class NativeHeapRetentionTests
         }
 
         NativeHeapRetention.Retain().Should().BeTrue();
-        // Below MapThresholdBytes the block comes from the heap, not from a mapping of its own that free() would unmap.
-        // The small block allocated after it keeps it off the top of its heap, so that only the map threshold decides
-        // (a test thread's arena may delete a heap that becomes entirely free, whatever the trim threshold).
-        const int size = 24 << 20;
+        // glibc marks a chunk that has a mapping of its own (which free() unmaps, so that the next allocation faults
+        // fresh zeroed pages in) with the IS_MMAPPED bit (2) of the size word just before the pointer. After Retain, a
+        // block below MapThresholdBytes comes from a heap and stays in the process when freed; one above still gets
+        // its own mapping. Reading the bit is exact whatever arena the test thread uses, unlike the resident size.
+        IsMapped(24 << 20).Should().BeFalse("a 24 MB block is below the 32 MB map threshold");
+        IsMapped(48 << 20).Should().BeTrue("a 48 MB block is above the map threshold (and shows the bit is read right)");
+    }
+
+    private static bool IsMapped(int size)
+    {
         var block = Marshal.AllocHGlobal(size); // malloc
-        // A small request may be served from a free chunk anywhere in the arena (left by earlier tests' threads); only
-        // an anchor above the block keeps the block off the top, so allocate until one lands there.
-        var anchors = new List<IntPtr>();
-        do anchors.Add(Marshal.AllocHGlobal(64));
-        while ((ulong)anchors[^1] < (ulong)block + size && anchors.Count < 100_000);
         try
         {
-            // Touch every page so that it is resident.
-            for (var offset = 0; offset < size; offset += 4096) Marshal.WriteByte(block, offset, 1);
-            var resident = ResidentBytes();
-            Marshal.FreeHGlobal(block);
-            var afterFree = ResidentBytes();
-
-            // Unmapped, the 24 MB would leave the resident set (they do in a fresh process without Retain); kept in
-            // the heap, the resident size barely moves.
-            (resident - afterFree).Should().BeLessThan(8L << 20);
+            return (Marshal.ReadInt64(block, -8) & 2) != 0;
         }
         finally
         {
-            foreach (var anchor in anchors) Marshal.FreeHGlobal(anchor);
+            Marshal.FreeHGlobal(block);
         }
     }
-
-    private static long ResidentBytes() =>
-        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 }
