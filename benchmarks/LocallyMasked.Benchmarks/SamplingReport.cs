@@ -17,7 +17,9 @@ namespace LocallyMasked.Benchmarks;
 /// <c>--passes P</c> (full passes timed, median; 5), <c>--sets S</c> (image sets timed, median; 1, after one warm-up set),
 /// <c>--threads T</c> (libtorch threads of the full passes; all cores), <c>--sampler-threads 1|2|all</c>
 /// (<see cref="SamplingOptions.CpuThreads"/>; the library's default), <c>--profile</c> (one more image set per row with
-/// the steps' time split into phases), <c>--naive-steps K</c> (also time the naive sampler's first K pixels, scaled to H*W).
+/// the steps' time split into phases), <c>--naive-steps K</c> (also time the naive sampler's first K pixels, scaled to H*W),
+/// <c>--paths cpu,torch</c> (the cached sampler's CPU loops, the default, and/or its torch-operations path, which other
+/// devices use; one row each).
 /// </summary>
 internal static class SamplingReport
 {
@@ -31,6 +33,7 @@ internal static class SamplingReport
         int sets = int.Parse(Option("--sets", "1"), CultureInfo.InvariantCulture);
         int naiveSteps = int.Parse(Option("--naive-steps", "0"), CultureInfo.InvariantCulture);
         bool profile = args.Contains("--profile");
+        var paths = Option("--paths", "cpu").Split(',');
         string samplerThreadsText = Option("--sampler-threads", "default");
         int? samplerThreads = samplerThreadsText switch
         {
@@ -44,10 +47,10 @@ internal static class SamplingReport
         Console.WriteLine($"full passes: {torch.get_num_threads()} threads, median of {passes}; cached sampler: CpuThreads = " +
             $"{samplerThreads?.ToString(CultureInfo.InvariantCulture) ?? "libtorch's setting"}, median of {sets} image set(s) after one warm-up set");
         Console.WriteLine();
-        var header = "| model | order | batch | full pass (s) | image set (s) | image set / full pass | images/s | target |";
+        var header = "| model | order | batch | path | full pass (s) | image set (s) | image set / full pass | images/s | target |";
         if (naiveSteps > 0) header += " naive (s per image set) | cached speedup |";
         Console.WriteLine(header);
-        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |" + (naiveSteps > 0 ? " ---: | ---: |" : ""));
+        Console.WriteLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |" + (naiveSteps > 0 ? " ---: | ---: |" : ""));
 
         var profiles = new List<(string Row, StepProfile Profile)>();
         foreach (var modelName in models)
@@ -61,35 +64,35 @@ internal static class SamplingReport
                 {
                     using var rowScope = NewDisposeScope();
                     double fullPass = FullPass(model, order, batch, passes);
-                    var sampler = new CachedSampler(model);
-                    var options = new SamplingOptions { Seed = 0, CpuThreads = samplerThreads };
-                    sampler.Sample(order, batch, options);
-                    var times = new List<double>();
-                    for (int set = 0; set < sets; set++)
+                    double naive = naiveSteps > 0 ? NaiveImageSet(model, order, batch, naiveSteps) : 0;
+                    foreach (var path in paths)
                     {
-                        using var setScope = NewDisposeScope();
-                        var clock = Stopwatch.StartNew();
-                        sampler.Sample(order, batch, options with { Seed = 1 + set });
-                        times.Add(clock.Elapsed.TotalSeconds);
-                    }
-                    double imageSet = Median(times);
-                    double ratio = imageSet / fullPass;
-                    double limit = batch >= 64 ? 2 : 4;
-                    string target = batch is 16 or 64 ? $"<= {limit}: {(ratio <= limit ? "met" : "not met")}" : "-";
-                    var row = $"| {SamplingModels.Describe(config)} | {orderName} | {batch} | {fullPass:F3} | {imageSet:F3} | {ratio:F2} | {batch / imageSet:F1} | {target} |";
-                    if (naiveSteps > 0)
-                    {
-                        double naive = NaiveImageSet(model, order, batch, naiveSteps);
-                        row += $" {naive:F0} | {naive / imageSet:F0}x |";
-                    }
-                    Console.WriteLine(row);
+                        var sampler = new CachedSampler(model) { CpuKernels = path == "cpu" };
+                        var options = new SamplingOptions { Seed = 0, CpuThreads = samplerThreads };
+                        using (NewDisposeScope()) sampler.Sample(order, batch, options);
+                        var times = new List<double>();
+                        for (int set = 0; set < sets; set++)
+                        {
+                            using var setScope = NewDisposeScope();
+                            var clock = Stopwatch.StartNew();
+                            sampler.Sample(order, batch, options with { Seed = 1 + set });
+                            times.Add(clock.Elapsed.TotalSeconds);
+                        }
+                        double imageSet = Median(times);
+                        double ratio = imageSet / fullPass;
+                        double limit = batch >= 64 ? 2 : 4;
+                        string target = batch is 16 or 64 ? $"<= {limit}: {(ratio <= limit ? "met" : "not met")}" : "-";
+                        var row = $"| {SamplingModels.Describe(config)} | {orderName} | {batch} | {path} | {fullPass:F3} | {imageSet:F3} | {ratio:F2} | {batch / imageSet:F1} | {target} |";
+                        if (naiveSteps > 0) row += $" {naive:F0} | {naive / imageSet:F0}x |";
+                        Console.WriteLine(row);
 
-                    if (profile)
-                    {
-                        sampler.Profile = new StepProfile();
-                        using (NewDisposeScope()) sampler.Sample(order, batch, options with { Seed = 99 });
-                        profiles.Add(($"{SamplingModels.Describe(config)} | {orderName} | {batch}", sampler.Profile));
-                        sampler.Profile = null;
+                        if (profile)
+                        {
+                            sampler.Profile = new StepProfile();
+                            using (NewDisposeScope()) sampler.Sample(order, batch, options with { Seed = 99 });
+                            profiles.Add(($"{SamplingModels.Describe(config)} | {orderName} | {batch} | {path}", sampler.Profile));
+                            sampler.Profile = null;
+                        }
                     }
                 }
             }
@@ -135,9 +138,9 @@ internal static class SamplingReport
         Console.WriteLine();
         Console.WriteLine("Where a step's time goes (one more image set per row; ms per step; torch operations per step in brackets):");
         Console.WriteLine();
-        Console.WriteLine("| model | order | batch | step (ms) | " + string.Join(" | ", phases.Select(p => p.ToString().ToLowerInvariant())) +
+        Console.WriteLine("| model | order | batch | path | step (ms) | " + string.Join(" | ", phases.Select(p => p.ToString().ToLowerInvariant())) +
             " | other | operations | tensors created |");
-        Console.WriteLine("| --- | --- | ---: | ---: | " + string.Join(" | ", phases.Select(_ => "---:")) + " | ---: | ---: | ---: |");
+        Console.WriteLine("| --- | --- | ---: | --- | ---: | " + string.Join(" | ", phases.Select(_ => "---:")) + " | ---: | ---: | ---: |");
         foreach (var (row, p) in profiles)
         {
             double perStep(TimeSpan t) => t.TotalMilliseconds / p.Steps;

@@ -33,9 +33,10 @@ public sealed class CachedSampler : ImageSampler
         var config = Model.Config;
         int n = plan.Orders.Count;
         var device = Model.Device;
-        var tables = StepTables.Create(plan, config.KernelSize, PixelNetwork.Dilations(config), PixelNetwork.MaskRoles(config),
+        var tables = StepTables.Create(plan, config.KernelSize, PixelNetwork.MaskRoles(config),
             PixelNetwork.CountRoles(config), config.MaxDilation, Model.DType, device);
-        using var network = new PixelNetwork(Model, tables) { Profile = Profile };
+        using var network = PixelNetwork.Create(Model, tables, CpuKernels);
+        network.Profile = Profile;
         if (plan.FirstStep > 0) FillFromFullPass(plan, network);
 
         int previousThreads = torch.get_num_threads();
@@ -51,13 +52,19 @@ public sealed class CachedSampler : ImageSampler
         }
 
         // Every generated pixel is in the first layer's cache; observed pixels after the last step are not.
-        var processed = network.Images.narrow(0, 0, tables.ZeroRow).view(n, config.Height, config.Width, config.ImageChannels).permute(0, 3, 1, 2);
+        var processed = RecordingLayers.Pixels(network.Images, plan.Start.shape).permute(2, 3, 0, 1);
         using var region = tensor(plan.Region, new long[] { 1, 1, config.Height, config.Width }, ScalarType.Bool, device);
         return where(region, processed, plan.Start).MoveToOuterDisposeScope();
     }
 
     /// <summary>When set, the next calls record where their steps' time goes (benchmarks).</summary>
     internal StepProfile? Profile { get; set; }
+
+    /// <summary>
+    /// Whether float32 and float64 models on the CPU run the fused CPU loops between the products (the default) rather than
+    /// torch operations, which every other device and dtype uses (tests and benchmarks compare the two).
+    /// </summary>
+    internal bool CpuKernels { get; set; } = true;
 
     private void Steps(SamplingPlan plan, SamplingOptions options, PixelNetwork network, StepTables tables)
     {
@@ -90,7 +97,7 @@ public sealed class CachedSampler : ImageSampler
                 profile?.Lap(StepPhase.Sample, ref mark, 0);
                 // The pixel is final now: later pixels' first layer sees it.
                 network.WritePixels(s, values);
-                profile?.Lap(StepPhase.Write, ref mark, 1);
+                profile?.Lap(StepPhase.Write, ref mark, network.WriteOperations);
                 createdInStep = profile is null ? 0 : DisposeScopeManager.Statistics.CreatedInScopeCount - created;
             }
             if (profile is not null)
@@ -118,7 +125,7 @@ public sealed class CachedSampler : ImageSampler
         var keep = new double[n * pixels + 1];
         for (int i = 0; i < n; i++)
             for (int t = 0; t < plan.FirstStep; t++)
-                keep[i * pixels + plan.PixelAt(i, t)] = 1;
+                keep[(long)plan.PixelAt(i, t) * n + i] = 1;
         var keepRows = tensor(keep, new long[] { keep.Length, 1 }, images.dtype, images.device);
         network.Images.mul_(keepRows);
         foreach (var cache in network.Caches.Values) cache.mul_(keepRows);

@@ -10,61 +10,50 @@ namespace LocallyMasked.Sampling;
 /// <summary>
 /// The Locally Masked PixelCNN++ evaluated at one pixel per image, with every layer's weights, caches and step tables
 /// prepared once per sampling call, so that a step is a short list of operations on (N, C) features: per masked
-/// convolution one write of its input row, one gather of the k x k neighbourhood rows of all images and one matrix
-/// product; the down pass's 1x1 skip layers in one batched product; feature normalization and the gate in place.
+/// convolution one write of its input row, one gather of the neighbourhood rows the step's mask can show, for all images,
+/// and one matrix product; the down pass's 1x1 skip layers in one batched product.
 /// </summary>
 /// <remarks>
 /// <para>
-/// The traversal mirrors <see cref="LocallyMaskedPixelCnn"/>'s <c>Evaluate</c> and <see cref="GatedResidualBlock"/>'s wiring
-/// (the tests compare every step's distribution with the naive sampler's full passes, which run that wiring). It reads
-/// the modules through the model's internal accessors; if the wiring changes, this class must follow.
+/// The traversal (<see cref="Evaluate"/>) mirrors <see cref="LocallyMaskedPixelCnn"/>'s <c>Evaluate</c> and
+/// <see cref="GatedResidualBlock"/>'s wiring (the tests compare every step's distribution with the naive sampler's full
+/// passes, which run that wiring). It reads the modules through the model's internal accessors; if the wiring changes,
+/// this class must follow. How the operations between the products run is left to the two implementations:
+/// <see cref="TorchPixelNetwork"/> (torch operations, any device) and <see cref="CpuPixelNetwork{T}"/> (fused loops over
+/// CPU memory, float32 and float64).
 /// </para>
 /// <para>
-/// Caches (see <see cref="StepTables"/>) hold each convolution's input in rows (N * H * W + 1, C_in), zero until the
-/// pixel is processed. The first convolution's cache is the images themselves: its input channel of ones contributes
-/// <c>sum_t W[o, ones, t] * mask[t, p]</c>, which is folded, with the learned mask weight's term, into a per-step bias
-/// computed from the mask's columns. The mask weight of the other convolutions is added the same way, one product per
-/// mask role and step for all of them.
+/// Caches (see <see cref="StepTables"/>) hold each convolution's input in rows (H * W * N + 1, C_in), zero until the
+/// pixel is processed. A convolution's weight is stored as the matrix (k * k * C_in, O) in its mask role's tap order,
+/// so that the taps a step can see are a block of rows. The first convolution's cache is the images themselves: its
+/// input channel of ones contributes <c>sum_t W[o, ones, t] * mask[t, p]</c>, which is folded, with the learned mask
+/// weight's term, into a per-step bias computed from the mask's columns. The mask weight of the other convolutions is
+/// added the same way, one product per mask role and step for all of them.
 /// </para>
 /// </remarks>
-internal sealed class PixelNetwork : IDisposable
+internal abstract class PixelNetwork : IDisposable
 {
-    private readonly LocallyMaskedPixelCnn _model;
-    private readonly StepTables _tables;
-    private readonly long _batch;
-    private readonly FeatureNormalization _normalization;
-    private readonly PixelConvolution _first;
     private readonly List<(Block[] Blocks, PixelConvolution? Resample)> _up = new();
     private readonly List<(Block[] Blocks, PixelConvolution? Resample)> _down = new();
-    private readonly Tensor _skipWeights;
-    private readonly Tensor _skipBias;
-    private readonly Tensor _outputWeight;
-    private readonly Tensor _outputBias;
-    private readonly Tensor _signs;
-    private readonly Tensor _ponoScale;
-    private readonly Dictionary<MaskRole, RoleTerms> _roleTerms = new();
     private readonly Dictionary<LocallyMaskedConv2d, Tensor> _caches = new(ReferenceEqualityComparer.Instance);
-    // Kept alive by this object for the whole call: TorchSharp's implicit double -> Scalar conversions create a Scalar
-    // that nothing references during the native call, which a collection may free (docs/benchmarks.md, the libtorch error).
-    private readonly Scalar _one = 1.0.ToScalar();
-    private int _step = -1;
+    private readonly List<RoleTerms> _roleTerms = new();
     private long _mark;
 
     /// <summary>Prepares the weights, caches and per-role terms; call inside the sampling run's dispose scope.</summary>
     /// <param name="model">The model, in evaluation mode.</param>
     /// <param name="tables">The call's step tables.</param>
-    public PixelNetwork(LocallyMaskedPixelCnn model, StepTables tables)
+    private protected PixelNetwork(LocallyMaskedPixelCnn model, StepTables tables)
     {
-        _model = model;
-        _tables = tables;
-        _batch = tables.Batch;
+        Model = model;
+        Tables = tables;
+        Batch = tables.Batch;
         var config = model.Config;
-        _normalization = config.Normalization;
+        Normalization = config.Normalization;
         var dtype = model.DType;
         var device = model.Device;
 
         Images = zeros(new long[] { tables.Rows, config.ImageChannels }, dtype, device);
-        _first = new PixelConvolution(model.InitialConvolution, MaskRole.First, Images, config.ImageChannels);
+        First = new PixelConvolution(model.InitialConvolution, MaskRole.First, Images, config.ImageChannels, tables);
         foreach (var (stage, index) in model.UpStages.Select((s, i) => (s, i)))
         {
             var resample = index < LocallyMaskedPixelCnn.StageCount - 1 ? Prepare(model.DownsizeConvolutions[index], MaskRole.Dilated) : null;
@@ -78,20 +67,16 @@ internal sealed class PixelNetwork : IDisposable
 
         // The skip layers of the down pass, in the order the blocks consume them: (D, 2F, F) and (D, 1, F).
         var skipLayers = _down.SelectMany(s => s.Blocks).Select(b => b.Module.SkipLayer!).ToArray();
-        _skipWeights = stack(skipLayers.Select(l => l.Linear.EffectiveWeight().detach().t()).ToArray(), 0).contiguous();
-        _skipBias = stack(skipLayers.Select(l => LinearBias(l).unsqueeze(0)).ToArray(), 0);
-        _outputWeight = model.OutputLayer.Linear.EffectiveWeight().detach().t().contiguous();
-        _outputBias = LinearBias(model.OutputLayer);
-        // concat_elu's [x, -x] as one broadcast product with (+1, -1).
-        _signs = tensor(new[] { 1.0, -1.0 }, new long[] { 2, 1 }, dtype, device);
-        // Every normalized feature vector has F channels.
-        _ponoScale = full(new long[] { config.Filters }, Math.Sqrt(Shrink(config.Filters)), dtype, device);
+        SkipWeights = stack(skipLayers.Select(l => l.Linear.EffectiveWeight().detach().t()).ToArray(), 0).contiguous();
+        SkipBias = stack(skipLayers.Select(l => LinearBias(l).unsqueeze(0)).ToArray(), 0);
+        OutputWeight = model.OutputLayer.Linear.EffectiveWeight().detach().t().contiguous();
+        OutputBias = LinearBias(model.OutputLayer);
 
         // The mask-dependent terms: the first layer's channel of ones and its mask weight, the other layers' mask weights.
         var first = model.InitialConvolution;
         var onesWeight = Arranged(first.EffectiveWeight().detach().narrow(1, config.ImageChannels, 1));
         if (first.mask_weight is { } firstMaskWeight) onesWeight = onesWeight + firstMaskWeight.detach().reshape(first.OutChannels, -1).t();
-        _roleTerms[MaskRole.First] = new RoleTerms(new[] { _first }, onesWeight.contiguous(), first.bias?.detach());
+        _roleTerms.Add(new RoleTerms(new[] { First }, onesWeight.contiguous(), first.bias?.detach()));
         if (config.LearnWeightForMasks)
         {
             foreach (var role in new[] { MaskRole.Undilated, MaskRole.Dilated })
@@ -100,16 +85,56 @@ internal sealed class PixelNetwork : IDisposable
                 if (convolutions.Length == 0) continue;
                 var weights = cat(convolutions.Select(c => c.Module.mask_weight!.detach().reshape(c.Module.OutChannels, -1).t()).ToArray(), 1).contiguous();
                 var biases = cat(convolutions.Select(c => c.Module.bias?.detach() ?? zeros(c.Module.OutChannels, dtype: dtype, device: device)).ToArray(), 0);
-                _roleTerms[role] = new RoleTerms(convolutions, weights, biases);
+                _roleTerms.Add(new RoleTerms(convolutions, weights, biases));
             }
         }
     }
 
-    /// <summary>The first layer's cache: the processed pixels' values in rows (N * H * W + 1, C), zero elsewhere.</summary>
+    /// <summary>The first layer's cache: the processed pixels' values in rows (H * W * N + 1, C), zero elsewhere.</summary>
     public Tensor Images { get; }
 
     /// <summary>Every masked convolution's input cache except the first layer's (rows, C_in), for filling from a full pass.</summary>
     public IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> Caches => _caches;
+
+    /// <summary>Where the steps' time goes, when set (costs two timestamps per phase change).</summary>
+    public StepProfile? Profile { get; set; }
+
+    private protected LocallyMaskedPixelCnn Model { get; }
+
+    private protected StepTables Tables { get; }
+
+    private protected long Batch { get; }
+
+    private protected FeatureNormalization Normalization { get; }
+
+    private protected PixelConvolution First { get; }
+
+    /// <summary>The skip layers' weights in consumption order, (D, 2F, F).</summary>
+    private protected Tensor SkipWeights { get; }
+
+    /// <summary>The skip layers' biases, (D, 1, F).</summary>
+    private protected Tensor SkipBias { get; }
+
+    private protected Tensor OutputWeight { get; }
+
+    private protected Tensor OutputBias { get; }
+
+    /// <summary>The step being evaluated.</summary>
+    private protected int Step { get; private set; } = -1;
+
+    /// <summary>Creates the implementation for the model's device and dtype: fused CPU loops for float32 and float64 on the CPU, torch operations elsewhere.</summary>
+    /// <param name="model">The model, in evaluation mode.</param>
+    /// <param name="tables">The call's step tables.</param>
+    /// <param name="cpuKernels">Whether the CPU implementation may be used (tests turn it off to check the other one on the CPU).</param>
+    public static PixelNetwork Create(LocallyMaskedPixelCnn model, StepTables tables, bool cpuKernels = true)
+    {
+        if (cpuKernels && model.Device.type == DeviceType.CPU)
+        {
+            if (model.DType == ScalarType.Float32) return new CpuPixelNetwork<float>(model, tables);
+            if (model.DType == ScalarType.Float64) return new CpuPixelNetwork<double>(model, tables);
+        }
+        return new TorchPixelNetwork(model, tables);
+    }
 
     /// <summary>The mask roles whose columns the steps read.</summary>
     public static IEnumerable<MaskRole> MaskRoles(PixelCnnConfig config) =>
@@ -119,9 +144,6 @@ internal sealed class PixelNetwork : IDisposable
     public static IEnumerable<MaskRole> CountRoles(PixelCnnConfig config) =>
         config.Normalization == FeatureNormalization.OrderRescale ? new[] { MaskRole.Undilated, MaskRole.Dilated } : Array.Empty<MaskRole>();
 
-    /// <summary>The dilations of the model's convolutions.</summary>
-    public static IEnumerable<int> Dilations(PixelCnnConfig config) => new[] { 1, config.MaxDilation }.Distinct();
-
     /// <summary>
     /// The distribution parameters (N, M) of the pixels of step <paramref name="step"/>, from the caches (which this
     /// updates with every layer's input at those pixels, except the first layer's: see <see cref="WritePixels"/>).
@@ -129,23 +151,24 @@ internal sealed class PixelNetwork : IDisposable
     /// </summary>
     public Tensor Evaluate(int step)
     {
-        _step = step;
+        Step = step;
         if (Profile is not null) _mark = StepProfile.Now();
-        foreach (var terms in _roleTerms.Values) terms.Compute(_tables.MaskColumns[terms.Role][step]);
+        foreach (var terms in _roleTerms) terms.Compute(Tables.MaskColumns[terms.Role][step]);
         Lap(StepPhase.Product, _roleTerms.Count);
 
-        var u = Normalize(Convolve(_first, null), _normalization, MaskRole.Undilated);
+        var u = FirstLayer();
         var outputs = new List<Tensor> { u };
+        int upBlock = 0;
         foreach (var (blocks, resample) in _up)
         {
             foreach (var block in blocks)
             {
-                u = Apply(block, u, null, inPlace: false);
+                u = Gate(block, u, BlockOutput(block, BlockInput(block, u), -1), upBlock++);
                 outputs.Add(u);
             }
             if (resample is not null)
             {
-                u = Normalize(Convolve(resample, u), _normalization, MaskRole.Dilated);
+                u = Resample(resample, u);
                 outputs.Add(u);
             }
         }
@@ -153,56 +176,245 @@ internal sealed class PixelNetwork : IDisposable
         // The down pass pops its skip inputs from the end of the up pass's outputs; all are known now, so the skip
         // layers run as one batched product.
         u = outputs[^1];
-        int skipCount = (int)_skipWeights.shape[0];
-        var skipInputs = new Tensor[skipCount];
-        for (int j = 0; j < skipCount; j++) skipInputs[j] = outputs[outputs.Count - 2 - j];
-        // bmm and add rather than baddbmm: TorchSharp 0.107's Tensor.baddbmm hands its operands to the native call in
-        // another order than the native function takes them.
-        var skipFeatures = ConcatElu(stack(skipInputs, 0));
-        Lap(StepPhase.Elementwise, 1);
-        var skips = skipFeatures.bmm(_skipWeights).add_(_skipBias, _one);
-        Lap(StepPhase.Product, 2);
+        var skipInputs = new Tensor[SkipWeights.shape[0]];
+        for (int j = 0; j < skipInputs.Length; j++) skipInputs[j] = outputs[outputs.Count - 2 - j];
+        PrepareSkips(skipInputs);
 
         int next = 0;
         foreach (var (blocks, resample) in _down)
         {
-            // The stream's state is not kept past the next block here, so the gate updates it in place (u is either a
-            // copy's source already written to a cache or the up pass's last output, which nothing else reads).
-            foreach (var block in blocks) u = Apply(block, u, skips[next++], inPlace: true);
-            if (resample is not null) u = Normalize(Convolve(resample, u), _normalization, MaskRole.Dilated);
+            // The stream's state is not kept past the next block here, so the gate may update it in place (u is either a
+            // resampling output already written to a cache or the up pass's last output, which nothing else reads).
+            foreach (var block in blocks) u = Gate(block, u, BlockOutput(block, BlockInput(block, u), next++), -1);
+            if (resample is not null) u = Resample(resample, u);
         }
-        u.elu_(_one, _one, _one);
-        Lap(StepPhase.Elementwise, 1);
-        var parameters = addmm(_outputBias, u, _outputWeight, 1, 1);
-        Lap(StepPhase.Product, 1);
-        return parameters;
+        return OutputLayer(u);
     }
 
     /// <summary>Writes the step's final pixel values (N, C) into the first layer's cache, where later pixels see them.</summary>
-    public void WritePixels(int step, Tensor values) => Images.index_copy_(0, _tables.WriteRows[step], values);
+    public virtual void WritePixels(int step, Tensor values) => Images.index_copy_(0, Tables.WriteRows[step], values);
 
-    /// <summary>Where the steps' time goes, when set (costs two timestamps per phase change).</summary>
-    public StepProfile? Profile { get; set; }
+    /// <summary>The torch operations <see cref="WritePixels"/> runs (for the profile).</summary>
+    public virtual int WriteOperations => 1;
 
-    /// <summary>Frees the scalars (the tensors belong to the sampling run's dispose scope).</summary>
-    public void Dispose() => _one.Dispose();
-
-    private Tensor Apply(Block block, Tensor u, Tensor? skip, bool inPlace)
+    /// <summary>Frees what is not owned by the sampling run's dispose scope.</summary>
+    public virtual void Dispose()
     {
-        var normalization = block.Module.Normalization;
-        var t = Normalize(Convolve(block.Input, ConcatElu(u)), normalization, MaskRole.Undilated);
-        if (skip is not null)
+    }
+
+    /// <summary>The first layer at the step's pixels, normalized: (N, F).</summary>
+    private protected abstract Tensor FirstLayer();
+
+    /// <summary>A block's first convolution of concat_elu(u); the result is only passed to <see cref="BlockOutput"/>.</summary>
+    private protected abstract Tensor BlockInput(Block block, Tensor u);
+
+    /// <summary>
+    /// A block's second convolution: of concat_elu(norm(t) + skip term <paramref name="skip"/>) (none when negative); the
+    /// result is only passed to <see cref="Gate"/>.
+    /// </summary>
+    private protected abstract Tensor BlockOutput(Block block, Tensor t, int skip);
+
+    /// <summary>
+    /// u + norm(a) * sigmoid(b) from the second convolution's halves; in place on u when <paramref name="upBlock"/> is
+    /// negative, else into a new tensor (the up pass's outputs are kept as skip inputs; upBlock counts them).
+    /// </summary>
+    private protected abstract Tensor Gate(Block block, Tensor u, Tensor gate, int upBlock);
+
+    /// <summary>A dilated resampling convolution of u, normalized.</summary>
+    private protected abstract Tensor Resample(PixelConvolution conv, Tensor u);
+
+    /// <summary>The skip layers' outputs for the down pass, from their inputs in consumption order (D tensors (N, F)).</summary>
+    private protected abstract void PrepareSkips(Tensor[] inputs);
+
+    /// <summary>The output layer: the distribution parameters (N, M), a new tensor.</summary>
+    private protected abstract Tensor OutputLayer(Tensor u);
+
+    /// <summary>Adds the time since the last lap to a phase, when profiling.</summary>
+    private protected void Lap(StepPhase phase, int operations)
+    {
+        if (Profile is not null) Profile.Lap(phase, ref _mark, operations);
+    }
+
+    /// <summary>The bias of a convolution at this step: its role's per-step terms (1 or N, O) when they exist, else its bias (O) or null.</summary>
+    private protected static Tensor? BiasOf(PixelConvolution conv) => conv.Terms?.Slice(conv) ?? conv.Bias;
+
+    private PixelConvolution Prepare(LocallyMaskedConv2d module, MaskRole role)
+    {
+        var cache = zeros(new long[] { Tables.Rows, module.InChannels }, Model.DType, Model.Device);
+        _caches.Add(module, cache);
+        return new PixelConvolution(module, role, cache, module.InChannels, Tables);
+    }
+
+    private protected IEnumerable<PixelConvolution> AllConvolutions() =>
+        _up.Concat(_down).SelectMany(s => s.Blocks.SelectMany(b => new[] { b.Input, b.Output }).Concat(s.Resample is null ? Array.Empty<PixelConvolution>() : new[] { s.Resample }));
+
+    private static Tensor LinearBias(NetworkInNetwork layer) =>
+        layer.Linear.named_parameters().Single(p => p.name == "bias").parameter.detach();
+
+    /// <summary>
+    /// A convolution weight (O, C, k, k) as the matrix (k * k * C, O) that multiplies a gathered patch (N, k * k * C) whose
+    /// taps come in <paramref name="tapOrder"/> (natural order when null).
+    /// </summary>
+    private static Tensor Arranged(Tensor weight, int[]? tapOrder = null)
+    {
+        using var scope = NewDisposeScope();
+        long outChannels = weight.shape[0], channels = weight.shape[1];
+        var taps = weight.permute(2, 3, 1, 0).reshape(-1, channels, outChannels);
+        if (tapOrder is not null) taps = taps.index_select(0, tensor(tapOrder.Select(t => (long)t).ToArray(), ScalarType.Int64, weight.device));
+        return taps.reshape(-1, outChannels).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A masked convolution prepared for one call: its cache, its weight rows per tap range, its bias.</summary>
+    private protected sealed class PixelConvolution
+    {
+        private readonly Dictionary<int, Tensor> _slices = new();
+
+        public PixelConvolution(LocallyMaskedConv2d module, MaskRole role, Tensor cache, long channels, StepTables tables)
         {
-            t = t.add_(skip, _one);
+            Module = module;
+            Role = role;
+            Cache = cache;
+            Channels = (int)channels;
+            var weight = Arranged(module.EffectiveWeight().detach().narrow(1, 0, channels), tables.TapOrders[role]);
+            Bias = module.bias?.detach();
+            // The rows of the taps of every range a step uses, as views made once.
+            foreach (var (start, length) in tables.Ranges[role].Where(r => r.Length > 0).Distinct())
+                _slices[start * 4096 + length] = weight.narrow(0, start * channels, length * channels);
+        }
+
+        public LocallyMaskedConv2d Module { get; }
+
+        public MaskRole Role { get; }
+
+        public Tensor Cache { get; }
+
+        /// <summary>Input channels held in the cache.</summary>
+        public int Channels { get; }
+
+        public Tensor? Bias { get; }
+
+        /// <summary>The per-step bias of its role when the bias depends on the mask, else null.</summary>
+        public RoleTerms? Terms { get; set; }
+
+        /// <summary>The weight's rows (length * C, O) for the taps start .. start + length - 1 of the role's tap order.</summary>
+        public Tensor Rows(int start, int length) => _slices[start * 4096 + length];
+    }
+
+    private protected sealed record Block(GatedResidualBlock Module, PixelConvolution Input, PixelConvolution Output);
+
+    /// <summary>
+    /// The bias of a role's convolutions at one step when it depends on the mask: bias + mask columns (1 or N, k*k) times
+    /// the stacked mask-dependent weights (k*k, sum of O), one product for all of them.
+    /// </summary>
+    private protected sealed class RoleTerms
+    {
+        private readonly Tensor _weights;
+        private readonly Tensor? _bias;
+        private readonly Dictionary<PixelConvolution, int> _index = new(ReferenceEqualityComparer.Instance);
+        private readonly long[] _sizes;
+        private readonly long[] _offsets;
+        private Tensor[] _slices = Array.Empty<Tensor>();
+
+        public RoleTerms(IReadOnlyList<PixelConvolution> convolutions, Tensor weights, Tensor? bias)
+        {
+            Role = convolutions[0].Role;
+            _weights = weights;
+            _bias = bias;
+            _sizes = convolutions.Select(c => (long)c.Module.OutChannels).ToArray();
+            _offsets = new long[_sizes.Length];
+            for (int i = 1; i < _sizes.Length; i++) _offsets[i] = _offsets[i - 1] + _sizes[i - 1];
+            for (int i = 0; i < convolutions.Count; i++)
+            {
+                _index[convolutions[i]] = i;
+                convolutions[i].Terms = this;
+            }
+        }
+
+        public MaskRole Role { get; }
+
+        /// <summary>This step's terms of all the role's convolutions, (1 or N, sum of O).</summary>
+        public Tensor All { get; private set; } = null!;
+
+        public void Compute(Tensor columns)
+        {
+            All = _bias is null ? columns.mm(_weights) : addmm(_bias, columns, _weights, 1, 1);
+            _slices = _sizes.Length == 1 ? new[] { All } : All.split(_sizes, 1);
+        }
+
+        public Tensor Slice(PixelConvolution conv) => _slices[_index[conv]];
+
+        /// <summary>Where a convolution's columns begin in <see cref="All"/>.</summary>
+        public long Offset(PixelConvolution conv) => _offsets[_index[conv]];
+    }
+}
+
+/// <summary>The operations between the products as torch operations: any device and dtype.</summary>
+internal sealed class TorchPixelNetwork : PixelNetwork
+{
+    private readonly Tensor _signs;
+    private readonly Tensor _ponoScale;
+    // Kept alive by this object for the whole call: TorchSharp's implicit double -> Scalar conversions create a Scalar
+    // that nothing references during the native call, which a collection may free (docs/benchmarks.md, the libtorch error).
+    private readonly Scalar _one = 1.0.ToScalar();
+    private Tensor? _skips;
+
+    public TorchPixelNetwork(LocallyMaskedPixelCnn model, StepTables tables) : base(model, tables)
+    {
+        var dtype = model.DType;
+        var device = model.Device;
+        // concat_elu's [x, -x] as one broadcast product with (+1, -1).
+        _signs = tensor(new[] { 1.0, -1.0 }, new long[] { 2, 1 }, dtype, device);
+        // Every normalized feature vector has F channels.
+        int filters = model.Config.Filters;
+        _ponoScale = full(new long[] { filters }, Math.Sqrt(Shrink(filters)), dtype, device);
+    }
+
+    public override void Dispose() => _one.Dispose();
+
+    private protected override Tensor FirstLayer() => Normalize(Convolve(First, null), Normalization, MaskRole.Undilated);
+
+    private protected override Tensor BlockInput(Block block, Tensor u) =>
+        Normalize(Convolve(block.Input, ConcatElu(u)), block.Module.Normalization, MaskRole.Undilated);
+
+    private protected override Tensor BlockOutput(Block block, Tensor t, int skip)
+    {
+        if (skip >= 0)
+        {
+            t = t.add_(_skips![skip], _one);
             Lap(StepPhase.Elementwise, 1);
         }
-        var gate = Convolve(block.Output, ConcatElu(t));
+        return Convolve(block.Output, ConcatElu(t));
+    }
+
+    private protected override Tensor Gate(Block block, Tensor u, Tensor gate, int upBlock)
+    {
         long filters = block.Module.Filters;
-        var value = Normalize(gate.narrow(1, 0, filters), normalization, MaskRole.Undilated);
+        var value = Normalize(gate.narrow(1, 0, filters), block.Module.Normalization, MaskRole.Undilated);
         var sigmoid = gate.narrow(1, filters, filters).sigmoid_();
-        var output = inPlace ? u.addcmul_(value, sigmoid, _one) : u.addcmul(value, sigmoid, _one);
+        var output = upBlock < 0 ? u.addcmul_(value, sigmoid, _one) : u.addcmul(value, sigmoid, _one);
         Lap(StepPhase.Elementwise, 2);
         return output;
+    }
+
+    private protected override Tensor Resample(PixelConvolution conv, Tensor u) => Normalize(Convolve(conv, u), Normalization, MaskRole.Dilated);
+
+    private protected override void PrepareSkips(Tensor[] inputs)
+    {
+        var features = ConcatElu(stack(inputs, 0));
+        Lap(StepPhase.Elementwise, 1);
+        // bmm and add rather than baddbmm: TorchSharp 0.107's Tensor.baddbmm hands its operands to the native call in
+        // another order than the native function takes them.
+        _skips = features.bmm(SkipWeights).add_(SkipBias, _one);
+        Lap(StepPhase.Product, 2);
+    }
+
+    private protected override Tensor OutputLayer(Tensor u)
+    {
+        u.elu_(_one, _one, _one);
+        Lap(StepPhase.Elementwise, 1);
+        var parameters = addmm(OutputBias, u, OutputWeight, 1, 1);
+        Lap(StepPhase.Product, 1);
+        return parameters;
     }
 
     private Tensor Convolve(PixelConvolution conv, Tensor? input)
@@ -210,13 +422,21 @@ internal sealed class PixelNetwork : IDisposable
         // The first layer's input (the pixel) is written after sampling: its type-A mask hides the centre.
         if (input is not null)
         {
-            conv.Cache.index_copy_(0, _tables.WriteRows[_step], input);
+            conv.Cache.index_copy_(0, Tables.WriteRows[Step], input);
             Lap(StepPhase.Write, 1);
         }
-        var patch = conv.Cache.index_select(0, _tables.GatherRows[conv.Module.Dilation][_step]).view(_batch, -1);
+        var bias = BiasOf(conv);
+        var (start, length) = Tables.Ranges[conv.Role][Step];
+        if (length == 0)
+        {
+            // Every tap hidden (the first layer at the first pixel): the bias alone.
+            var alone = zeros(Batch, conv.Module.OutChannels, Model.DType, Model.Device);
+            return bias is null ? alone : alone.add_(bias, _one);
+        }
+        var patch = conv.Cache.index_select(0, Tables.GatherRows[conv.Role][Step]!).view(Batch, -1);
         Lap(StepPhase.Gather, 1);
-        var bias = conv.Terms?.Slice(conv) ?? conv.Bias;
-        var output = bias is null ? patch.mm(conv.Weight) : addmm(bias, patch, conv.Weight, 1, 1);
+        var weight = conv.Rows(start, length);
+        var output = bias is null ? patch.mm(weight) : addmm(bias, patch, weight, 1, 1);
         Lap(StepPhase.Product, 1);
         return output;
     }
@@ -232,105 +452,18 @@ internal sealed class PixelNetwork : IDisposable
 
     private Tensor Normalize(Tensor x, FeatureNormalization normalization, MaskRole role)
     {
-        var result = Normalized(x, normalization, role);
-        if (!ReferenceEquals(result, x) || normalization == FeatureNormalization.OrderRescale) Lap(StepPhase.Elementwise, 1);
+        var result = normalization switch
+        {
+            // PONO's unbiased variance as one layer_norm whose weight carries the factor sqrt((C-1)/C)
+            // (PositionalNormalization.NormalizeLastDimension, with the multiplication folded in).
+            FeatureNormalization.Pono => nn.functional.layer_norm(x, new[] { x.shape[^1] }, _ponoScale, null,
+                PositionalNormalization.Epsilon * Shrink(x.shape[^1])),
+            FeatureNormalization.OrderRescale => x.div_(Tables.VisibleTaps[role][Step]),
+            _ => x,
+        };
+        if (normalization is FeatureNormalization.Pono or FeatureNormalization.OrderRescale) Lap(StepPhase.Elementwise, 1);
         return result;
     }
 
-    private Tensor Normalized(Tensor x, FeatureNormalization normalization, MaskRole role) => normalization switch
-    {
-        // PONO's unbiased variance as one layer_norm whose weight carries the factor sqrt((C-1)/C)
-        // (PositionalNormalization.NormalizeLastDimension, with the multiplication folded in).
-        FeatureNormalization.Pono => nn.functional.layer_norm(x, new[] { x.shape[^1] }, _ponoScale, null,
-            PositionalNormalization.Epsilon * Shrink(x.shape[^1])),
-        FeatureNormalization.OrderRescale => x.div_(_tables.VisibleTaps[role][_step]),
-        _ => x,
-    };
-
-    private void Lap(StepPhase phase, int operations)
-    {
-        if (Profile is not null) Profile.Lap(phase, ref _mark, operations);
-    }
-
     private static double Shrink(long channels) => (channels - 1) / (double)channels;
-
-    private PixelConvolution Prepare(LocallyMaskedConv2d module, MaskRole role)
-    {
-        var cache = zeros(new long[] { _tables.Rows, module.InChannels }, _model.DType, _model.Device);
-        _caches.Add(module, cache);
-        return new PixelConvolution(module, role, cache, module.InChannels);
-    }
-
-    private IEnumerable<PixelConvolution> AllConvolutions() =>
-        _up.Concat(_down).SelectMany(s => s.Blocks.SelectMany(b => new[] { b.Input, b.Output }).Concat(s.Resample is null ? Array.Empty<PixelConvolution>() : new[] { s.Resample }));
-
-    private static Tensor LinearBias(NetworkInNetwork layer) =>
-        layer.Linear.named_parameters().Single(p => p.name == "bias").parameter.detach();
-
-    /// <summary>A convolution weight (O, C, k, k) as the matrix (k * k * C, O) that multiplies a gathered patch (N, k * k * C).</summary>
-    private static Tensor Arranged(Tensor weight) =>
-        weight.permute(2, 3, 1, 0).reshape(-1, weight.shape[0]).contiguous();
-
-    private sealed class PixelConvolution
-    {
-        public PixelConvolution(LocallyMaskedConv2d module, MaskRole role, Tensor cache, long channels)
-        {
-            Module = module;
-            Role = role;
-            Cache = cache;
-            Weight = Arranged(module.EffectiveWeight().detach().narrow(1, 0, channels));
-            Bias = module.bias?.detach();
-        }
-
-        public LocallyMaskedConv2d Module { get; }
-
-        public MaskRole Role { get; }
-
-        public Tensor Cache { get; }
-
-        public Tensor Weight { get; }
-
-        public Tensor? Bias { get; }
-
-        /// <summary>The per-step bias of its role when the bias depends on the mask, else null.</summary>
-        public RoleTerms? Terms { get; set; }
-    }
-
-    private sealed record Block(GatedResidualBlock Module, PixelConvolution Input, PixelConvolution Output);
-
-    /// <summary>
-    /// The bias of a role's convolutions at one step when it depends on the mask: bias + mask columns (1 or N, k*k) times
-    /// the stacked mask-dependent weights (k*k, sum of O), one product for all of them.
-    /// </summary>
-    private sealed class RoleTerms
-    {
-        private readonly Tensor _weights;
-        private readonly Tensor? _bias;
-        private readonly Dictionary<PixelConvolution, int> _index = new(ReferenceEqualityComparer.Instance);
-        private readonly long[] _sizes;
-        private Tensor[] _slices = Array.Empty<Tensor>();
-
-        public RoleTerms(IReadOnlyList<PixelConvolution> convolutions, Tensor weights, Tensor? bias)
-        {
-            Role = convolutions[0].Role;
-            _weights = weights;
-            _bias = bias;
-            _sizes = convolutions.Select(c => (long)c.Module.OutChannels).ToArray();
-            for (int i = 0; i < convolutions.Count; i++)
-            {
-                _index[convolutions[i]] = i;
-                convolutions[i].Terms = this;
-            }
-        }
-
-        public MaskRole Role { get; }
-
-        public void Compute(Tensor columns)
-        {
-            var terms = _bias is null ? columns.mm(_weights) : addmm(_bias, columns, _weights, 1, 1);
-            _slices = _sizes.Length == 1 ? new[] { terms } : terms.split(_sizes, 1);
-        }
-
-        public Tensor Slice(PixelConvolution conv) => _slices[_index[conv]];
-    }
 }

@@ -7,7 +7,7 @@ namespace LocallyMasked.Sampling;
 
 /// <summary>
 /// The model's layers on whole feature maps, recording the input of every convolution that has a cache into it, in the
-/// cached sampler's row layout (N * H * W + 1, C): image i's pixel q is row i * H * W + q.
+/// cached sampler's row layout (H * W * N + 1, C): image i's pixel q is row q * N + i.
 /// </summary>
 internal sealed class RecordingLayers : ILayerEvaluator
 {
@@ -32,13 +32,19 @@ internal sealed class RecordingLayers : ILayerEvaluator
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => _layers.Dropout(block, input);
 
-    /// <summary>Copies feature maps (N, C, H, W) into the pixel rows of a cache (N * H * W + 1, C).</summary>
+    /// <summary>Copies feature maps (N, C, H, W) into the pixel rows of a cache (H * W * N + 1, C).</summary>
     public static void Record(Tensor cache, Tensor input)
     {
-        long n = input.shape[0], channels = input.shape[1], height = input.shape[2], width = input.shape[3];
+        using var pixels = Pixels(cache, input.shape);
+        using var pixelMajor = input.permute(2, 3, 0, 1);
+        pixels.copy_(pixelMajor);
+    }
+
+    /// <summary>The pixel rows of a cache as (H, W, N, C), for images of shape (N, C, H, W).</summary>
+    public static Tensor Pixels(Tensor cache, long[] imageShape)
+    {
+        long n = imageShape[0], channels = cache.shape[1], height = imageShape[2], width = imageShape[3];
         using var rows = cache.narrow(0, 0, n * height * width);
-        using var pixels = rows.view(n, height, width, channels);
-        using var channelsLast = input.permute(0, 2, 3, 1);
-        pixels.copy_(channelsLast);
+        return rows.view(height, width, n, channels);
     }
 }
