@@ -82,22 +82,9 @@ public sealed class CachedSampler : ImageSampler
             {
                 var parameters = network.Evaluate(s);
                 mark = profile is null ? 0 : StepProfile.Now();
-                int sampled = tables.SampledCount[s];
-                Tensor values;
-                if (sampled > 0)
-                {
-                    options.StepObserver?.Invoke(plan.FirstStep + s, parameters);
-                    values = Model.Likelihood.Sample(parameters, plan.Uniforms[s], options.Temperature);
-                    if (sampled < tables.Batch) values = where(tables.Sampled[s]!, values, tables.Observed[s]!);
-                }
-                else
-                {
-                    values = tables.Observed[s]!;
-                }
-                profile?.Lap(StepPhase.Sample, ref mark, 0);
-                // The pixel is final now: later pixels' first layer sees it.
-                network.WritePixels(s, values);
-                profile?.Lap(StepPhase.Write, ref mark, network.WriteOperations);
+                if (tables.SampledCount[s] > 0) options.StepObserver?.Invoke(plan.FirstStep + s, parameters);
+                // The pixels are final then: later pixels' first layer sees them.
+                network.DrawPixels(s, parameters, plan.Uniforms, options.Temperature, Model.Likelihood, ref mark);
                 createdInStep = profile is null ? 0 : DisposeScopeManager.Statistics.CreatedInScopeCount - created;
             }
             if (profile is not null)

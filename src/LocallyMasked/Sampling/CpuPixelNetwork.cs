@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using LocallyMasked.Layers;
+using LocallyMasked.Likelihoods;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
 using static TorchSharp.torch;
@@ -25,6 +26,9 @@ internal sealed class CpuPixelNetwork<T> : PixelNetwork
     private readonly Tensor _skipFeatures;
     private readonly long[] _skipRows;
     private readonly int _filters;
+    private readonly double[] _values;
+    private readonly double[] _parameters;
+    private double[]? _uniforms;
     private Tensor? _skips;
 
     public CpuPixelNetwork(LocallyMaskedPixelCnn model, StepTables tables) : base(model, tables)
@@ -48,15 +52,39 @@ internal sealed class CpuPixelNetwork<T> : PixelNetwork
         long skips = SkipWeights.shape[0];
         _skipFeatures = empty(new long[] { skips, Batch, 2L * _filters }, dtype);
         _skipRows = Enumerable.Range(0, (int)(skips * Batch)).Select(r => (long)r).ToArray();
+        _values = new double[Batch * config.ImageChannels];
+        _parameters = new double[Batch * config.ParameterChannels];
     }
 
-    public override void WritePixels(int step, Tensor values)
+    /// <summary>The draws on the host (<see cref="PixelLikelihood.SampleRows"/>, float64), written straight into the cache rows.</summary>
+    public override void DrawPixels(int step, Tensor parameters, Tensor uniforms, double temperature, PixelLikelihood likelihood, ref long mark)
     {
-        using var contiguous = values.contiguous();
-        CpuKernels.CopyRows<T>(Data(contiguous), (int)contiguous.shape[1], Data(Images), WriteRows());
+        int n = (int)Batch, channels = likelihood.ImageChannels, sampled = Tables.SampledCount[step];
+        if (sampled > 0)
+        {
+            var drawn = Parameters(parameters, likelihood.ParameterChannels);
+            _uniforms ??= Host(uniforms);
+            int perStep = n * likelihood.UniformsPerPixel;
+            likelihood.SampleRows(drawn, _uniforms.AsSpan(step * perStep, perStep), temperature, _values.AsSpan(0, n * channels));
+        }
+        Profile?.Lap(StepPhase.Sample, ref mark, 0);
+        var images = Data(Images);
+        var observed = sampled < n ? Data(Tables.Observed[step]!) : default;
+        var rows = WriteRows();
+        for (int i = 0; i < n; i++)
+        {
+            var target = images.Slice(checked((int)(rows[i] * channels)), channels);
+            if (Tables.HostSampled[step * n + i])
+            {
+                for (int c = 0; c < channels; c++) target[c] = T.CreateTruncating(_values[i * channels + c]);
+            }
+            else
+            {
+                observed.Slice(i * channels, channels).CopyTo(target);
+            }
+        }
+        Profile?.Lap(StepPhase.Write, ref mark, 0);
     }
-
-    public override int WriteOperations => 0;
 
     private protected override Tensor FirstLayer()
     {
@@ -168,6 +196,23 @@ internal sealed class CpuPixelNetwork<T> : PixelNetwork
     }
 
     private ReadOnlySpan<long> WriteRows() => Tables.HostWriteRows.AsSpan(Step * (int)Batch, (int)Batch);
+
+    /// <summary>The distribution parameters (N, M) as float64 on the host.</summary>
+    private ReadOnlySpan<double> Parameters(Tensor parameters, int channels)
+    {
+        var values = Data(parameters);
+        if (typeof(T) == typeof(double)) return MemoryMarshal.Cast<T, double>(values);
+        var converted = _parameters.AsSpan(0, (int)Batch * channels);
+        for (int i = 0; i < converted.Length; i++) converted[i] = double.CreateTruncating(values[i]);
+        return converted;
+    }
+
+    /// <summary>All steps' uniforms (steps, N, U) as float64 on the host, read once per call.</summary>
+    private static double[] Host(Tensor uniforms)
+    {
+        using var wide = uniforms.to(ScalarType.Float64);
+        return wide.data<double>().ToArray();
+    }
 
     /// <summary>A contiguous CPU tensor's elements.</summary>
     private static Span<T> Data(Tensor tensor) => MemoryMarshal.Cast<byte, T>(tensor.bytes);

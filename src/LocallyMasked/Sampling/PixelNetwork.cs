@@ -1,5 +1,6 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
+using LocallyMasked.Likelihoods;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
 using TorchSharp;
@@ -146,7 +147,7 @@ internal abstract class PixelNetwork : IDisposable
 
     /// <summary>
     /// The distribution parameters (N, M) of the pixels of step <paramref name="step"/>, from the caches (which this
-    /// updates with every layer's input at those pixels, except the first layer's: see <see cref="WritePixels"/>).
+    /// updates with every layer's input at those pixels, except the first layer's: see <see cref="DrawPixels"/>).
     /// Call inside the step's dispose scope.
     /// </summary>
     public Tensor Evaluate(int step)
@@ -191,11 +192,28 @@ internal abstract class PixelNetwork : IDisposable
         return OutputLayer(u);
     }
 
-    /// <summary>Writes the step's final pixel values (N, C) into the first layer's cache, where later pixels see them.</summary>
-    public virtual void WritePixels(int step, Tensor values) => Images.index_copy_(0, Tables.WriteRows[step], values);
-
-    /// <summary>The torch operations <see cref="WritePixels"/> runs (for the profile).</summary>
-    public virtual int WriteOperations => 1;
+    /// <summary>
+    /// Draws the pixels of step <paramref name="step"/> from their distribution parameters (N, M) and the step's uniforms
+    /// (images that observe their pixel at this step keep the observed value) and writes them into the first layer's
+    /// cache, where later pixels see them. Records the phases Sample and Write in the profile from <paramref name="mark"/>.
+    /// </summary>
+    public virtual void DrawPixels(int step, Tensor parameters, Tensor uniforms, double temperature, PixelLikelihood likelihood, ref long mark)
+    {
+        int sampled = Tables.SampledCount[step];
+        Tensor values;
+        if (sampled > 0)
+        {
+            values = likelihood.Sample(parameters, uniforms[step], temperature);
+            if (sampled < Batch) values = where(Tables.Sampled[step]!, values, Tables.Observed[step]!);
+        }
+        else
+        {
+            values = Tables.Observed[step]!;
+        }
+        Profile?.Lap(StepPhase.Sample, ref mark, 0);
+        Images.index_copy_(0, Tables.WriteRows[step], values);
+        Profile?.Lap(StepPhase.Write, ref mark, 1);
+    }
 
     /// <summary>Frees what is not owned by the sampling run's dispose scope.</summary>
     public virtual void Dispose()

@@ -85,6 +85,9 @@ internal sealed class StepTables
     /// <summary>Per step: how many images sample their pixel (the others keep an observed value).</summary>
     public int[] SampledCount { get; private init; } = Array.Empty<int>();
 
+    /// <summary>Per step and image (steps x N): whether the image samples its pixel at that step.</summary>
+    public bool[] HostSampled { get; private init; } = Array.Empty<bool>();
+
     /// <summary>Per step where some but not all images sample: which do, (N, 1) bool; null at other steps.</summary>
     public Tensor?[] Sampled { get; private init; } = Array.Empty<Tensor?>();
 
@@ -226,12 +229,14 @@ internal sealed class StepTables
         var sampled = new Tensor?[steps];
         var observed = new Tensor?[steps];
         var flags = new bool[n];
+        var hostSampled = new bool[(long)steps * n];
         using var startRows = plan.Start.view(n, plan.Start.shape[1], pixels);
         for (int s = 0; s < steps; s++)
         {
             for (int i = 0; i < n; i++)
             {
                 flags[i] = plan.Region[plan.PixelAt(i, first + s)];
+                hostSampled[(long)s * n + i] = flags[i];
                 if (flags[i]) sampledCount[s]++;
             }
             if (sampledCount[s] == n) continue;
@@ -255,6 +260,7 @@ internal sealed class StepTables
             MaskColumns = columns,
             VisibleTaps = visible,
             SampledCount = sampledCount,
+            HostSampled = hostSampled,
             Sampled = sampled,
             Observed = observed,
         };
