@@ -145,27 +145,46 @@ internal static class CpuKernels
         for (; c < x.Length; c++) x[c] *= factor;
     }
 
-    /// <summary>(x - mean) / sqrt(unbiased variance + epsilon), in place, with sums in float64.</summary>
+    /// <summary>(x - mean) / sqrt(unbiased variance + epsilon), in place (two passes, as libtorch's var).</summary>
     private static void Pono<T>(Span<T> x, double epsilon)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double sum = 0;
-        foreach (var v in x) sum += double.CreateTruncating(v);
-        double mean = sum / x.Length, squares = 0;
-        foreach (var v in x)
-        {
-            double d = double.CreateTruncating(v) - mean;
-            squares += d * d;
-        }
-        double scale = 1 / Math.Sqrt(squares / (x.Length - 1) + epsilon);
-        T shift = T.CreateTruncating(mean), factor = T.CreateTruncating(scale);
+        T mean = Sum(x) / T.CreateTruncating(x.Length);
+        var squares = Vector<T>.Zero;
         int c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; c + Vector<T>.Count <= x.Length; c += Vector<T>.Count)
+            {
+                var d = new Vector<T>(x.Slice(c)) - new Vector<T>(mean);
+                squares += d * d;
+            }
+        }
+        T sum = Vector.Sum(squares);
+        for (; c < x.Length; c++) sum += (x[c] - mean) * (x[c] - mean);
+        double scale = 1 / Math.Sqrt(double.CreateTruncating(sum) / (x.Length - 1) + epsilon);
+        T shift = mean, factor = T.CreateTruncating(scale);
+        c = 0;
         if (Vector.IsHardwareAccelerated)
         {
             for (; c + Vector<T>.Count <= x.Length; c += Vector<T>.Count)
                 ((new Vector<T>(x.Slice(c)) - new Vector<T>(shift)) * factor).CopyTo(x.Slice(c));
         }
         for (; c < x.Length; c++) x[c] = (x[c] - shift) * factor;
+    }
+
+    private static T Sum<T>(ReadOnlySpan<T> x)
+        where T : unmanaged, INumber<T>
+    {
+        var partial = Vector<T>.Zero;
+        int c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; c + Vector<T>.Count <= x.Length; c += Vector<T>.Count) partial += new Vector<T>(x.Slice(c));
+        }
+        T sum = Vector.Sum(partial);
+        for (; c < x.Length; c++) sum += x[c];
+        return sum;
     }
 
     private static void Sigmoid<T>(Span<T> x)
