@@ -67,7 +67,7 @@ internal static class SamplingReport
                     double naive = naiveSteps > 0 ? NaiveImageSet(model, order, batch, naiveSteps) : 0;
                     foreach (var path in paths)
                     {
-                        var sampler = new CachedSampler(model) { CpuKernels = path == "cpu" };
+                        var sampler = new CachedSampler(model) { UseCpuKernels = path == "cpu" };
                         var options = new SamplingOptions { Seed = 0, CpuThreads = samplerThreads };
                         using (NewDisposeScope()) sampler.Sample(order, batch, options);
                         var times = new List<double>();

@@ -35,7 +35,7 @@ public sealed class CachedSampler : ImageSampler
         var device = Model.Device;
         var tables = StepTables.Create(plan, config.KernelSize, PixelNetwork.MaskRoles(config),
             PixelNetwork.CountRoles(config), config.MaxDilation, Model.DType, device);
-        using var network = PixelNetwork.Create(Model, tables, CpuKernels);
+        using var network = PixelNetwork.Create(Model, tables, UseCpuKernels);
         network.Profile = Profile;
         if (plan.FirstStep > 0) FillFromFullPass(plan, network);
 
@@ -64,7 +64,7 @@ public sealed class CachedSampler : ImageSampler
     /// Whether float32 and float64 models on the CPU run the fused CPU loops between the products (the default) rather than
     /// torch operations, which every other device and dtype uses (tests and benchmarks compare the two).
     /// </summary>
-    internal bool CpuKernels { get; set; } = true;
+    internal bool UseCpuKernels { get; set; } = true;
 
     private void Steps(SamplingPlan plan, SamplingOptions options, PixelNetwork network, StepTables tables)
     {

@@ -129,7 +129,11 @@ internal abstract class PixelNetwork : IDisposable
     /// <param name="cpuKernels">Whether the CPU implementation may be used (tests turn it off to check the other one on the CPU).</param>
     public static PixelNetwork Create(LocallyMaskedPixelCnn model, StepTables tables, bool cpuKernels = true)
     {
-        if (cpuKernels && model.Device.type == DeviceType.CPU)
+        // The loops read tensors as spans, which hold at most 2 GB: larger caches stay with torch operations.
+        var config = model.Config;
+        long widest = Math.Max(2L * config.Filters, config.ImageChannels + 1L);
+        bool spans = tables.Rows * widest * (model.DType == ScalarType.Float64 ? 8 : 4) <= int.MaxValue;
+        if (cpuKernels && spans && model.Device.type == DeviceType.CPU)
         {
             if (model.DType == ScalarType.Float32) return new CpuPixelNetwork<float>(model, tables);
             if (model.DType == ScalarType.Float64) return new CpuPixelNetwork<double>(model, tables);

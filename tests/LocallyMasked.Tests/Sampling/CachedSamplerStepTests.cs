@@ -170,7 +170,7 @@ public class CachedSamplerStepTests
     {
         using var scope = NewDisposeScope();
         var model = Model(Tiny(LikelihoodKind.Binary));
-        var torchPath = new CachedSampler(model) { Profile = new StepProfile(), CpuKernels = false };
+        var torchPath = new CachedSampler(model) { Profile = new StepProfile(), UseCpuKernels = false };
         torchPath.Sample(GenerationOrders.Raster(8, 8), 2, new SamplingOptions { Seed = 1 });
         var profile = torchPath.Profile;
         profile.Steps.Should().Be(64);
@@ -201,7 +201,7 @@ public class CachedSamplerStepTests
         var model = Model(Tiny(head, 7, 6) with { Normalization = normalization, LearnWeightForMasks = maskWeight, ResidualBlocks = 2 });
         var orders = new[] { CachedSamplerTests.OrderOf("random", 7, 6), GenerationOrders.GeneralizedHilbert(7, 6) };
         var naive = Draw(new NaiveSampler(model), (s, o) => s.Sample(orders, o), 12);
-        var torchPath = Draw(new CachedSampler(model) { CpuKernels = false }, (s, o) => s.Sample(orders, o), 12);
+        var torchPath = Draw(new CachedSampler(model) { UseCpuKernels = false }, (s, o) => s.Sample(orders, o), 12);
         var cpuPath = Draw(new CachedSampler(model), (s, o) => s.Sample(orders, o), 12);
         LargestGap(torchPath, naive).Should().BeLessThan(1e-9);
         LargestGap(cpuPath, naive).Should().BeLessThan(1e-9);
@@ -211,7 +211,7 @@ public class CachedSamplerStepTests
         var images = naive.Images.detach();
         var order = GenerationOrders.SCurve(7, 6).WithRegionLast(region.Pixels);
         var naiveCompletion = Draw(new NaiveSampler(model), (s, o) => s.Complete(images, region, order, o), 13);
-        var torchCompletion = Draw(new CachedSampler(model) { CpuKernels = false }, (s, o) => s.Complete(images, region, order, o), 13);
+        var torchCompletion = Draw(new CachedSampler(model) { UseCpuKernels = false }, (s, o) => s.Complete(images, region, order, o), 13);
         LargestGap(torchCompletion, naiveCompletion).Should().BeLessThan(1e-9);
         (torchCompletion.Images - naiveCompletion.Images).abs().max().item<double>().Should().BeLessThan(1e-6);
     }
@@ -223,7 +223,7 @@ public class CachedSamplerStepTests
         var model = Model(Tiny(LikelihoodKind.Binary), ScalarType.Float32);
         var order = GenerationOrders.Hilbert(8);
         var cpuPath = Draw(new CachedSampler(model), (s, o) => s.Sample(order, 3, o), 8);
-        var torchPath = Draw(new CachedSampler(model) { CpuKernels = false }, (s, o) => s.Sample(order, 3, o), 8);
+        var torchPath = Draw(new CachedSampler(model) { UseCpuKernels = false }, (s, o) => s.Sample(order, 3, o), 8);
         LargestGap(torchPath, cpuPath).Should().BeLessThan(1e-4);
         torchPath.Images.equal(cpuPath.Images).all().item<bool>().Should().BeTrue();
     }
