@@ -14,7 +14,8 @@ namespace LocallyMasked.Benchmarks;
 /// same batch, measured side by side in one run, as a markdown table (the issue's targets: at most 4 full passes per
 /// image set at batch 16, at most 2 at batch 64). Options:
 /// <c>--models binary,rgb</c>, <c>--orders s-curve,hilbert</c>, <c>--batches 16,64</c>,
-/// <c>--passes P</c> (full passes timed, median; 5), <c>--sets S</c> (image sets timed, median; 1, after one warm-up set),
+/// <c>--passes P</c> and <c>--sets S</c> (S rounds, each of P full passes and one image set per path, interleaved; the
+/// medians of each side; 5 and 1, after one warm-up of each),
 /// <c>--threads T</c> (libtorch threads of the full passes; all cores), <c>--sampler-threads 1|2|all</c>
 /// (<see cref="SamplingOptions.CpuThreads"/>; the library's default), <c>--profile</c> (one more image set per row with
 /// the steps' time split into phases), <c>--naive-steps K</c> (also time the naive sampler's first K pixels, scaled to H*W),
@@ -44,13 +45,14 @@ internal static class SamplingReport
         torch.set_num_threads(int.Parse(Option("--threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
 
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {LoadAverage()}, {Environment.ProcessorCount} cores");
-        Console.WriteLine($"full passes: {torch.get_num_threads()} threads, median of {passes}; cached sampler: CpuThreads = " +
-            $"{samplerThreads?.ToString(CultureInfo.InvariantCulture) ?? "libtorch's setting"}, median of {sets} image set(s) after one warm-up set");
+        Console.WriteLine($"full passes: {torch.get_num_threads()} threads; cached sampler: CpuThreads = " +
+            $"{samplerThreads?.ToString(CultureInfo.InvariantCulture) ?? "libtorch's setting"}; {sets} round(s) of {passes} full passes and one image set " +
+            "per path, interleaved, medians, after one warm-up of each; load: 1-minute load average at the end of the row");
         Console.WriteLine();
-        var header = "| model | order | batch | path | full pass (s) | image set (s) | image set / full pass | images/s | target |";
+        var header = "| model | order | batch | path | full pass (s) | image set (s) | image set / full pass | images/s | target | load |";
         if (naiveSteps > 0) header += " naive (s per image set) | cached speedup |";
         Console.WriteLine(header);
-        Console.WriteLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |" + (naiveSteps > 0 ? " ---: | ---: |" : ""));
+        Console.WriteLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |" + (naiveSteps > 0 ? " ---: | ---: |" : ""));
 
         var profiles = new List<(string Row, StepProfile Profile)>();
         foreach (var modelName in models)
@@ -63,26 +65,37 @@ internal static class SamplingReport
                 foreach (int batch in batches)
                 {
                     using var rowScope = NewDisposeScope();
-                    double fullPass = FullPass(model, order, batch, passes);
                     double naive = naiveSteps > 0 ? NaiveImageSet(model, order, batch, naiveSteps) : 0;
-                    foreach (var path in paths)
-                    {
-                        var sampler = new CachedSampler(model) { UseCpuKernels = path == "cpu" };
-                        var options = new SamplingOptions { Seed = 0, CpuThreads = samplerThreads };
+                    var samplers = paths.Select(path => new CachedSampler(model) { UseCpuKernels = path == "cpu" }).ToArray();
+                    var options = new SamplingOptions { Seed = 0, CpuThreads = samplerThreads };
+                    foreach (var sampler in samplers)
                         using (NewDisposeScope()) sampler.Sample(order, batch, options);
-                        var times = new List<double>();
-                        for (int set = 0; set < sets; set++)
+                    // Rounds of full passes and image sets, interleaved, so that a change of the machine's load during the
+                    // row affects both sides of the ratio alike.
+                    var passTimes = new List<double>();
+                    var setTimes = samplers.Select(_ => new List<double>()).ToArray();
+                    for (int round = 0; round < sets; round++)
+                    {
+                        passTimes.AddRange(FullPasses(model, order, batch, passes, warmUp: round == 0));
+                        for (int k = 0; k < samplers.Length; k++)
                         {
                             using var setScope = NewDisposeScope();
                             var clock = Stopwatch.StartNew();
-                            sampler.Sample(order, batch, options with { Seed = 1 + set });
-                            times.Add(clock.Elapsed.TotalSeconds);
+                            samplers[k].Sample(order, batch, options with { Seed = 1 + round });
+                            setTimes[k].Add(clock.Elapsed.TotalSeconds);
                         }
-                        double imageSet = Median(times);
+                    }
+                    double fullPass = Median(passTimes);
+                    string load = LoadAverage().Split(' ')[0];
+                    for (int k = 0; k < samplers.Length; k++)
+                    {
+                        var path = paths[k];
+                        var sampler = samplers[k];
+                        double imageSet = Median(setTimes[k]);
                         double ratio = imageSet / fullPass;
                         double limit = batch >= 64 ? 2 : 4;
                         string target = batch is 16 or 64 ? $"<= {limit}: {(ratio <= limit ? "met" : "not met")}" : "-";
-                        var row = $"| {SamplingModels.Describe(config)} | {orderName} | {batch} | {path} | {fullPass:F3} | {imageSet:F3} | {ratio:F2} | {batch / imageSet:F1} | {target} |";
+                        var row = $"| {SamplingModels.Describe(config)} | {orderName} | {batch} | {path} | {fullPass:F3} | {imageSet:F3} | {ratio:F2} | {batch / imageSet:F1} | {target} | {load} |";
                         if (naiveSteps > 0) row += $" {naive:F0} | {naive / imageSet:F0}x |";
                         Console.WriteLine(row);
 
@@ -102,14 +115,14 @@ internal static class SamplingReport
         return 0;
     }
 
-    /// <summary>One forward pass of the whole network over the batch (the cost unit of the targets), median of several.</summary>
-    private static double FullPass(LocallyMaskedPixelCnn model, GenerationOrder order, int batch, int passes)
+    /// <summary>Timed forward passes of the whole network over the batch (the cost unit of the targets).</summary>
+    private static IEnumerable<double> FullPasses(LocallyMaskedPixelCnn model, GenerationOrder order, int batch, int passes, bool warmUp)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var images = SamplingModels.Images(model.Config, batch);
         var masks = model.MasksFor(order);
-        model.forward(images, masks).Dispose();
+        if (warmUp) model.forward(images, masks).Dispose();
         var times = new List<double>();
         for (int i = 0; i < passes; i++)
         {
@@ -117,7 +130,7 @@ internal static class SamplingReport
             model.forward(images, masks).Dispose();
             times.Add(clock.Elapsed.TotalSeconds);
         }
-        return Median(times);
+        return times;
     }
 
     /// <summary>The naive sampler's first pixels (one full pass each, with its own threads), scaled to H*W pixels.</summary>
