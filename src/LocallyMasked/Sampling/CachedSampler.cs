@@ -31,7 +31,6 @@ public sealed class CachedSampler : ImageSampler
     {
         using var runScope = NewDisposeScope();
         var config = Model.Config;
-        int n = plan.Orders.Count;
         var device = Model.Device;
         var tables = StepTables.Create(plan, config.KernelSize, PixelNetwork.MaskRoles(config),
             PixelNetwork.CountRoles(config), config.MaxDilation, Model.DType, device);
