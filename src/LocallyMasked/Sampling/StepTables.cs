@@ -12,11 +12,11 @@ namespace LocallyMasked.Sampling;
 /// which images sample (rather than observe) at each step.
 /// </summary>
 /// <remarks>
-/// Caches are laid out by rows, pixel-major: image i's pixel q is row <c>q * N + i</c> (<see cref="Row"/>), so the rows
-/// of one pixel in all images are adjacent and a step's reads and writes touch a few contiguous blocks rather than N
-/// scattered rows; one last row, <see cref="ZeroRow"/>, stays zero and stands for every tap that falls outside the image. A row holds a layer's input at that pixel once the
-/// pixel has been processed and zero before, so a gathered neighbourhood is already masked by the order: the taps a
-/// mask hides are exactly the pixels not yet processed (and the padding).
+/// Caches are laid out by rows, pixel-major: image i's pixel q is row <c>q * N + i</c>, so the rows of one pixel in all
+/// images are adjacent and a step's reads and writes touch a few contiguous blocks rather than N scattered rows; one
+/// last row, <see cref="ZeroRow"/>, stays zero and stands for every tap that falls outside the image. A row holds a
+/// layer's input at that pixel once the pixel has been processed and zero before, so a gathered neighbourhood is
+/// already masked by the order: the taps a mask hides are exactly the pixels not yet processed (and the padding).
 /// </remarks>
 internal sealed class StepTables
 {
@@ -38,9 +38,6 @@ internal sealed class StepTables
 
     /// <summary>The row that stays zero (taps outside the image).</summary>
     public long ZeroRow => Batch * Pixels;
-
-    /// <summary>The cache row of image <paramref name="image"/>'s pixel <paramref name="pixel"/>.</summary>
-    public long Row(int image, long pixel) => pixel * Batch + image;
 
     /// <summary>Steps of the call (EndStep - FirstStep).</summary>
     public int Steps { get; }
