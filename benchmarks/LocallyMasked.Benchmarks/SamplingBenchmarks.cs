@@ -3,6 +3,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
+using LocallyMasked.Masks;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
@@ -12,15 +13,16 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// Cached sampling of a whole image set against the naive sampler's cost per generated pixel (one full
-/// network pass). A whole naive image set takes H*W such steps; the report command runs it end to end.
+/// A whole image set with the cached sampler against one full forward pass of the same model at the same batch (the
+/// unit of the sampling targets: at most 4 passes per image set at batch 16, at most 2 at batch 64). The
+/// <c>sampling-report</c> command prints the same comparison with the ratios and a profile of the steps.
 /// </summary>
 [Config(typeof(InProcessConfig))]
 public class SamplingBenchmarks
 {
     /// <summary>
     /// In process (BenchmarkDotNet's generated projects would not get the repository's libtorch loading fix);
-    /// each iteration is one whole image set, so one warm-up and three measured iterations.
+    /// an image set takes seconds, so one warm-up and three measured iterations.
     /// </summary>
     public sealed class InProcessConfig : ManualConfig
     {
@@ -34,8 +36,8 @@ public class SamplingBenchmarks
 
     private LocallyMaskedPixelCnn _model = null!;
     private GenerationOrder _order = null!;
-    private ImageRegion _firstPixels = null!;
-    private Tensor _context = null!;
+    private MaskSet _masks = null!;
+    private Tensor _images = null!;
 
     /// <summary>The model: binary digits or small RGB.</summary>
     [Params("binary", "rgb")]
@@ -45,35 +47,35 @@ public class SamplingBenchmarks
     [Params("s-curve", "hilbert")]
     public string Order { get; set; } = "s-curve";
 
-    /// <summary>How many pixels the naive benchmark generates (it scales linearly).</summary>
-    public const int NaiveSteps = 16;
+    /// <summary>Images per set (and per full pass).</summary>
+    [Params(16, 64)]
+    public int Batch { get; set; } = 16;
 
     [GlobalSetup]
     public void Setup()
     {
         torch.set_num_threads(Environment.ProcessorCount);
-        var config = Model == "binary" ? SamplingModels.BinaryDigits : SamplingModels.SmallRgb;
+        var config = SamplingModels.Config(Model);
         _model = SamplingModels.Build(config);
         _order = SamplingModels.Order(Order, config);
-        _firstPixels = ImageRegion.FromPixels(config.Height, config.Width, _order.Sequence.Take(NaiveSteps));
-        _context = zeros(BatchSize, config.ImageChannels, config.Height, config.Width).DetachFromDisposeScope();
+        _masks = _model.MasksFor(_order);
+        _images = SamplingModels.Images(config, Batch).DetachFromDisposeScope();
     }
 
-    private int BatchSize => Model == "binary" ? 16 : 8;
-
-    /// <summary>A whole image set with the cached sampler.</summary>
-    [Benchmark]
-    public void CachedWholeImageSet()
+    /// <summary>One forward pass of the whole network over the batch (all cores).</summary>
+    [Benchmark(Baseline = true)]
+    public void FullPass()
     {
         using var scope = NewDisposeScope();
-        new CachedSampler(_model).Sample(_order, BatchSize, new SamplingOptions { Seed = 1 });
+        using var noGrad = no_grad();
+        _model.forward(_images, _masks);
     }
 
-    /// <summary>The naive sampler's first <see cref="NaiveSteps"/> pixels (one full pass each).</summary>
+    /// <summary>A whole image set with the cached sampler (its default settings).</summary>
     [Benchmark]
-    public void NaiveFirstPixels()
+    public void CachedImageSet()
     {
         using var scope = NewDisposeScope();
-        new NaiveSampler(_model).Complete(_context, _firstPixels, _order, new SamplingOptions { Seed = 1 });
+        new CachedSampler(_model).Sample(_order, Batch, new SamplingOptions { Seed = 1 });
     }
 }

@@ -14,6 +14,24 @@ internal static class SamplingModels
     /// <summary>A small RGB 32x32 model: 32 filters, 1 block per stage, 5 mixture components.</summary>
     public static PixelCnnConfig SmallRgb => PixelCnnConfig.Cifar10 with { Filters = 32, ResidualBlocks = 1, MixtureComponents = 5 };
 
+    /// <summary>The model of a name: <c>binary</c> or <c>rgb</c>.</summary>
+    public static PixelCnnConfig Config(string name) => name switch
+    {
+        "binary" => BinaryDigits,
+        "rgb" => SmallRgb,
+        _ => throw new ArgumentException($"Unknown model {name} (binary, rgb).", nameof(name)),
+    };
+
+    /// <summary>Random images of the model's kind (binary pixels -1 / +1, or 8-bit values), from a fixed seed.</summary>
+    public static torch.Tensor Images(PixelCnnConfig config, int batch)
+    {
+        using var generator = new torch.Generator(1);
+        using var uniform = torch.rand(new long[] { batch, config.ImageChannels, config.Height, config.Width }, generator: generator);
+        return config.Likelihood == LikelihoodKind.Binary
+            ? uniform.gt(0.5).to(torch.ScalarType.Float32) * 2 - 1
+            : PixelLikelihood.Quantize(uniform * 2 - 1, config.Bits);
+    }
+
     public static LocallyMaskedPixelCnn Build(PixelCnnConfig config)
     {
         torch.manual_seed(0);

@@ -7,9 +7,9 @@ namespace LocallyMasked.Layers;
 /// <summary>
 /// How the network's wiring applies the operations that depend on where it is evaluated: the layers that hold weights,
 /// feature normalization and dropout. Modules evaluate their wiring through it, so the same wiring runs on whole feature
-/// maps (N, C, H, W) (<see cref="FeatureMapLayers"/>, what <c>forward</c> uses) and on the features of one pixel per image
-/// (N, C) (the cached sampler's evaluator). Every other operation of the wiring acts on dimension 1 and pointwise
-/// elsewhere, so it works on both.
+/// maps (N, C, H, W) (<see cref="FeatureMapLayers"/>, what <c>forward</c> uses; the cached sampler's recording of its
+/// caches) and could run on the features of one pixel per image (N, C): every other operation of the wiring acts on
+/// dimension 1 and pointwise elsewhere. (The cached sampler's steps run their own mirror of the wiring, Sampling/PixelNetwork.)
 /// </summary>
 internal interface ILayerEvaluator
 {

@@ -29,6 +29,13 @@ public sealed class BinaryLikelihood : PixelLikelihood
         return where(uniforms.lt(positive), ones_like(positive), -ones_like(positive));
     }
 
+    private protected override void SampleRow(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> value)
+    {
+        double negative = parameters[0] / temperature, positive = parameters[1] / temperature, largest = Math.Max(negative, positive);
+        double probability = Math.Exp(positive - largest) / (Math.Exp(negative - largest) + Math.Exp(positive - largest));
+        value[0] = uniforms[0] < probability ? 1.0 : -1.0;
+    }
+
     private protected override void CheckValues(Tensor x, string argumentName)
     {
         using var scope = NewDisposeScope();

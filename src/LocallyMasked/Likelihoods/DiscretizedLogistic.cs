@@ -61,4 +61,11 @@ internal static class DiscretizedLogistic
         var clamped = u.clamp(1e-5, 1.0 - 1e-5);
         return (clamped.log() - (1.0 - clamped).log()).MoveToOuterDisposeScope();
     }
+
+    /// <summary><see cref="StandardLogisticFromUniform(Tensor)"/> of one number.</summary>
+    internal static double StandardLogisticFromUniform(double u)
+    {
+        double clamped = Math.Clamp(u, 1e-5, 1.0 - 1e-5);
+        return Math.Log(clamped) - Math.Log(1.0 - clamped);
+    }
 }

@@ -41,6 +41,14 @@ public sealed class GreyLogisticMixture : PixelLikelihood
         return Quantize(mean + scale * noise, Bits);
     }
 
+    private protected override void SampleRow(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> value)
+    {
+        int k = MixtureComponents;
+        int index = CategoricalFromUniform(parameters.Slice(0, k), uniforms[0], temperature);
+        double scale = Math.Exp(Math.Max(parameters[2 * k + index], DiscretizedLogistic.MinLogScale)) * temperature;
+        value[0] = QuantizeValue(parameters[k + index] + scale * DiscretizedLogistic.StandardLogisticFromUniform(uniforms[1]), Bits);
+    }
+
     private (Tensor Logits, Tensor Means, Tensor LogScales) Split(Tensor parameters)
     {
         int k = MixtureComponents;

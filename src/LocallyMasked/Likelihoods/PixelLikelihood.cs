@@ -104,6 +104,49 @@ public abstract class PixelLikelihood
         return ComputeSample(parameters.movedim(new long[] { 1 }, new long[] { -1 }), u, temperature).movedim(new long[] { -1 }, new long[] { 1 }).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// <see cref="Sample"/> for single pixels on the host, in float64: row i of <paramref name="parameters"/> (N x M) and of
+    /// <paramref name="uniforms"/> (N x U) give row i of <paramref name="values"/> (N x C), by the same function of the
+    /// uniforms as the tensor version (the cached sampler's CPU path draws with it; a test compares the two).
+    /// </summary>
+    internal void SampleRows(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> values)
+    {
+        int n = values.Length / ImageChannels;
+        for (int i = 0; i < n; i++)
+        {
+            SampleRow(parameters.Slice(i * ParameterChannels, ParameterChannels), uniforms.Slice(i * UniformsPerPixel, UniformsPerPixel),
+                temperature, values.Slice(i * ImageChannels, ImageChannels));
+        }
+    }
+
+    /// <summary>One pixel of <see cref="SampleRows"/>.</summary>
+    private protected abstract void SampleRow(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> value);
+
+    /// <summary><see cref="Quantize"/> of one value.</summary>
+    internal static double QuantizeValue(double x, int bits)
+    {
+        double top = Math.Pow(2, bits) - 1;
+        double levels = Math.Round((Math.Clamp(x, -1.0, 1.0) + 1.0) * (top / 2.0), MidpointRounding.ToEven);
+        return levels * 2.0 / top - 1.0;
+    }
+
+    /// <summary><see cref="CategoricalFromUniform(Tensor, Tensor, double)"/> of one pixel: softmax of logits / temperature, cumulated.</summary>
+    private protected static int CategoricalFromUniform(ReadOnlySpan<double> logits, double u, double temperature)
+    {
+        double largest = double.NegativeInfinity;
+        foreach (double logit in logits) largest = Math.Max(largest, logit / temperature);
+        double total = 0;
+        foreach (double logit in logits) total += Math.Exp(logit / temperature - largest);
+        double cumulative = 0;
+        int below = 0;
+        foreach (double logit in logits)
+        {
+            cumulative += Math.Exp(logit / temperature - largest) / total;
+            if (cumulative <= u) below++;
+        }
+        return Math.Min(below, logits.Length - 1);
+    }
+
     /// <summary>Rounds values to the nearest of the 2^bits bin centres on [-1, 1] (after clamping to [-1, 1]).</summary>
     /// <param name="x">Values of any shape.</param>
     /// <param name="bits">Bit depth, 1 to 16.</param>

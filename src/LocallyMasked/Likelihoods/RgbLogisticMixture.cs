@@ -62,6 +62,28 @@ public sealed class RgbLogisticMixture : PixelLikelihood
         return stack(new[] { red, green, blue }, -1);
     }
 
+    private protected override void SampleRow(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> value)
+    {
+        int k = MixtureComponents;
+        int index = CategoricalFromUniform(parameters.Slice(0, k), uniforms[0], temperature);
+        // Channel c's block of 3K values starts at K + 3Kc: means, log-scales, coefficients.
+        Span<double> mean = stackalloc double[3], scale = stackalloc double[3], coefficient = stackalloc double[3], noise = stackalloc double[3];
+        for (int c = 0; c < 3; c++)
+        {
+            int block = k + 3 * k * c;
+            mean[c] = parameters[block + index];
+            scale[c] = Math.Exp(Math.Max(parameters[block + k + index], DiscretizedLogistic.MinLogScale)) * temperature;
+            coefficient[c] = Math.Tanh(parameters[block + 2 * k + index]);
+            noise[c] = DiscretizedLogistic.StandardLogisticFromUniform(uniforms[1 + c]);
+        }
+        double red = QuantizeValue(mean[0] + scale[0] * noise[0], Bits);
+        double green = QuantizeValue(mean[1] + coefficient[0] * red + scale[1] * noise[1], Bits);
+        double blue = QuantizeValue(mean[2] + coefficient[1] * red + coefficient[2] * green + scale[2] * noise[2], Bits);
+        value[0] = red;
+        value[1] = green;
+        value[2] = blue;
+    }
+
     private (Tensor Logits, Tensor Means, Tensor LogScales, Tensor Coefficients) Split(Tensor parameters)
     {
         int k = MixtureComponents;

@@ -196,7 +196,8 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
 
     /// <summary>
     /// The network's wiring (the paper's figure, read top to bottom), with the weighted layers, normalization and dropout
-    /// applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler at one pixel.
+    /// applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler records its
+    /// caches with it. The cached sampler's per-pixel steps mirror it (Sampling/PixelNetwork): keep the two in step.
     /// </summary>
     /// <param name="input">The images with their channel of ones, (N, C + 1[, H, W]).</param>
     /// <param name="layers">Where the network is evaluated.</param>

@@ -1,5 +1,3 @@
-using LocallyMasked.Convolution;
-using LocallyMasked.Layers;
 using LocallyMasked.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,11 +12,12 @@ namespace LocallyMasked.Sampling;
 /// </summary>
 /// <remarks>
 /// A cache holds a convolution's input only at the pixels already processed and zero elsewhere
-/// (including the padding), so gathering a pixel's k x k neighbourhood from it applies the order's
+/// (including outside the image), so gathering a pixel's k x k neighbourhood from it applies the order's
 /// mask by construction: the taps the mask hides are exactly the unprocessed pixels, and the first
-/// layer's own pixel is written only after it is sampled. For completion, one full pass fills the caches
-/// for the observed pixels that precede the region; observed pixels later in the order are processed
-/// in turn without being sampled.
+/// layer's own pixel is written only after it is sampled. Everything that depends only on the orders (the
+/// rows each step reads and writes, the masks' columns) is computed once per call. For completion, one full
+/// pass fills the caches for the observed pixels that precede the region; observed pixels later in the order
+/// are processed in turn without being sampled.
 /// </remarks>
 public sealed class CachedSampler : ImageSampler
 {
@@ -37,144 +36,89 @@ public sealed class CachedSampler : ImageSampler
     {
         using var runScope = NewDisposeScope();
         var config = Model.Config;
-        int n = plan.Orders.Count, k = config.KernelSize, pad = config.MaxDilation * (k / 2);
-        int paddedWidth = config.Width + 2 * pad;
-        long paddedPixels = (long)(config.Height + 2 * pad) * paddedWidth;
         var device = Model.Device;
-        var dtype = Model.DType;
-
-        var images = plan.Start.clone();
-        var flatImages = images.view(n, config.ImageChannels, config.PixelCount);
-        // Created here, outside the per-step scopes, for every convolution of the network.
-        var caches = new Dictionary<LocallyMaskedConv2d, Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var conv in AllConvolutions()) caches.Add(conv, zeros(new long[] { n, conv.InChannels, paddedPixels }, dtype, device));
-
-        int first = plan.FirstStep;
-        if (first > 0) FillFromFullPass(plan, images, caches, pad, paddedWidth);
-
-        var (positions, neighbourhoods) = StepIndices(plan, k, pad, paddedWidth, device);
-        bool readsMasks = config.Normalization == FeatureNormalization.OrderRescale || config.LearnWeightForMasks;
-        var masks = !readsMasks ? null : plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
-        var layers = new PixelLayers(caches, AllLinears(), positions, neighbourhoods, n, masks);
-        var ones1 = ones(n, 1, dtype: dtype, device: device);
-        var firstLayerCache = caches[Model.InitialConvolution];
+        var tables = StepTables.Create(plan, config.KernelSize, PixelNetwork.MaskRoles(config),
+            PixelNetwork.CountRoles(config), config.MaxDilation, Model.DType, device);
+        using var network = PixelNetwork.Create(Model, tables, UseCpuKernels);
+        network.Profile = Profile;
+        if (plan.FirstStep > 0) FillFromFullPass(plan, network);
 
         int previousThreads = torch.get_num_threads();
         bool limitThreads = device.type == DeviceType.CPU && options.CpuThreads is int threads && threads != previousThreads;
         if (limitThreads) torch.set_num_threads(options.CpuThreads!.Value);
         try
         {
-            Steps(plan, options, layers, flatImages, firstLayerCache, ones1);
+            Steps(plan, options, network, tables);
         }
         finally
         {
             if (limitThreads) torch.set_num_threads(previousThreads);
         }
-        return images.MoveToOuterDisposeScope();
+
+        // Every generated pixel is in the first layer's cache; observed pixels after the last step are not.
+        var processed = RecordingLayers.Pixels(network.Images, plan.Start.shape).permute(2, 3, 0, 1);
+        using var region = tensor(plan.Region, new long[] { 1, 1, config.Height, config.Width }, ScalarType.Bool, device);
+        return where(region, processed, plan.Start).MoveToOuterDisposeScope();
     }
 
-    private void Steps(SamplingPlan plan, SamplingOptions options, PixelLayers layers, Tensor flatImages, Tensor firstLayerCache, Tensor ones1)
+    /// <summary>When set, the next calls record where their steps' time goes (benchmarks).</summary>
+    internal StepProfile? Profile { get; set; }
+
+    /// <summary>
+    /// Whether float32 and float64 models on the CPU run the fused CPU loops between the products (the default) rather than
+    /// torch operations, which every other device and dtype uses (tests and benchmarks compare the two).
+    /// </summary>
+    internal bool UseCpuKernels { get; set; } = true;
+
+    private void Steps(SamplingPlan plan, SamplingOptions options, PixelNetwork network, StepTables tables)
     {
-        var config = Model.Config;
-        int n = plan.Orders.Count, first = plan.FirstStep;
-        var device = flatImages.device;
-        for (int t = first; t < plan.EndStep; t++)
+        var profile = Profile;
+        for (int s = 0; s < tables.Steps; s++)
         {
-            using var scope = NewDisposeScope();
-            int s = t - first;
-            var pixelIndex = plan.PixelIndex(t, device);
-            layers.SetStep(s, pixelIndex);
-            var gatherIndex = pixelIndex.expand(n, config.ImageChannels, 1);
-
-            var current = flatImages.gather(2, gatherIndex).squeeze(2);
-            var parameters = Model.Evaluate(cat(new[] { current, ones1 }, 1), layers);
-
-            if (plan.AnySampledAt(t))
+            long start = 0, created = 0;
+            if (profile is not null)
             {
-                options.StepObserver?.Invoke(t, parameters);
-                var generated = plan.Generated(t, device);
-                var values = Model.Likelihood.Sample(parameters, plan.Uniforms[s], options.Temperature);
-                WritePixels(flatImages, pixelIndex, values, generated);
+                start = StepProfile.Now();
+                created = DisposeScopeManager.Statistics.CreatedInScopeCount;
             }
-
-            // The pixel is final now: later pixels' first layer sees it.
-            var final = flatImages.gather(2, gatherIndex).squeeze(2);
-            layers.Write(firstLayerCache, cat(new[] { final, ones1 }, 1));
+            long mark, createdInStep;
+            using (NewDisposeScope())
+            {
+                var parameters = network.Evaluate(s);
+                mark = profile is null ? 0 : StepProfile.Now();
+                if (tables.SampledCount[s] > 0) options.StepObserver?.Invoke(plan.FirstStep + s, parameters);
+                // The pixels are final then: later pixels' first layer sees them.
+                network.DrawPixels(s, parameters, plan.Uniforms, options.Temperature, Model.Likelihood, ref mark);
+                createdInStep = profile is null ? 0 : DisposeScopeManager.Statistics.CreatedInScopeCount - created;
+            }
+            if (profile is not null)
+            {
+                profile.Lap(StepPhase.Dispose, ref mark, 0);
+                profile.AddStep(start, createdInStep);
+            }
         }
     }
 
-    // One full pass over the starting images records every convolution's input; then everything at or after
-    // the first generated step is cleared, leaving exactly the activations of the observed prefix.
-    private void FillFromFullPass(SamplingPlan plan, Tensor images, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, int pad, int paddedWidth)
+    // One full pass over the starting images records every convolution's input; then everything at or after the first
+    // generated step is cleared, leaving exactly the activations of the observed prefix.
+    private void FillFromFullPass(SamplingPlan plan, PixelNetwork network)
     {
         using var scope = NewDisposeScope();
         var config = Model.Config;
         int n = plan.Orders.Count;
         var masks = plan.SharedOrder ? Model.MasksFor(plan.Orders[0]) : Model.MasksFor(plan.Orders);
+        var images = plan.Start;
         var input = cat(new[] { images, ones(n, 1, config.Height, config.Width, dtype: images.dtype, device: images.device) }, 1);
-        Model.Evaluate(input, new RecordingLayers(masks, caches, pad));
+        Model.Evaluate(input, new RecordingLayers(masks, network.Caches));
+        RecordingLayers.Record(network.Images, images);
 
-        long stride = (long)(config.Height + 2 * pad) * paddedWidth;
-        var keep = new double[n * stride];
+        long pixels = config.PixelCount;
+        var keep = new double[n * pixels + 1];
         for (int i = 0; i < n; i++)
-        {
             for (int t = 0; t < plan.FirstStep; t++)
-            {
-                int p = plan.PixelAt(i, t);
-                keep[i * stride + (p / config.Width + pad) * paddedWidth + p % config.Width + pad] = 1;
-            }
-        }
-        var keepMask = tensor(keep, new long[] { n, 1, stride }, images.dtype, images.device);
-        foreach (var cache in caches.Values) cache.mul_(keepMask);
-    }
-
-    private IEnumerable<NetworkInNetwork> AllLinears()
-    {
-        foreach (var stage in Model.DownStages)
-            foreach (var block in stage.Blocks)
-                if (block.SkipLayer is not null) yield return block.SkipLayer;
-        yield return Model.OutputLayer;
-    }
-
-    private IEnumerable<LocallyMaskedConv2d> AllConvolutions()
-    {
-        yield return Model.InitialConvolution;
-        foreach (var stage in Model.UpStages.Select(s => s.Blocks).Concat(Model.DownStages.Select(s => s.Blocks)))
-        {
-            foreach (var block in stage)
-            {
-                yield return block.InputConvolution;
-                yield return block.OutputConvolution;
-            }
-        }
-        foreach (var conv in Model.DownsizeConvolutions.Concat(Model.UpsizeConvolutions)) yield return conv;
-    }
-
-    private (Tensor[] Positions, Dictionary<int, Tensor[]> Neighbourhoods) StepIndices(SamplingPlan plan, int k, int pad, int paddedWidth, Device device)
-    {
-        // With one order for the batch the indices are shared: index_select and index_copy_ need no expansion.
-        int n = plan.SharedOrder ? 1 : plan.Orders.Count, width = Model.Config.Width, steps = plan.EndStep - plan.FirstStep;
-        var positions = new Tensor[steps];
-        var dilations = AllConvolutions().Select(c => c.Dilation).Distinct().ToArray();
-        var neighbourhoods = dilations.ToDictionary(d => d, _ => new Tensor[steps]);
-        for (int s = 0; s < steps; s++)
-        {
-            var position = new long[n];
-            var around = dilations.ToDictionary(d => d, _ => new long[n * k * k]);
-            for (int i = 0; i < n; i++)
-            {
-                int p = plan.PixelAt(i, plan.FirstStep + s), r = p / width + pad, c = p % width + pad;
-                position[i] = (long)r * paddedWidth + c;
-                foreach (int d in dilations)
-                {
-                    for (int tap = 0; tap < k * k; tap++)
-                        around[d][i * k * k + tap] = (long)(r + (tap / k - k / 2) * d) * paddedWidth + c + (tap % k - k / 2) * d;
-                }
-            }
-            positions[s] = tensor(position, plan.SharedOrder ? new long[] { 1 } : new long[] { n, 1, 1 }, ScalarType.Int64, device);
-            foreach (int d in dilations)
-                neighbourhoods[d][s] = tensor(around[d], plan.SharedOrder ? new long[] { k * k } : new long[] { n, 1, k * k }, ScalarType.Int64, device);
-        }
-        return (positions, neighbourhoods);
+                keep[(long)plan.PixelAt(i, t) * n + i] = 1;
+        var keepRows = tensor(keep, new long[] { keep.Length, 1 }, images.dtype, images.device);
+        network.Images.mul_(keepRows);
+        foreach (var cache in network.Caches.Values) cache.mul_(keepRows);
     }
 }

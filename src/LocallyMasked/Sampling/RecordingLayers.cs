@@ -6,30 +6,23 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Sampling;
 
 /// <summary>
-/// The model's layers on whole feature maps, recording every convolution's input into the interior of its
-/// padded cache (N, C, (H + 2 pad) * (W + 2 pad)).
+/// The model's layers on whole feature maps, recording the input of every convolution that has a cache into it, in the
+/// cached sampler's row layout (H * W * N + 1, C): image i's pixel q is row q * N + i.
 /// </summary>
 internal sealed class RecordingLayers : ILayerEvaluator
 {
     private readonly FeatureMapLayers _layers;
     private readonly IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> _caches;
-    private readonly int _pad;
 
-    public RecordingLayers(MaskSet masks, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, int pad)
+    public RecordingLayers(MaskSet masks, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches)
     {
         _layers = new FeatureMapLayers(masks);
         _caches = caches;
-        _pad = pad;
     }
 
     public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
     {
-        long height = input.shape[2], width = input.shape[3];
-        using (var cache = _caches[conv].view(input.shape[0], input.shape[1], height + 2 * _pad, width + 2 * _pad))
-        using (var interior = cache.narrow(2, _pad, height).narrow(3, _pad, width))
-        {
-            interior.copy_(input);
-        }
+        if (_caches.TryGetValue(conv, out var cache)) Record(cache, input);
         return _layers.Convolve(conv, input, role);
     }
 
@@ -38,4 +31,20 @@ internal sealed class RecordingLayers : ILayerEvaluator
     public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => _layers.Normalize(input, normalization, role);
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => _layers.Dropout(block, input);
+
+    /// <summary>Copies feature maps (N, C, H, W) into the pixel rows of a cache (H * W * N + 1, C).</summary>
+    public static void Record(Tensor cache, Tensor input)
+    {
+        using var pixels = Pixels(cache, input.shape);
+        using var pixelMajor = input.permute(2, 3, 0, 1);
+        pixels.copy_(pixelMajor);
+    }
+
+    /// <summary>The pixel rows of a cache as (H, W, N, C), for images of shape (N, C, H, W).</summary>
+    public static Tensor Pixels(Tensor cache, long[] imageShape)
+    {
+        long n = imageShape[0], channels = cache.shape[1], height = imageShape[2], width = imageShape[3];
+        using var rows = cache.narrow(0, 0, n * height * width);
+        return rows.view(height, width, n, channels);
+    }
 }

@@ -19,10 +19,10 @@ public sealed record SamplingOptions
 
     /// <summary>
     /// libtorch intra-op threads while the cached sampler steps through the pixels on the CPU; the previous
-    /// setting is restored afterwards. Each step is a few thousand operations on tensors of a few thousand
-    /// elements, where waking worker threads costs more than it saves (docs/benchmarks.md, sampling section). Null
-    /// leaves libtorch's setting alone. Ignored on CUDA and by the
-    /// naive sampler, whose full network passes do use threads.
+    /// setting is restored afterwards. A step is a few dozen matrix products with N rows and loops over (N, C)
+    /// features; only the products could use more threads, and waking a worker for each costs more than it saves at
+    /// batches of 16 and 64 (docs/benchmarks.md, sampling section, "CPU threads"). Null leaves libtorch's setting alone.
+    /// Ignored on CUDA and by the naive sampler, whose full network passes do use threads.
     /// </summary>
     public int? CpuThreads { get; init; } = 1;
 

@@ -96,14 +96,21 @@ public sealed class CliRunTests : IClassFixture<TinyCheckpoint>, IDisposable
             {
                 // Warm-up: the first sheet (256 images) is finished.
                 Lmconv.WaitUntil(process, () => Sheets() >= 1, TimeSpan.FromMinutes(3)).Should().BeTrue(stderr.ToString());
-                long warm = Lmconv.ResidentBytes(process.Id), peak = warm;
-                // Two more sheets (512 images) while measuring.
-                Lmconv.WaitUntil(process, () =>
+                // Resident memory swings by a few tens of MB within a batch (the cached sampler's caches and the GC's
+                // heap), so the reference is the peak over the second sheet, and the peak over the next two may not
+                // exceed it by more than a leak of a few batches would add.
+                long PeakUntil(int sheets)
                 {
-                    peak = Math.Max(peak, Lmconv.ResidentBytes(process.Id));
-                    return Sheets() >= 3;
-                }, TimeSpan.FromMinutes(3)).Should().BeTrue(stderr.ToString());
-                ((double)peak / warm).Should().BeLessThan(1.15, $"resident memory went from {warm >> 20} MB to {peak >> 20} MB");
+                    long peak = Lmconv.ResidentBytes(process.Id);
+                    Lmconv.WaitUntil(process, () =>
+                    {
+                        peak = Math.Max(peak, Lmconv.ResidentBytes(process.Id));
+                        return Sheets() >= sheets;
+                    }, TimeSpan.FromMinutes(3)).Should().BeTrue(stderr.ToString());
+                    return peak;
+                }
+                long warm = PeakUntil(2), peak = PeakUntil(4);
+                ((double)peak / warm).Should().BeLessThan(1.1, $"the peak resident memory went from {warm >> 20} MB to {peak >> 20} MB");
             }
             finally
             {
