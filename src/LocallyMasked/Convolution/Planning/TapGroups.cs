@@ -1,0 +1,135 @@
+using System.Numerics;
+using LocallyMasked.Convolution.Kernels;
+
+namespace LocallyMasked.Convolution.Planning;
+
+/// <summary>
+/// Builds the groups of the gathered-columns path from a 0/1 mask: every output unit (sample, pixel) has a tap pattern
+/// (the taps that are on and land inside the image), units with the same pattern start in one group, and groups are
+/// merged greedily while a merge lowers the estimate "units x union of taps x cost of a unit tap + cost per group"
+/// (merging saves the fixed cost of a product and costs the taps a member computes without needing them).
+/// </summary>
+internal static class TapGroups
+{
+    /// <summary>Most distinct patterns merged pairwise; rarer patterns join the group where they cost least.</summary>
+    internal const int MaxSeeds = 96;
+
+    /// <summary>
+    /// The forward and backward groups of a 0/1 mask, or null when the mask has other values or more than 64 taps.
+    /// </summary>
+    /// <param name="values">Mask values [b, t, p] flattened.</param>
+    /// <param name="batch">1 for a shared mask, else the number of samples.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="kernelSize">Kernel size k.</param>
+    /// <param name="dilation">Dilation.</param>
+    /// <param name="groupCost">Cost of one group, in unit taps (the fixed cost of its products over the cost of one unit tap).</param>
+    /// <param name="maxChunk">For tests: the most units per chunk.</param>
+    public static GatheredLayout? Create(double[] values, int batch, int height, int width, int kernelSize, int dilation, double groupCost, long? maxChunk = null)
+    {
+        var taps = kernelSize * kernelSize;
+        if (taps > 64 || values.Any(v => v != 0.0 && v != 1.0))
+            return null;
+        var pixels = height * width;
+        var half = kernelSize / 2;
+        var forward = new ulong[batch * pixels];
+        var backward = new ulong[batch * pixels];
+        for (var b = 0; b < batch; b++)
+        {
+            for (var t = 0; t < taps; t++)
+            {
+                var (di, dj) = ((t / kernelSize - half) * dilation, (t % kernelSize - half) * dilation);
+                for (var p = 0; p < pixels; p++)
+                {
+                    var (i, j) = (p / width, p % width);
+                    if (i + di < 0 || i + di >= height || j + dj < 0 || j + dj >= width)
+                        continue;
+                    if (values[(b * taps + t) * pixels + p] == 0.0)
+                        continue;
+                    forward[b * pixels + p] |= 1UL << t;
+                    // Input pixel q = p + offset(t) reaches output p through tap t.
+                    backward[b * pixels + (i + di) * width + j + dj] |= 1UL << t;
+                }
+            }
+        }
+
+        var layout = new GatheredLayout(height, width, kernelSize, dilation, batch, Array.Empty<GatheredCluster>(), Array.Empty<GatheredCluster>());
+        return new GatheredLayout(height, width, kernelSize, dilation, batch,
+            Clusters(layout, forward, Group(forward, groupCost), mirrored: false),
+            Clusters(layout, backward, Group(backward, groupCost), mirrored: true), maxChunk);
+    }
+
+    /// <summary>Groups of units (pattern union, members) minimising units x |union| + groupCost per group.</summary>
+    internal static List<(ulong Taps, List<int> Units)> Group(ulong[] patterns, double groupCost)
+    {
+        var distinct = Enumerable.Range(0, patterns.Length)
+            .GroupBy(u => patterns[u])
+            .Select(g => (Taps: g.Key, Units: g.ToList()))
+            .OrderByDescending(g => g.Units.Count).ThenBy(g => g.Taps)
+            .ToList();
+        var groups = distinct.Take(MaxSeeds).ToList();
+        foreach (var rare in distinct.Skip(MaxSeeds))
+        {
+            var best = Enumerable.Range(0, groups.Count)
+                .MinBy(k => Added(groups[k].Taps, groups[k].Units.Count, rare.Taps, rare.Units.Count));
+            groups[best] = (groups[best].Taps | rare.Taps, groups[best].Units.Concat(rare.Units).ToList());
+        }
+
+        while (groups.Count > 1)
+        {
+            var (bestA, bestB, bestSaving) = (-1, -1, 0.0);
+            for (var a = 0; a < groups.Count; a++)
+            {
+                for (var b = a + 1; b < groups.Count; b++)
+                {
+                    var saving = groupCost - Added(groups[a].Taps, groups[a].Units.Count, groups[b].Taps, groups[b].Units.Count);
+                    if (saving > bestSaving + 1e-9)
+                        (bestA, bestB, bestSaving) = (a, b, saving);
+                }
+            }
+
+            if (bestA < 0)
+                break;
+            var merged = (groups[bestA].Taps | groups[bestB].Taps, groups[bestA].Units.Concat(groups[bestB].Units).ToList());
+            groups.RemoveAt(bestB);
+            groups[bestA] = merged;
+        }
+
+        foreach (var g in groups)
+            g.Units.Sort();
+        return groups.OrderBy(g => g.Units[0]).ToList();
+    }
+
+    /// <summary>Unit taps added by merging two groups (each unit then computes the union of the taps).</summary>
+    private static double Added(ulong a, int countA, ulong b, int countB)
+    {
+        var union = BitOperations.PopCount(a | b);
+        return (double)countA * (union - BitOperations.PopCount(a)) + (double)countB * (union - BitOperations.PopCount(b));
+    }
+
+    private static GatheredCluster[] Clusters(GatheredLayout layout, ulong[] patterns, List<(ulong Taps, List<int> Units)> groups, bool mirrored)
+    {
+        var result = new GatheredCluster[groups.Count];
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var (bits, units) = groups[g];
+            var taps = Enumerable.Range(0, 64).Where(t => (bits >> t & 1) != 0).ToArray();
+            var sources = new int[units.Count * taps.Length];
+            for (var i = 0; i < units.Count; i++)
+            {
+                var pixel = units[i] % layout.Pixels;
+                var own = layout.PaddedPosition(pixel);
+                for (var s = 0; s < taps.Length; s++)
+                {
+                    var on = (patterns[units[i]] >> taps[s] & 1) != 0;
+                    var offset = layout.TapOffset(taps[s]);
+                    sources[i * taps.Length + s] = on ? own + (mirrored ? -offset : offset) : -1;
+                }
+            }
+
+            result[g] = new GatheredCluster(taps, units.ToArray(), sources);
+        }
+
+        return result;
+    }
+}
