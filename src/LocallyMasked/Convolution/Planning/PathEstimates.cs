@@ -43,7 +43,7 @@ internal static class PathEstimates
         var share = shape.Units / (pattern.RowPeriod * pattern.ColPeriod);
         var input = shape.Units * shape.InChannels * shape.ElementSize;
         var perClass = pattern.Classes.Sum(c =>
-            costs.Convolution(share, shape.InChannels, shape.OutChannels, c.Area) + costs.Memory(4 * share * shape.OutChannels * shape.ElementSize + input)
+            costs.Convolution(share, shape.InChannels, shape.OutChannels, c.Area, strided: true) + costs.Memory(4 * share * shape.OutChannels * shape.ElementSize + input)
             + costs.Operations(6));
         return perClass + costs.Memory(2 * (pattern.Classes.Count - 1) * input) + costs.Operations(pattern.Classes.Count + 2);
     }

@@ -7,7 +7,7 @@ namespace LocallyMasked.Convolution.Planning;
 /// The rates of the operations the computation paths are made of, from which the planner estimates each path's
 /// forward + backward time for a layer and picks the fastest. On a CPU the rates are measured once per process and
 /// dtype by <see cref="CostCalibration"/> (a few timings, tens of milliseconds), so that a machine with other cache
-/// sizes, core counts or libraries gets its own thresholds; <see cref="CpuTable"/> is the fixed fallback (the
+/// sizes, core counts, thread settings or libraries gets its own thresholds; <see cref="CpuTable"/> is the fixed fallback (the
 /// calibration of the development machine, docs/benchmarks.md) that tests force for deterministic plans. A CUDA device
 /// is never calibrated here (no GPU was available to validate it): it gets the explicit <see cref="CudaTable"/>, which
 /// keeps to the dense, periodic and general paths (docs/benchmarks.md, "Planner").
@@ -32,10 +32,14 @@ internal sealed record PlanCosts(
     bool GatheredColumns = true,
     bool WideColumns = true)
 {
+    /// <summary>Floating-point operations per second of the strided convolutions of periodic patterns (forward and
+    /// backward); <see cref="ConvolutionFlops"/> when not measured.</summary>
+    public double? StridedConvolutionFlops { get; init; }
+
     /// <summary>Environment variable that turns the CPU calibration off ("table": use <see cref="CpuTable"/>).</summary>
     public const string EnvironmentVariable = "LOCALLYMASKED_PLAN_COSTS";
 
-    private static readonly Dictionary<(DeviceType, ScalarType), PlanCosts> Measured = new();
+    private static readonly Dictionary<(ScalarType, int), PlanCosts> Measured = new();
 
     /// <summary>
     /// The development machine's calibration (2-core AMD EPYC with AVX-512, libtorch 2.10, float32; docs/benchmarks.md,
@@ -56,7 +60,7 @@ internal sealed record PlanCosts(
     internal static PlanCosts? Override { get; set; }
 
     /// <summary>The costs for a device and dtype: the override, else CUDA's table, else the CPU's measurement (once per
-    /// process and dtype) unless <see cref="EnvironmentVariable"/> says "table".</summary>
+    /// process, dtype and thread count) unless <see cref="EnvironmentVariable"/> says "table".</summary>
     /// <param name="device">The device the convolution runs on.</param>
     /// <param name="dtype">The dtype it runs in.</param>
     public static PlanCosts For(Device device, ScalarType dtype)
@@ -70,10 +74,11 @@ internal sealed record PlanCosts(
             return CpuTable;
         lock (Measured)
         {
-            if (!Measured.TryGetValue((device.type, dtype), out var costs))
+            var key = (dtype, get_num_threads());
+            if (!Measured.TryGetValue(key, out var costs))
             {
                 costs = CostCalibration.Measure(dtype);
-                Measured[(device.type, dtype)] = costs;
+                Measured[key] = costs;
             }
 
             return costs;
@@ -84,8 +89,8 @@ internal sealed record PlanCosts(
     public double Product(double flops, double depth) => flops / (ProductFlops * depth / (depth + ProductHalfDepth));
 
     /// <summary>Seconds of a dense convolution's forward and backward (three products) over the given outputs.</summary>
-    public double Convolution(double outputs, long inChannels, long outChannels, int area) =>
-        6.0 * outputs * inChannels * outChannels * area / ConvolutionFlops + 3 * OperationSeconds;
+    public double Convolution(double outputs, long inChannels, long outChannels, int area, bool strided = false) =>
+        6.0 * outputs * inChannels * outChannels * area / (strided ? StridedConvolutionFlops ?? ConvolutionFlops : ConvolutionFlops) + 3 * OperationSeconds;
 
     /// <summary>Seconds of moving the given bytes.</summary>
     public double Memory(double bytes) => bytes / BytesPerSecond;
@@ -95,5 +100,5 @@ internal sealed record PlanCosts(
 
     /// <summary>A short description of the rates.</summary>
     public override string ToString() => FormattableString.Invariant(
-        $"{Source}: conv {ConvolutionFlops / 1e9:F0} GFLOP/s, mm {ProductFlops / 1e9:F0} GFLOP/s (half at depth {ProductHalfDepth:F0}), {BytesPerSecond / 1e9:F1} GB/s, {OperationSeconds * 1e6:F1} us/op");
+        $"{Source}: conv {ConvolutionFlops / 1e9:F0} GFLOP/s (strided {(StridedConvolutionFlops ?? ConvolutionFlops) / 1e9:F0}), mm {ProductFlops / 1e9:F0} GFLOP/s (half at depth {ProductHalfDepth:F0}), {BytesPerSecond / 1e9:F1} GB/s, {OperationSeconds * 1e6:F1} us/op");
 }
