@@ -145,7 +145,7 @@ public sealed class ConvolutionPathTests
         yield return ("gathered", Make(null, null, false, true));
         // Chunks of 3 units: many chunks, groups split across them.
         yield return ("gathered, chunks of 3", Make(null, 3, false, true));
-        yield return ("gathered, a group per pattern", Make(null, null, false, true, PlanCosts.CpuTable with { OperationSeconds = 0 }));
+        yield return ("gathered, a group per pattern", Make(null, null, false, true, PlanCosts.CpuTable with { OperationSeconds = 0, ProductHalfFlops = 0 }));
         yield return ("gathered, one group", Make(null, null, false, true, PlanCosts.CpuTable with { OperationSeconds = 1 }));
         // Periodic strided convolutions whenever the mask repeats (S-curves, raster, all-ones); the others fall back.
         yield return ("periodic", Make(null, null, true));

@@ -6,14 +6,14 @@ namespace LocallyMasked.Convolution.Planning;
 
 /// <summary>
 /// Measures the rates of <see cref="PlanCosts"/> on the CPU with the current thread settings: a 3x3 convolution and a
-/// strided 2x3 one (forward and backward), a deep and a shallow matrix product of the same size, and a row gather at two sizes (whose difference gives the bytes
-/// per second and whose intercept the fixed cost of an operation). Each is the fastest of a few runs, which on a shared
-/// machine is the closest to its unloaded speed; about 0.1 s in all. Constant inputs are used, so the global random
-/// generator is left alone.
+/// strided 2x3 one (forward and backward), a deep and a shallow matrix product of the same size and a small deep one, a row gather, and a
+/// series of tiny products into views (the fixed cost of an operation). Each is the fastest of a few runs, which on a
+/// shared machine is the closest to its unloaded speed; about 0.3 s in all on 2 cores. Constant inputs are used, so the
+/// global random generator is left alone.
 /// </summary>
 internal static class CostCalibration
 {
-    private const int Batch = 8, Channels = 64, Size = 32, Repetitions = 4;
+    private const int Batch = 16, Channels = 64, Size = 32, Repetitions = 4;
 
     /// <summary>Measures the CPU rates for a dtype.</summary>
     /// <param name="dtype">The dtype the convolutions run in.</param>
@@ -37,30 +37,55 @@ internal static class CostCalibration
             nn.functional.conv2d(x, strided, strides: new long[] { 2, 1 }, padding: new long[] { 1, 1 }), stridedGradient, x, strided));
         var stridedFlops = 2.0 * stridedGradient.NumberOfElements / Channels * Channels * Channels * 6;
         using var noGrad = no_grad();
-        // The same operations with a reduction of 9 * C and of C: their ratio gives the depth at half speed.
-        var deepLeft = full(new long[] { rows, 9 * Channels }, 0.5, dtype);
+        // Products with a reduction of 9 * C and of C, the same size: their ratio gives the depth at half speed; a deep one
+        // 16 times smaller: the size (operations per call) at half speed, as small products do not keep every thread
+        // busy. Every result stays well below glibc's mmap threshold, which the kernels' chunks also keep below: a fresh
+        // mapping would time the kernel's page zeroing instead.
+        const long productRows = rows / 2, smallRows = productRows / 16;
+        var deepLeft = full(new long[] { productRows, 9 * Channels }, 0.5, dtype);
         var deepRight = full(new long[] { 9 * Channels, Channels }, 0.01, dtype);
         var deep = Fastest(() => torch.mm(deepLeft, deepRight));
-        var shallowLeft = full(new long[] { 9 * rows, Channels }, 0.5, dtype);
+        var smallLeft = deepLeft.narrow(0, 0, smallRows);
+        var small = Fastest(() =>
+        {
+            for (var i = 0; i < 15; i++)
+                torch.mm(smallLeft, deepRight).Dispose();
+            return torch.mm(smallLeft, deepRight);
+        }) / 16;
+        var shallowLeft = full(new long[] { 9 * productRows, Channels }, 0.5, dtype);
         var shallowRight = full(new long[] { Channels, Channels }, 0.01, dtype);
         var shallow = Fastest(() => torch.mm(shallowLeft, shallowRight));
         const double deepDepth = 9 * Channels, shallowDepth = Channels;
         var ratio = Math.Clamp(shallow / deep, 1.0, deepDepth / shallowDepth - 0.5);
         var halfDepth = Math.Clamp(deepDepth * shallowDepth * (ratio - 1) / (deepDepth - shallowDepth * ratio), 0.0, 4096.0);
-        var productFlops = flops / deep * (deepDepth + halfDepth) / deepDepth;
+        var (deepFlops, smallFlops) = (2.0 * productRows * deepDepth * Channels, 2.0 * smallRows * deepDepth * Channels);
+        var sizeRatio = Math.Clamp(small / smallFlops / (deep / deepFlops), 1.0, 0.9 * deepFlops / smallFlops);
+        var halfFlops = Math.Clamp((sizeRatio - 1) / (1 / smallFlops - sizeRatio / deepFlops), 0.0, 1e10);
+        var productFlops = deepFlops / deep * (deepDepth + halfDepth) / deepDepth * (deepFlops + halfFlops) / deepFlops;
 
-        // Gathers of many and of few rows: time = fixed + bytes / rate.
+        // A gather of rows: bytes per second.
         var source = full(new long[] { 2 * rows, Channels }, 0.5, dtype);
-        var many = arange(0, 9 * rows, dtype: ScalarType.Int64).remainder(2 * rows);
-        var few = many.narrow(0, 0, 1024);
-        var (manyBytes, fewBytes) = (2.0 * many.shape[0] * Channels * element, 2.0 * few.shape[0] * Channels * element);
-        var manyTime = Fastest(() => source.index_select(0, many));
-        var fewTime = Fastest(() => source.index_select(0, few));
-        var bytesPerSecond = (manyBytes - fewBytes) / Math.Max(manyTime - fewTime, 1e-9);
-        var operationSeconds = Math.Max(1e-6, fewTime - fewBytes / bytesPerSecond);
+        var index = arange(0, 4 * rows, dtype: ScalarType.Int64).remainder(2 * rows);
+        var gather = Fastest(() => source.index_select(0, index));
+        var bytesPerSecond = 2.0 * index.shape[0] * Channels * element / gather;
+
+        // The fixed cost of an operation: products of 8x8 matrices into a view, as the kernels write their groups.
+        var target = zeros(new long[] { 64, 8 }, dtype);
+        var (left, right) = (full(new long[] { 8, 8 }, 0.5, dtype), full(new long[] { 8, 8 }, 0.5, dtype));
+        const int operations = 32;
+        var operationSeconds = Fastest(() =>
+        {
+            for (var i = 0; i < operations / 2; i++)
+            {
+                using var view = target.narrow(0, 8 * (i % 8), 8);
+                view.addmm_(left, right, 0, 1);
+            }
+
+            return target.alias();
+        }) / operations;
 
         return new PlanCosts($"measured on this cpu ({dtype}, {get_num_threads()} threads)", 3 * flops / convolution, productFlops, halfDepth,
-            bytesPerSecond, operationSeconds) { StridedConvolutionFlops = 3 * stridedFlops / stridedConvolution };
+            bytesPerSecond, operationSeconds) { StridedConvolutionFlops = 3 * stridedFlops / stridedConvolution, ProductHalfFlops = halfFlops };
     }
 
     /// <summary>Runs the backward of an output and returns the input gradient (the weight's is dropped).</summary>

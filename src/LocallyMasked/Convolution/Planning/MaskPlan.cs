@@ -162,7 +162,7 @@ internal sealed class MaskPlan
 
         if (gathered != false && boxOverride is null && partial.Count > 0 && (gathered == true || costs.GatheredColumns))
         {
-            var layout = TapGroups.Create(values, maskBatch, height, width, kernelSize, dilation, PathEstimates.GroupCostInUnitTaps(costs, shape, maskBatch), maxChunk);
+            var layout = TapGroups.Create(values, maskBatch, height, width, kernelSize, dilation, PathEstimates.GroupCost(costs, shape, maskBatch), maxChunk);
             if (layout is not null)
             {
                 var estimate = PathEstimates.Gathered(costs, shape, layout);

@@ -69,39 +69,40 @@ internal static class PathEstimates
     }
 
     /// <summary>
-    /// Gathered columns: three products over each group's units and taps; the gathered rows written and read twice
-    /// (forward and weight gradient) and the gathered gradient once; padded channels-last copies, row copies and the
-    /// final layout changes; about four operations per group, chunk and product.
+    /// Gathered columns: per group, three products over its units and taps (split into calls of at most a chunk), the
+    /// gathered rows written and read twice (forward and weight gradient) and the gathered gradient once, and a few
+    /// operations per group and product; plus the padded channels-last copies, the gradient rows and the final layout
+    /// changes. The backward groups are estimated like the forward ones.
     /// </summary>
     public static double Gathered(PlanCosts costs, LayerShape shape, GatheredLayout layout)
     {
-        var copies = layout.MaskBatch == 1 ? shape.Batch : 1;
-        double forward = copies * layout.Forward.Sum(g => (double)g.Units.Length * g.Taps.Length);
-        double backward = copies * layout.Backward.Sum(g => (double)g.Units.Length * g.Taps.Length);
         var (c, o, e) = ((double)shape.InChannels, (double)shape.OutChannels, (double)shape.ElementSize);
         var units = shape.Units;
         var padded = (double)shape.Batch * layout.PaddedLength;
-        var depthForward = c * forward / units;
-        var depthBackward = o * backward / units;
-        var bytes = e * (4 * forward * c + 2 * backward * o + 2 * units * o + 4 * units * (c + o) + padded * (4 * c + 2 * o));
-        var chunks = Math.Ceiling(forward * Math.Max(c, o) * e / WideColumnsFunction.ChunkBytes);
-        var groups = layout.Forward.Count + layout.Backward.Count;
-        return costs.Product(2 * forward * c * o, depthForward) + costs.Product(2 * forward * c * o, units / Math.Max(1, layout.Forward.Count))
-               + costs.Product(2 * backward * c * o, depthBackward)
-               + costs.Memory(bytes) + costs.Operations(6 * groups + 10 * chunks + 12);
+        var groups = layout.Forward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length))
+                     + layout.Backward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length));
+        return groups * 3 / 4 + costs.Memory(e * (4 * units * (c + o) + 2 * units * o + padded * (4 * c + 2 * o))) + costs.Operations(12);
     }
 
     /// <summary>
-    /// The fixed cost of one group of the gathered path (its operations) in unit taps, the grouping's exchange rate:
-    /// what one unit (a pixel, in every sample of the batch when the mask is shared) computing one more tap costs.
+    /// Estimated time of one gathered group of the given units (pixels when the mask is shared by the batch) and taps,
+    /// counted as two products (its output or input gradient, and its weight gradient), the grouping's criterion; the
+    /// sum over forward and backward groups is four products, three quarters of which the path computes.
     /// </summary>
-    public static double GroupCostInUnitTaps(PlanCosts costs, LayerShape shape, int maskBatch)
+    public static double Group(PlanCosts costs, LayerShape shape, int maskBatch, long units, int taps)
     {
-        var copies = maskBatch == 1 ? shape.Batch : 1;
+        var rows = (maskBatch == 1 ? shape.Batch : 1) * (double)units;
         var (c, o, e) = ((double)shape.InChannels, (double)shape.OutChannels, (double)shape.ElementSize);
-        var unitTap = copies * (costs.Product(6 * c * o, 5 * c) + costs.Memory(e * (4 * c + 2 * o)));
-        return costs.Operations(12) / unitTap;
+        var flops = 2 * rows * taps * c * o;
+        var gathered = rows * Math.Max(1, taps) * Math.Max(c, o) * e;
+        var chunks = Math.Max(1.0, Math.Ceiling(gathered / WideColumnsFunction.ChunkBytes));
+        var depth = Math.Max(1, taps) * Math.Max(c, o);
+        return 2 * costs.Product(flops, depth, flops / chunks) + costs.Memory(4 * gathered) + costs.Operations(4 + 2 * chunks);
     }
+
+    /// <summary>The time estimate of a gathered group as the grouping's cost function (units, taps) for a layer shape.</summary>
+    public static Func<long, int, double> GroupCost(PlanCosts costs, LayerShape shape, int maskBatch) =>
+        (units, taps) => Group(costs, shape, maskBatch, units, taps);
 
     /// <summary>The general path: the whole unfolded input masked, one batched product, recomputed in backward.</summary>
     public static double General(PlanCosts costs, LayerShape shape)

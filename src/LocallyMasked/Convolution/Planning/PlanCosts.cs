@@ -32,6 +32,10 @@ internal sealed record PlanCosts(
     bool GatheredColumns = true,
     bool WideColumns = true)
 {
+    /// <summary>Operations of one product call at which it runs at half <see cref="ProductFlops"/> (small products do
+    /// not keep every thread busy); 0 when not measured.</summary>
+    public double ProductHalfFlops { get; init; }
+
     /// <summary>Floating-point operations per second of the strided convolutions of periodic patterns (forward and
     /// backward); <see cref="ConvolutionFlops"/> when not measured.</summary>
     public double? StridedConvolutionFlops { get; init; }
@@ -85,8 +89,13 @@ internal sealed record PlanCosts(
         }
     }
 
-    /// <summary>Seconds of a matrix product of the given operations whose reduction has the given length.</summary>
-    public double Product(double flops, double depth) => flops / (ProductFlops * depth / (depth + ProductHalfDepth));
+    /// <summary>Seconds of matrix products of the given operations whose reduction has the given length, made of calls of
+    /// the given size (operations per call; one call when null).</summary>
+    public double Product(double flops, double depth, double? call = null)
+    {
+        var size = call ?? flops;
+        return flops / (ProductFlops * depth / (depth + ProductHalfDepth) * size / (size + ProductHalfFlops));
+    }
 
     /// <summary>Seconds of a dense convolution's forward and backward (three products) over the given outputs.</summary>
     public double Convolution(double outputs, long inChannels, long outChannels, int area, bool strided = false) =>
@@ -100,5 +109,5 @@ internal sealed record PlanCosts(
 
     /// <summary>A short description of the rates.</summary>
     public override string ToString() => FormattableString.Invariant(
-        $"{Source}: conv {ConvolutionFlops / 1e9:F0} GFLOP/s (strided {(StridedConvolutionFlops ?? ConvolutionFlops) / 1e9:F0}), mm {ProductFlops / 1e9:F0} GFLOP/s (half at depth {ProductHalfDepth:F0}), {BytesPerSecond / 1e9:F1} GB/s, {OperationSeconds * 1e6:F1} us/op");
+        $"{Source}: conv {ConvolutionFlops / 1e9:F0} GFLOP/s (strided {(StridedConvolutionFlops ?? ConvolutionFlops) / 1e9:F0}), mm {ProductFlops / 1e9:F0} GFLOP/s (half at depth {ProductHalfDepth:F0} and {ProductHalfFlops / 1e6:F0} MFLOP per call), {BytesPerSecond / 1e9:F1} GB/s, {OperationSeconds * 1e6:F1} us/op");
 }

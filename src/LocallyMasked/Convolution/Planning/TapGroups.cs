@@ -6,8 +6,9 @@ namespace LocallyMasked.Convolution.Planning;
 /// <summary>
 /// Builds the groups of the gathered-columns path from a 0/1 mask: every output unit (sample, pixel) has a tap pattern
 /// (the taps that are on and land inside the image), units with the same pattern start in one group, and groups are
-/// merged greedily while a merge lowers the estimate "units x union of taps x cost of a unit tap + cost per group"
-/// (merging saves the fixed cost of a product and costs the taps a member computes without needing them).
+/// merged greedily, the most saving merge first, while a merge lowers the estimated time of the groups' products
+/// (merging saves fixed costs and makes larger, more efficient products, and costs the taps a member computes without
+/// needing them).
 /// </summary>
 internal static class TapGroups
 {
@@ -23,9 +24,10 @@ internal static class TapGroups
     /// <param name="width">Image width.</param>
     /// <param name="kernelSize">Kernel size k.</param>
     /// <param name="dilation">Dilation.</param>
-    /// <param name="groupCost">Cost of one group, in unit taps (the fixed cost of its products over the cost of one unit tap).</param>
+    /// <param name="groupCost">Estimated time of a group of the given number of units (pixels of a shared mask) and taps.</param>
     /// <param name="maxChunk">For tests: the most units per chunk.</param>
-    public static GatheredLayout? Create(double[] values, int batch, int height, int width, int kernelSize, int dilation, double groupCost, long? maxChunk = null)
+    public static GatheredLayout? Create(double[] values, int batch, int height, int width, int kernelSize, int dilation,
+        Func<long, int, double> groupCost, long? maxChunk = null)
     {
         var taps = kernelSize * kernelSize;
         if (taps > 64 || values.Any(v => v != 0.0 && v != 1.0))
@@ -59,9 +61,14 @@ internal static class TapGroups
             Clusters(layout, backward, Group(backward, groupCost), mirrored: true), maxChunk);
     }
 
-    /// <summary>Groups of units (pattern union, members) minimising units x |union| + groupCost per group.</summary>
-    internal static List<(ulong Taps, List<int> Units)> Group(ulong[] patterns, double groupCost)
+    /// <summary>Groups of units (pattern union, members) for a cost of units x |union| + groupCost per group.</summary>
+    internal static List<(ulong Taps, List<int> Units)> Group(ulong[] patterns, double groupCost) =>
+        Group(patterns, (units, taps) => (double)units * taps + groupCost);
+
+    /// <summary>Groups of units (pattern union, members) with a low total of the given group cost.</summary>
+    internal static List<(ulong Taps, List<int> Units)> Group(ulong[] patterns, Func<long, int, double> groupCost)
     {
+        double Cost(ulong taps, int units) => groupCost(units, BitOperations.PopCount(taps));
         var distinct = Enumerable.Range(0, patterns.Length)
             .GroupBy(u => patterns[u])
             .Select(g => (Taps: g.Key, Units: g.ToList()))
@@ -71,40 +78,36 @@ internal static class TapGroups
         foreach (var rare in distinct.Skip(MaxSeeds))
         {
             var best = Enumerable.Range(0, groups.Count)
-                .MinBy(k => Added(groups[k].Taps, groups[k].Units.Count, rare.Taps, rare.Units.Count));
+                .MinBy(k => Cost(groups[k].Taps | rare.Taps, groups[k].Units.Count + rare.Units.Count) - Cost(groups[k].Taps, groups[k].Units.Count));
             groups[best] = (groups[best].Taps | rare.Taps, groups[best].Units.Concat(rare.Units).ToList());
         }
 
+        var costs = groups.Select(g => Cost(g.Taps, g.Units.Count)).ToList();
         while (groups.Count > 1)
         {
-            var (bestA, bestB, bestSaving) = (-1, -1, 0.0);
+            var (bestA, bestB, bestSaving, bestCost) = (-1, -1, 0.0, 0.0);
             for (var a = 0; a < groups.Count; a++)
             {
                 for (var b = a + 1; b < groups.Count; b++)
                 {
-                    var saving = groupCost - Added(groups[a].Taps, groups[a].Units.Count, groups[b].Taps, groups[b].Units.Count);
-                    if (saving > bestSaving + 1e-9)
-                        (bestA, bestB, bestSaving) = (a, b, saving);
+                    var merged = Cost(groups[a].Taps | groups[b].Taps, groups[a].Units.Count + groups[b].Units.Count);
+                    var saving = costs[a] + costs[b] - merged;
+                    if (saving > bestSaving * (1 + 1e-12) && saving > 1e-12 * merged)
+                        (bestA, bestB, bestSaving, bestCost) = (a, b, saving, merged);
                 }
             }
 
             if (bestA < 0)
                 break;
-            var merged = (groups[bestA].Taps | groups[bestB].Taps, groups[bestA].Units.Concat(groups[bestB].Units).ToList());
+            groups[bestA] = (groups[bestA].Taps | groups[bestB].Taps, groups[bestA].Units.Concat(groups[bestB].Units).ToList());
+            costs[bestA] = bestCost;
             groups.RemoveAt(bestB);
-            groups[bestA] = merged;
+            costs.RemoveAt(bestB);
         }
 
         foreach (var g in groups)
             g.Units.Sort();
         return groups.OrderBy(g => g.Units[0]).ToList();
-    }
-
-    /// <summary>Unit taps added by merging two groups (each unit then computes the union of the taps).</summary>
-    private static double Added(ulong a, int countA, ulong b, int countB)
-    {
-        var union = BitOperations.PopCount(a | b);
-        return (double)countA * (union - BitOperations.PopCount(a)) + (double)countB * (union - BitOperations.PopCount(b));
     }
 
     private static GatheredCluster[] Clusters(GatheredLayout layout, ulong[] patterns, List<(ulong Taps, List<int> Units)> groups, bool mirrored)
