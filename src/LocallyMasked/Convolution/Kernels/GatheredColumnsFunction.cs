@@ -59,9 +59,9 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
         var (n, c, outChannels) = (x.shape[0], x.shape[1], weight.shape[0]);
         var (indices, _) = layout.IndicesFor(n, x.device);
         using var padded = layout.PadChannelsLast(x);
-        // Every group's taps of the weight as (C, O) blocks, stacked: a group's weight matrix is a contiguous (S*C, O) slice.
+        // Tap t's weight as a (C, O) block, so that a group's taps are the rows of one (S*C, O) matrix.
         using var taps = weight.permute(2, 3, 1, 0).reshape(-1, c, outChannels);
-        using var blocks = taps.index_select(0, indices.Taps);
+        using var matrices = new GroupMatrices(taps, indices.Taps);
         using var sorted = torch.empty(new[] { indices.Units, outChannels }, x.dtype, x.device);
         foreach (var chunk in indices.Chunks(Math.Max(c, outChannels) * x.ElementSize, WideColumnsFunction.ChunkBytes))
         {
@@ -78,8 +78,7 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
                 }
 
                 var rows = gathered.narrow(0, chunk.RowOf(i), count * group.TapCount).view(count, -1);
-                var groupWeight = blocks.narrow(0, group.TapStart, group.TapCount).view(-1, outChannels);
-                target.addmm_(rows, groupWeight, 0, 1);
+                target.addmm_(rows, matrices.For(group), 0, 1);
             }
         }
 
@@ -102,9 +101,11 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
         if (needWeight)
         {
             using var padded = layout.PadChannelsLast(x);
-            // The gradient rows of the units in the forward's sorted order, and every group's (S*C, O) gradient block.
+            // The gradient rows of the units in the forward's sorted order; each group's (S*C, O) gradient is summed over its
+            // pieces and then added to its taps' blocks (a tap computed by several groups gets the sum).
             using var gradientRows = paddedGradient.index_select(0, forward.PaddedRows);
-            using var blocks = torch.zeros(new[] { forward.Taps.shape[0] * c, outChannels }, x.dtype, x.device);
+            using var flat = torch.zeros(new[] { weight.shape[2] * weight.shape[3], c * outChannels }, x.dtype, x.device);
+            using var sums = new GroupSums(flat, forward.Taps, c, outChannels);
             foreach (var chunk in forward.Chunks(Math.Max(c, outChannels) * x.ElementSize, WideColumnsFunction.ChunkBytes))
             {
                 using var scope = NewDisposeScope();
@@ -117,14 +118,11 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
                         continue;
                     var rows = gathered.narrow(0, chunk.RowOf(i), count * group.TapCount).view(count, -1);
                     var g = gradientRows.narrow(0, chunk.Start + start, count);
-                    blocks.narrow(0, group.TapStart * c, group.TapCount * c).addmm_(rows.t(), g);
+                    sums.For(group).addmm_(rows.t(), g);
                 }
             }
 
-            // A tap computed by several groups gets the sum of their blocks.
-            using var flat = torch.zeros(new[] { weight.shape[2] * weight.shape[3], c * outChannels }, x.dtype, x.device);
-            using (var perTap = blocks.view(-1, c * outChannels))
-                flat.index_add_(0, forward.Taps, perTap, 1.0);
+            sums.Flush();
             using var image = flat.view(weight.shape[2], weight.shape[3], c, outChannels);
             gradWeight = image.permute(3, 2, 0, 1).contiguous();
         }
@@ -133,7 +131,7 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
         {
             // (T, O, C): tap t's transposed weight, read by the backward groups through the mirrored offsets.
             using var taps = weight.permute(2, 3, 0, 1).reshape(-1, outChannels, c);
-            using var blocks = taps.index_select(0, backward.Taps);
+            using var matrices = new GroupMatrices(taps, backward.Taps);
             using var sorted = torch.empty(new[] { backward.Units, c }, x.dtype, x.device);
             foreach (var chunk in backward.Chunks(Math.Max(c, outChannels) * x.ElementSize, WideColumnsFunction.ChunkBytes))
             {
@@ -150,7 +148,7 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
                     }
 
                     var rows = gathered.narrow(0, chunk.RowOf(i), count * group.TapCount).view(count, -1);
-                    target.addmm_(rows, blocks.narrow(0, group.TapStart, group.TapCount).view(-1, c), 0, 1);
+                    target.addmm_(rows, matrices.For(group), 0, 1);
                 }
             }
 
@@ -171,5 +169,67 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
         using var column = bias.view(1, -1, 1, 1);
         using var sum = channelsFirst + column;
         return sum.contiguous();
+    }
+
+    /// <summary>
+    /// The (S*C, O) weight matrix of one group at a time, built from the (T, C, O) tap blocks when the group changes:
+    /// groups come in order, so each is built once, and only one is alive (stacking every group's would take groups x
+    /// taps x C x O, more than the unfolded input for many groups of wide layers).
+    /// </summary>
+    private sealed class GroupMatrices(Tensor taps, Tensor tapIndex) : IDisposable
+    {
+        private int _start = -1;
+        private Tensor? _matrix;
+
+        public Tensor For(GatheredLayout.Group group)
+        {
+            if (group.TapStart != _start || _matrix is null)
+            {
+                _matrix?.Dispose();
+                using var scope = NewDisposeScope();
+                using var index = tapIndex.narrow(0, group.TapStart, group.TapCount);
+                _matrix = taps.index_select(0, index).view(-1, taps.shape[2]).DetachFromDisposeScope();
+                _start = group.TapStart;
+            }
+
+            return _matrix;
+        }
+
+        public void Dispose() => _matrix?.Dispose();
+    }
+
+    /// <summary>
+    /// The (S*C, O) weight gradient of one group at a time, summed over the group's pieces and added to its taps' rows of
+    /// the (T, C*O) gradient when the group changes (and at <see cref="Flush"/>).
+    /// </summary>
+    private sealed class GroupSums(Tensor flat, Tensor tapIndex, long inChannels, long outChannels) : IDisposable
+    {
+        private GatheredLayout.Group? _group;
+        private Tensor? _sum;
+
+        public Tensor For(GatheredLayout.Group group)
+        {
+            if (_group != group || _sum is null)
+            {
+                Flush();
+                _sum = torch.zeros(new[] { group.TapCount * inChannels, outChannels }, flat.dtype, flat.device).DetachFromDisposeScope();
+                _group = group;
+            }
+
+            return _sum;
+        }
+
+        public void Flush()
+        {
+            if (_sum is null || _group is not { } group)
+                return;
+            using (var index = tapIndex.narrow(0, group.TapStart, group.TapCount))
+            using (var blocks = _sum.view(group.TapCount, inChannels * outChannels))
+                flat.index_add_(0, index, blocks, 1.0);
+            _sum.Dispose();
+            (_sum, _group) = (null, null);
+        }
+
+        public void Dispose() => _sum?.Dispose();
     }
 }
