@@ -95,8 +95,24 @@ internal sealed class GatheredLayout
     public Tensor PadChannelsLast(Tensor t)
     {
         var (n, c) = (t.shape[0], t.shape[1]);
-        var padded = torch.zeros(new[] { n, (long)PaddedLength, c }, t.dtype, t.device);
-        using (var image = padded.narrow(1, 0, PaddedLength - 1).view(n, Height + 2 * Pad, PaddedWidth, c))
+        // Only the borders are zeroed (the interior is written once by the copy).
+        var padded = torch.empty(new[] { n, (long)PaddedLength, c }, t.dtype, t.device);
+        using (var zeroRow = padded.narrow(1, PaddedLength - 1, 1))
+            zeroRow.zero_();
+        using var image = padded.narrow(1, 0, PaddedLength - 1).view(n, Height + 2 * Pad, PaddedWidth, c);
+        if (Pad > 0)
+        {
+            using (var top = image.narrow(1, 0, Pad))
+                top.zero_();
+            using (var bottom = image.narrow(1, Pad + Height, Pad))
+                bottom.zero_();
+            using var rows = image.narrow(1, Pad, Height);
+            using (var left = rows.narrow(2, 0, Pad))
+                left.zero_();
+            using (var right = rows.narrow(2, Pad + Width, Pad))
+                right.zero_();
+        }
+
         using (var interior = image.narrow(1, Pad, Height).narrow(2, Pad, Width))
         using (var channelsLast = t.permute(0, 2, 3, 1))
             interior.copy_(channelsLast);

@@ -69,25 +69,26 @@ internal static class PathEstimates
     }
 
     /// <summary>
-    /// Gathered columns: per group, three products over its units and taps (split into calls of at most a chunk), the
-    /// gathered rows written and read twice (forward and weight gradient) and the gathered gradient once, and a few
-    /// operations per group and product; plus the padded channels-last copies, the gradient rows and the final layout
-    /// changes. The backward groups are estimated like the forward ones.
+    /// Gathered columns: per forward group two passes (output, weight gradient), per backward group one (input
+    /// gradient), each a gather and products over the group's units and taps (<see cref="Group"/>); plus the padded
+    /// channels-last copies of x (twice) and of the output gradient, the gradient rows, and for the output and the input
+    /// gradient the sorted rows written, gathered back into image order and transposed to channels first.
     /// </summary>
     public static double Gathered(PlanCosts costs, LayerShape shape, GatheredLayout layout)
     {
         var (c, o, e) = ((double)shape.InChannels, (double)shape.OutChannels, (double)shape.ElementSize);
         var units = shape.Units;
         var padded = (double)shape.Batch * layout.PaddedLength;
-        var groups = layout.Forward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length))
+        var groups = 2 * layout.Forward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length))
                      + layout.Backward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length));
-        return groups * 3 / 4 + costs.Memory(e * (4 * units * (c + o) + 2 * units * o + padded * (4 * c + 2 * o))) + costs.Operations(12);
+        var copies = padded * (2 * c + o) + 2 * units * (2 * c + o) + 2 * units * o + 7 * units * (c + o);
+        return groups + costs.Memory(e * copies) + costs.Operations(20);
     }
 
     /// <summary>
-    /// Estimated time of one gathered group of the given units (pixels when the mask is shared by the batch) and taps,
-    /// counted as two products (its output or input gradient, and its weight gradient), the grouping's criterion; the
-    /// sum over forward and backward groups is four products, three quarters of which the path computes.
+    /// Estimated time of one pass over a gathered group of the given units (pixels when the mask is shared by the batch)
+    /// and taps: its rows gathered, written and read, and its products (calls of at most a chunk); also the grouping's
+    /// criterion.
     /// </summary>
     public static double Group(PlanCosts costs, LayerShape shape, int maskBatch, long units, int taps)
     {
@@ -97,7 +98,7 @@ internal static class PathEstimates
         var gathered = rows * Math.Max(1, taps) * Math.Max(c, o) * e;
         var chunks = Math.Max(1.0, Math.Ceiling(gathered / WideColumnsFunction.ChunkBytes));
         var depth = Math.Max(1, taps) * Math.Max(c, o);
-        return 2 * costs.Product(flops, depth, flops / chunks) + costs.Memory(4 * gathered) + costs.Operations(4 + 2 * chunks);
+        return costs.Product(flops, depth, flops / chunks) + costs.Memory(2 * gathered) + costs.Operations(3 + 2 * chunks);
     }
 
     /// <summary>The time estimate of a gathered group as the grouping's cost function (units, taps) for a layer shape.</summary>
