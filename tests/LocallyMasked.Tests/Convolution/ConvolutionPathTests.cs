@@ -83,6 +83,42 @@ public sealed class ConvolutionPathTests
         random.Estimate.Should().BeGreaterThan(0);
     }
 
+    [Theory]
+    [InlineData("hilbert", 1, false)]
+    [InlineData("hilbert", 2, true)]
+    [InlineData("per-sample", 1, true)]
+    [InlineData("per-sample", 2, false)]
+    public void GatheredColumnsInFloat32EqualTheGeneralPathWithMatrixOrConvolutionProducts(string kind, int dilation, bool convolutionProducts)
+    {
+        // float32 takes the products' other implementation (1x1 convolutions) when asked; float64 never does.
+        manual_seed(50 + dilation);
+        using var scope = NewDisposeScope();
+        var mask = Mask(kind, 8, 8, dilation, true).to(ScalarType.Float32);
+        var x = randn(Batch, 5, 8, 8, requires_grad: true);
+        var weight = randn(7, 5, 3, 3, requires_grad: true);
+        var bias = randn(7, requires_grad: true);
+        var r = randn(Batch, 7, 8, 8);
+        var expected = ConvolutionPlanner.General(x, weight, bias, mask, 3, dilation);
+        var expectedGradients = autograd.grad(new[] { (expected * r).sum() }, new[] { x, weight, bias });
+        var plan = MaskPlan.Create(mask, 8, 8, 3, dilation, 5, ScalarType.Float32, CPU, maxChunk: 5, periodic: false, costs: PlanCosts.CpuTable,
+            gathered: true, outChannels: 7, batch: Batch);
+        var before = GatheredColumnsFunction.ConvolutionProducts;
+        try
+        {
+            GatheredColumnsFunction.ConvolutionProducts = convolutionProducts;
+            var actual = ConvolutionPlanner.Apply(x, weight, bias, plan);
+            LocallyMaskedConv2dTests.MaxAbsDifference(actual.to(ScalarType.Float64), expected.to(ScalarType.Float64)).Should().BeLessThan(1e-4, plan.ToString());
+            var gradients = autograd.grad(new[] { (actual * r).sum() }, new[] { x, weight, bias });
+            for (var i = 0; i < 3; i++)
+                LocallyMaskedConv2dTests.MaxAbsDifference(gradients[i].to(ScalarType.Float64), expectedGradients[i].to(ScalarType.Float64))
+                    .Should().BeLessThan(1e-3, $"{plan}, gradient {i}");
+        }
+        finally
+        {
+            GatheredColumnsFunction.ConvolutionProducts = before;
+        }
+    }
+
     [Fact]
     public void TapGridsAreRecognisedOnlyWhenRegularAndRowMajor()
     {

@@ -82,29 +82,42 @@ internal static class TapGroups
             groups[best] = (groups[best].Taps | rare.Taps, groups[best].Units.Concat(rare.Units).ToList());
         }
 
+        // Savings of every pair, updated for the merged group only: O(groups^2) cost evaluations in all.
         var costs = groups.Select(g => Cost(g.Taps, g.Units.Count)).ToList();
-        while (groups.Count > 1)
+        var count = groups.Count;
+        var alive = Enumerable.Repeat(true, count).ToArray();
+        var saving = new double[count, count];
+        double Saving(int a, int b) => costs[a] + costs[b] - Cost(groups[a].Taps | groups[b].Taps, groups[a].Units.Count + groups[b].Units.Count);
+        for (var a = 0; a < count; a++)
+            for (var b = a + 1; b < count; b++)
+                saving[a, b] = Saving(a, b);
+        while (true)
         {
-            var (bestA, bestB, bestSaving, bestCost) = (-1, -1, 0.0, 0.0);
-            for (var a = 0; a < groups.Count; a++)
+            var (bestA, bestB, best) = (-1, -1, 0.0);
+            for (var a = 0; a < count; a++)
             {
-                for (var b = a + 1; b < groups.Count; b++)
+                if (!alive[a])
+                    continue;
+                for (var b = a + 1; b < count; b++)
                 {
-                    var merged = Cost(groups[a].Taps | groups[b].Taps, groups[a].Units.Count + groups[b].Units.Count);
-                    var saving = costs[a] + costs[b] - merged;
-                    if (saving > bestSaving * (1 + 1e-12) && saving > 1e-12 * merged)
-                        (bestA, bestB, bestSaving, bestCost) = (a, b, saving, merged);
+                    if (alive[b] && saving[a, b] > best * (1 + 1e-12) && saving[a, b] > 1e-12 * Math.Abs(costs[a] + costs[b]))
+                        (bestA, bestB, best) = (a, b, saving[a, b]);
                 }
             }
 
             if (bestA < 0)
                 break;
             groups[bestA] = (groups[bestA].Taps | groups[bestB].Taps, groups[bestA].Units.Concat(groups[bestB].Units).ToList());
-            costs[bestA] = bestCost;
-            groups.RemoveAt(bestB);
-            costs.RemoveAt(bestB);
+            costs[bestA] = Cost(groups[bestA].Taps, groups[bestA].Units.Count);
+            alive[bestB] = false;
+            for (var k = 0; k < count; k++)
+            {
+                if (k != bestA && alive[k])
+                    saving[Math.Min(k, bestA), Math.Max(k, bestA)] = Saving(Math.Min(k, bestA), Math.Max(k, bestA));
+            }
         }
 
+        groups = groups.Where((_, k) => alive[k]).ToList();
         foreach (var g in groups)
             g.Units.Sort();
         return groups.OrderBy(g => g.Units[0]).ToList();
