@@ -13,7 +13,7 @@ namespace LocallyMasked.Convolution.Planning;
 /// </summary>
 internal static class CostCalibration
 {
-    private const int Batch = 16, Channels = 64, Size = 32, Repetitions = 4;
+    private const int Batch = 16, Channels = 64, Size = 32, Repetitions = 3;
 
     /// <summary>Measures the CPU rates for a dtype.</summary>
     /// <param name="dtype">The dtype the convolutions run in.</param>
@@ -25,19 +25,13 @@ internal static class CostCalibration
         var element = dtype == ScalarType.Float64 ? 8.0 : 4.0;
         const long rows = Batch * Size * Size;
         // Convolutions forward and backward (three products each): a 3x3 one, and the 2x3 one with stride (2, 1) of a
-        // periodic class, whose input gradient is slower per operation.
+        // periodic class.
         var x = full(new long[] { Batch, Channels, Size, Size }, 0.5, dtype).requires_grad_(true);
         var weight = full(new long[] { Channels, Channels, 3, 3 }, 0.01, dtype).requires_grad_(true);
         var strided = full(new long[] { Channels, Channels, 2, 3 }, 0.01, dtype).requires_grad_(true);
         var gradient = full(new long[] { Batch, Channels, Size, Size }, 0.1, dtype);
         var stridedGradient = full(new long[] { Batch, Channels, Size / 2 + 1, Size }, 0.1, dtype);
-        var flops = 2.0 * rows * Channels * Channels * 9;
-        // Timed alternately, so that a change of load on a shared machine does not favour one of them.
-        var (convolution, stridedConvolution) = FastestPair(
-            () => Backward(nn.functional.conv2d(x, weight, padding: new long[] { 1, 1 }), gradient, x, weight),
-            () => Backward(nn.functional.conv2d(x, strided, strides: new long[] { 2, 1 }, padding: new long[] { 1, 1 }), stridedGradient, x, strided));
-        var stridedFlops = 2.0 * stridedGradient.NumberOfElements / Channels * Channels * Channels * 6;
-        using var noGrad = no_grad();
+
         // Products with a reduction of 9 * C and of C, the same size: their ratio gives the depth at half speed; a deep one
         // 16 times smaller: the size (operations per call) at half speed, as small products do not keep every thread
         // busy. Every result stays well below glibc's mmap threshold, which the kernels' chunks also keep below: a fresh
@@ -45,17 +39,48 @@ internal static class CostCalibration
         const long productRows = rows / 2, smallRows = productRows / 16;
         var deepLeft = full(new long[] { productRows, 9 * Channels }, 0.5, dtype);
         var deepRight = full(new long[] { 9 * Channels, Channels }, 0.01, dtype);
-        var deep = Fastest(() => torch.mm(deepLeft, deepRight));
         var smallLeft = deepLeft.narrow(0, 0, smallRows);
-        var small = Fastest(() =>
-        {
-            for (var i = 0; i < 15; i++)
-                torch.mm(smallLeft, deepRight).Dispose();
-            return torch.mm(smallLeft, deepRight);
-        }) / 16;
         var shallowLeft = full(new long[] { 9 * productRows, Channels }, 0.5, dtype);
         var shallowRight = full(new long[] { Channels, Channels }, 0.01, dtype);
-        var shallow = Fastest(() => torch.mm(shallowLeft, shallowRight));
+
+        // A gather of rows in a scattered order, as the gathered columns read their groups' pixels.
+        var source = full(new long[] { 2 * rows, Channels }, 0.5, dtype);
+        var index = arange(0, 4 * rows, dtype: ScalarType.Int64).mul(7919).remainder(2 * rows);
+
+        // The fixed cost of an operation: products of 8x8 matrices into a view, as the kernels write their groups.
+        var target = zeros(new long[] { 64, 8 }, dtype);
+        var (left, right) = (full(new long[] { 8, 8 }, 0.5, dtype), full(new long[] { 8, 8 }, 0.5, dtype));
+        const int operations = 32;
+
+        // Timed in turns, each the fastest of its turns, so that a change of load on a shared machine (another process
+        // taking a core for a while) does not favour some of them.
+        var times = FastestInTurns(
+            () => Backward(nn.functional.conv2d(x, weight, padding: new long[] { 1, 1 }), gradient, x, weight),
+            () => Backward(nn.functional.conv2d(x, strided, strides: new long[] { 2, 1 }, padding: new long[] { 1, 1 }), stridedGradient, x, strided),
+            () => NoGrad(() => torch.mm(deepLeft, deepRight)),
+            () => NoGrad(() =>
+            {
+                for (var i = 0; i < 15; i++)
+                    torch.mm(smallLeft, deepRight).Dispose();
+                return torch.mm(smallLeft, deepRight);
+            }),
+            () => NoGrad(() => torch.mm(shallowLeft, shallowRight)),
+            () => NoGrad(() => source.index_select(0, index)),
+            () => NoGrad(() =>
+            {
+                for (var i = 0; i < operations / 2; i++)
+                {
+                    using var view = target.narrow(0, 8 * (i % 8), 8);
+                    view.addmm_(left, right, 0, 1);
+                }
+
+                return target.alias();
+            }));
+        var (convolution, stridedConvolution, deep, small, shallow, gather, operation) =
+            (times[0], times[1], times[2], times[3] / 16, times[4], times[5], times[6] / operations);
+
+        var flops = 2.0 * rows * Channels * Channels * 9;
+        var stridedFlops = 2.0 * stridedGradient.NumberOfElements / Channels * Channels * Channels * 6;
         const double deepDepth = 9 * Channels, shallowDepth = Channels;
         var ratio = Math.Clamp(shallow / deep, 1.0, deepDepth / shallowDepth - 0.5);
         var halfDepth = Math.Clamp(deepDepth * shallowDepth * (ratio - 1) / (deepDepth - shallowDepth * ratio), 0.0, 4096.0);
@@ -63,30 +88,16 @@ internal static class CostCalibration
         var sizeRatio = Math.Clamp(small / smallFlops / (deep / deepFlops), 1.0, 0.9 * deepFlops / smallFlops);
         var halfFlops = Math.Clamp((sizeRatio - 1) / (1 / smallFlops - sizeRatio / deepFlops), 0.0, 1e10);
         var productFlops = deepFlops / deep * (deepDepth + halfDepth) / deepDepth * (deepFlops + halfFlops) / deepFlops;
-
-        // A gather of rows in a scattered order, as the gathered columns read their groups' pixels: bytes per second.
-        var source = full(new long[] { 2 * rows, Channels }, 0.5, dtype);
-        var index = arange(0, 4 * rows, dtype: ScalarType.Int64).mul(7919).remainder(2 * rows);
-        var gather = Fastest(() => source.index_select(0, index));
         var bytesPerSecond = 2.0 * index.shape[0] * Channels * element / gather;
 
-        // The fixed cost of an operation: products of 8x8 matrices into a view, as the kernels write their groups.
-        var target = zeros(new long[] { 64, 8 }, dtype);
-        var (left, right) = (full(new long[] { 8, 8 }, 0.5, dtype), full(new long[] { 8, 8 }, 0.5, dtype));
-        const int operations = 32;
-        var operationSeconds = Fastest(() =>
-        {
-            for (var i = 0; i < operations / 2; i++)
-            {
-                using var view = target.narrow(0, 8 * (i % 8), 8);
-                view.addmm_(left, right, 0, 1);
-            }
-
-            return target.alias();
-        }) / operations;
-
         return new PlanCosts($"measured on this cpu ({dtype}, {get_num_threads()} threads)", 3 * flops / convolution, productFlops, halfDepth,
-            bytesPerSecond, operationSeconds) { StridedConvolutionFlops = 3 * stridedFlops / stridedConvolution, ProductHalfFlops = halfFlops };
+            bytesPerSecond, operation) { StridedConvolutionFlops = 3 * stridedFlops / stridedConvolution, ProductHalfFlops = halfFlops };
+    }
+
+    private static Tensor NoGrad(Func<Tensor> operation)
+    {
+        using var noGrad = no_grad();
+        return operation();
     }
 
     /// <summary>Runs the backward of an output and returns the input gradient (the weight's is dropped).</summary>
@@ -98,35 +109,22 @@ internal static class CostCalibration
         return gradients[0];
     }
 
-    private static (double First, double Second) FastestPair(Func<Tensor> first, Func<Tensor> second)
+    /// <summary>Each operation once to warm up, then every operation in turn, <see cref="Repetitions"/> times; the fastest of each.</summary>
+    private static double[] FastestInTurns(params Func<Tensor>[] operations)
     {
-        first().Dispose();
-        second().Dispose();
-        var (a, b) = (double.MaxValue, double.MaxValue);
-        for (var i = 0; i < Repetitions; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            first().Dispose();
-            a = Math.Min(a, clock.Elapsed.TotalSeconds);
-            clock.Restart();
-            second().Dispose();
-            b = Math.Min(b, clock.Elapsed.TotalSeconds);
-        }
-
-        return (Math.Max(a, 1e-7), Math.Max(b, 1e-7));
-    }
-
-    private static double Fastest(Func<Tensor> operation)
-    {
-        operation().Dispose();
-        var fastest = double.MaxValue;
-        for (var i = 0; i < Repetitions; i++)
-        {
-            var clock = Stopwatch.StartNew();
+        foreach (var operation in operations)
             operation().Dispose();
-            fastest = Math.Min(fastest, clock.Elapsed.TotalSeconds);
+        var fastest = Enumerable.Repeat(double.MaxValue, operations.Length).ToArray();
+        for (var i = 0; i < Repetitions; i++)
+        {
+            for (var k = 0; k < operations.Length; k++)
+            {
+                var clock = Stopwatch.StartNew();
+                operations[k]().Dispose();
+                fastest[k] = Math.Min(fastest[k], clock.Elapsed.TotalSeconds);
+            }
         }
 
-        return Math.Max(fastest, 1e-7);
+        return fastest.Select(t => Math.Max(t, 1e-7)).ToArray();
     }
 }

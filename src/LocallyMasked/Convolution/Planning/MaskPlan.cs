@@ -160,9 +160,10 @@ internal sealed class MaskPlan
             }
         }
 
+        GatheredLayout? gatheredLayout = null;
         if (gathered != false && boxOverride is null && partial.Count > 0 && (gathered == true || costs.GatheredColumns))
         {
-            var layout = TapGroups.Create(values, maskBatch, height, width, kernelSize, dilation, PathEstimates.GroupCost(costs, shape, maskBatch), maxChunk);
+            var layout = gatheredLayout = TapGroups.Create(values, maskBatch, height, width, kernelSize, dilation, PathEstimates.GroupCost(costs, shape, maskBatch), maxChunk);
             if (layout is not null)
             {
                 var estimate = PathEstimates.Gathered(costs, shape, layout);
@@ -179,8 +180,10 @@ internal sealed class MaskPlan
             var estimate = PathEstimates.General(costs, shape);
             candidates.Add((estimate, () => new MaskPlan(kernelSize, dilation, fullArray, partialArray, deadArray, null, null, null, costs, estimate, general: true)));
         }
-        else
+        else if (boxOverride is not null || gatheredLayout is null)
         {
+            // Wide columns only where gathered columns cannot go (values other than 0 and 1, more than 64 taps): the
+            // gathered path was faster for every 0/1 mask measured (docs/benchmarks.md, "LMConv layer").
             var (cheapestBox, boxEstimate) = ChooseBox(shape, full, partial, costs);
             var box = boxOverride is null ? cheapestBox : boxOverride(full);
             candidates.Add((boxOverride is null ? boxEstimate : 0.0, () => BoxAndColumns(values, maskBatch, shape, fullArray, partialArray, deadArray, box, dtype, device, maxChunk, costs, boxEstimate)));
