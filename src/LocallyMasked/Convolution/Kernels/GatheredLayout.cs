@@ -145,10 +145,10 @@ internal sealed class GatheredLayout
 
     /// <summary>
     /// The indices of one direction for one batch size, units sorted by group: Gather (rows every unit's taps read, in
-    /// order), Order (image row n * H * W + p of each sorted unit), Inverse (sorted position of each image row),
-    /// PaddedRows (each sorted unit's own row in the padded layout), Taps (every group's taps, concatenated).
+    /// order), Order (image row n * H * W + p of each sorted unit), Inverse (sorted position of each image row), Taps
+    /// (every group's taps, concatenated).
     /// </summary>
-    internal sealed record Direction(Tensor Gather, Tensor Order, Tensor Inverse, Tensor PaddedRows, Tensor Taps, Group[] Groups, long Units)
+    internal sealed record Direction(Tensor Gather, Tensor Order, Tensor Inverse, Tensor Taps, Group[] Groups, long Units)
     {
         /// <summary>For tests: the most units per chunk.</summary>
         public long? MaxChunk { get; set; }
@@ -161,7 +161,6 @@ internal sealed class GatheredLayout
             var gather = new long[copies * clusters.Sum(c => (long)c.Units.Length * c.Taps.Length)];
             var order = new long[units];
             var inverse = new long[units];
-            var paddedRows = new long[units];
             var groups = new Group[clusters.Count];
             var (k, g, tapStart) = (0L, 0L, 0);
             for (var c = 0; c < clusters.Count; c++)
@@ -178,7 +177,6 @@ internal sealed class GatheredLayout
                         var sample = n + unit / pixels;
                         order[k] = sample * pixels + unit % pixels;
                         inverse[order[k]] = k;
-                        paddedRows[k] = sample * length + layout.PaddedPosition(unit % pixels);
                         for (var s = 0; s < taps; s++, g++)
                         {
                             var source = cluster.Sources[i * taps + s];
@@ -193,7 +191,6 @@ internal sealed class GatheredLayout
                 tensor(gather, ScalarType.Int64, device).DetachFromDisposeScope(),
                 tensor(order, ScalarType.Int64, device).DetachFromDisposeScope(),
                 tensor(inverse, ScalarType.Int64, device).DetachFromDisposeScope(),
-                tensor(paddedRows, ScalarType.Int64, device).DetachFromDisposeScope(),
                 tensor(clusters.SelectMany(c => c.Taps).Select(t => (long)t).ToArray(), ScalarType.Int64, device).DetachFromDisposeScope(),
                 groups, units);
         }

@@ -69,28 +69,29 @@ internal static class PathEstimates
     }
 
     /// <summary>
-    /// Gathered columns: per forward group two passes (output, weight gradient), per backward group one (input
-    /// gradient), each a gather and products over the group's units and taps (<see cref="Group"/>); plus the padded
-    /// channels-last copies of x (twice) and of the output gradient, the gradient rows, and for the output and the input
-    /// gradient the sorted rows written, gathered back into image order and transposed to channels first.
+    /// Gathered columns: one pass per forward group (the output) and one per backward group (the output gradient's rows
+    /// gathered once for both gradients, so two products), each a gather and products over the group's units and taps
+    /// (<see cref="Group"/>); plus the padded channels-last copies of x and of the output gradient, the input rows of
+    /// the weight gradient, and for the output and the input gradient the sorted rows written, gathered back into image
+    /// order and transposed to channels first.
     /// </summary>
     public static double Gathered(PlanCosts costs, LayerShape shape, GatheredLayout layout)
     {
         var (c, o, e) = ((double)shape.InChannels, (double)shape.OutChannels, (double)shape.ElementSize);
         var units = shape.Units;
         var padded = (double)shape.Batch * layout.PaddedLength;
-        var groups = 2 * layout.Forward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length))
-                     + layout.Backward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length));
-        var copies = padded * (2 * c + o) + 2 * units * (2 * c + o) + 2 * units * o + 7 * units * (c + o);
+        var groups = layout.Forward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length))
+                     + layout.Backward.Sum(g => Group(costs, shape, layout.MaskBatch, g.Units.Length, g.Taps.Length, products: 2));
+        var copies = padded * (c + o) + 2 * units * (c + o) + 4 * units * c + 7 * units * (c + o);
         return groups + costs.Memory(e * copies) + costs.Operations(20);
     }
 
     /// <summary>
     /// Estimated time of one pass over a gathered group of the given units (pixels when the mask is shared by the batch)
-    /// and taps: its rows gathered, written and read, and its products (calls of at most a chunk); also the grouping's
-    /// criterion.
+    /// and taps: its rows gathered, written and read, and its products (calls of at most a chunk); with one product,
+    /// also the grouping's criterion.
     /// </summary>
-    public static double Group(PlanCosts costs, LayerShape shape, int maskBatch, long units, int taps)
+    public static double Group(PlanCosts costs, LayerShape shape, int maskBatch, long units, int taps, int products = 1)
     {
         var rows = (maskBatch == 1 ? shape.Batch : 1) * (double)units;
         var (c, o, e) = ((double)shape.InChannels, (double)shape.OutChannels, (double)shape.ElementSize);
@@ -98,7 +99,7 @@ internal static class PathEstimates
         var gathered = rows * Math.Max(1, taps) * Math.Max(c, o) * e;
         var chunks = Math.Max(1.0, Math.Ceiling(gathered / WideColumnsFunction.ChunkBytes));
         var depth = Math.Max(1, taps) * Math.Max(c, o);
-        return costs.Product(flops, depth, flops / chunks) + costs.Memory(2 * gathered) + costs.Operations(3 + 2 * chunks);
+        return products * costs.Product(flops, depth, flops / chunks) + costs.Memory(2 * gathered) + costs.Operations(3 + 2 * products * chunks);
     }
 
     /// <summary>The time estimate of a gathered group as the grouping's cost function (units, taps) for a layer shape.</summary>
