@@ -192,13 +192,6 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
     }
 
     /// <summary>
-    /// Whether float32 products of gathered rows with a group's weights run as 1x1 convolutions over the rows seen as a
-    /// channels-last image (oneDNN's convolution kernels) instead of matrix products (the BLAS), which on the development
-    /// machine's AMD CPU were faster (docs/benchmarks.md, "LMConv layer"). For tests and measurements.
-    /// </summary>
-    internal static bool ConvolutionProducts { get; set; }
-
-    /// <summary>
     /// The weight matrix of one group at a time, built from the (T, C, O) tap blocks when the group changes: groups come
     /// in order, so each is built once, and only one is alive (stacking every group's would take groups x taps x C x O,
     /// more than the unfolded input for many groups of wide layers).
@@ -207,7 +200,6 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
     {
         private int _start = -1;
         private Tensor? _matrix;
-        private Tensor? _kernel;
 
         /// <summary>target (rows, O) = rows (rows, S*C) x the group's (S*C, O) matrix.</summary>
         public void Multiply(Tensor rows, GatheredLayout.Group group, Tensor target)
@@ -218,30 +210,18 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
                 using var scope = NewDisposeScope();
                 using var index = tapIndex.narrow(0, group.TapStart, group.TapCount);
                 _matrix = taps.index_select(0, index).view(-1, taps.shape[2]).DetachFromDisposeScope();
-                _kernel = null;
                 _start = group.TapStart;
             }
 
-            if (!ConvolutionProducts || rows.dtype != ScalarType.Float32 || rows.device_type != DeviceType.CPU)
-            {
-                target.addmm_(rows, _matrix, 0, 1);
-                return;
-            }
-
-            using var scope2 = NewDisposeScope();
-            // (O, S*C, 1, 1), and the rows as a (1, S*C, rows, 1) image laid out channels last: the product as a 1x1
-            // convolution, whose (1, O, rows, 1) result is laid out channels last, that is as (rows, O).
-            _kernel ??= _matrix.t().contiguous().view(_matrix.shape[1], _matrix.shape[0], 1, 1).DetachFromDisposeScope();
-            var image = rows.view(1, rows.shape[0], 1, rows.shape[1]).permute(0, 3, 1, 2);
-            var product = nn.functional.conv2d(image, _kernel);
-            target.copy_(product.permute(0, 2, 3, 1).reshape(rows.shape[0], -1));
+            // A BLAS product straight into the sorted rows. (As a 1x1 convolution over the rows seen as a channels-last
+            // image, oneDNN's kernels were no faster here once the copy of its result is counted: docs/benchmarks.md.)
+            target.addmm_(rows, _matrix, 0, 1);
         }
 
         public void Dispose()
         {
             _matrix?.Dispose();
-            _kernel?.Dispose();
-            (_matrix, _kernel) = (null, null);
+            _matrix = null;
         }
     }
 

@@ -184,7 +184,11 @@ internal sealed class MaskPlan
         {
             // Wide columns only where gathered columns cannot go (values other than 0 and 1, more than 64 taps): the
             // gathered path was faster for every 0/1 mask measured (docs/benchmarks.md, "LMConv layer").
-            var (cheapestBox, boxEstimate) = ChooseBox(shape, full, partial, costs);
+            // A 0/1 mask without partial taps (raster, all ones) is one dense convolution over the full taps' bounding
+            // box (its other taps are dead, zero in the box's mask); splitting it into a smaller box plus wide columns
+            // measured slower.
+            var denseOnly = boxOverride is null && partial.Count == 0 && full.Count > 0 && values.All(v => v is 0.0 or 1.0);
+            var (cheapestBox, boxEstimate) = denseOnly ? BoundingBox(shape, full, costs) : ChooseBox(shape, full, partial, costs);
             var box = boxOverride is null ? cheapestBox : boxOverride(full);
             candidates.Add((boxOverride is null ? boxEstimate : 0.0, () => BoxAndColumns(values, maskBatch, shape, fullArray, partialArray, deadArray, box, dtype, device, maxChunk, costs, boxEstimate)));
         }
@@ -215,6 +219,14 @@ internal sealed class MaskPlan
             ? null
             : WideColumnLayout.Create(values, maskBatch, shape.Height, shape.Width, kernelSize, dilation, columnTaps, dtype, device, maxChunk);
         return new MaskPlan(kernelSize, dilation, full, partial, dead, box, layout, boxMask, costs, estimate);
+    }
+
+    /// <summary>The bounding box of the full taps and its estimate as one dense convolution.</summary>
+    private static ((int Row0, int Row1, int Col0, int Col1)? Box, double Cost) BoundingBox(LayerShape shape, List<int> full, PlanCosts costs)
+    {
+        var k = shape.KernelSize;
+        var box = (full.Min(t => t / k), full.Max(t => t / k), full.Min(t => t % k), full.Max(t => t % k));
+        return (box, PathEstimates.Dense(costs, shape, box, k, added: false));
     }
 
     private static bool InBox(int tap, int kernelSize, (int Row0, int Row1, int Col0, int Col1) box)
