@@ -86,7 +86,10 @@ internal static class CostCalibration
         var halfDepth = Math.Clamp(deepDepth * shallowDepth * (ratio - 1) / (deepDepth - shallowDepth * ratio), 0.0, 4096.0);
         var (deepFlops, smallFlops) = (2.0 * productRows * deepDepth * Channels, 2.0 * smallRows * deepDepth * Channels);
         var sizeRatio = Math.Clamp(small / smallFlops / (deep / deepFlops), 1.0, 0.9 * deepFlops / smallFlops);
-        var halfFlops = Math.Clamp((sizeRatio - 1) / (1 / smallFlops - sizeRatio / deepFlops), 0.0, 1e10);
+        // While other processes keep a core busy, small products lose nothing to thread start-up, so a loaded moment
+        // measures no size penalty; the idle machine's value (the CPU table's) is the least used, lest a calibration
+        // under load leave many small products that run at half speed once the machine is idle.
+        var halfFlops = Math.Max(Math.Clamp((sizeRatio - 1) / (1 / smallFlops - sizeRatio / deepFlops), 0.0, 1e10), PlanCosts.CpuTable.ProductHalfFlops);
         var productFlops = deepFlops / deep * (deepDepth + halfDepth) / deepDepth * (deepFlops + halfFlops) / deepFlops;
         var bytesPerSecond = 2.0 * index.shape[0] * Channels * element / gather;
 

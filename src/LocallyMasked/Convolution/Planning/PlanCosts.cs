@@ -46,11 +46,16 @@ internal sealed record PlanCosts(
     private static readonly Dictionary<(ScalarType, int), PlanCosts> Measured = new();
 
     /// <summary>
-    /// The development machine's calibration (2-core AMD EPYC with AVX-512, libtorch 2.10, float32; docs/benchmarks.md,
+    /// The development machine's rates, measured by <see cref="CostCalibration"/> and the product sizes behind it while
+    /// the machine was otherwise idle (2-core AMD EPYC with AVX-512, libtorch 2.10, float32; docs/benchmarks.md,
     /// "Planner"): the CPU fallback, and the table tests use.
     /// </summary>
-    public static PlanCosts CpuTable { get; } = new("cpu table", ConvolutionFlops: 1.7e11, ProductFlops: 1.3e11,
-        ProductHalfDepth: 48, BytesPerSecond: 1.2e10, OperationSeconds: 1.5e-5);
+    public static PlanCosts CpuTable { get; } = new("cpu table", ConvolutionFlops: 1.85e11, ProductFlops: 1.6e11,
+        ProductHalfDepth: 12, BytesPerSecond: 2.5e10, OperationSeconds: 2e-6)
+    {
+        StridedConvolutionFlops = 1.5e11,
+        ProductHalfFlops = 1.6e7,
+    };
 
     /// <summary>
     /// CUDA, not measured: convolutions (cuDNN) and one large product are what a GPU does best, many small operations
