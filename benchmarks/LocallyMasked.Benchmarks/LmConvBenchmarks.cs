@@ -21,8 +21,8 @@ namespace LocallyMasked.Benchmarks;
 /// mask analysis and libtorch's kernel caches are not counted), then records the peak extra resident memory of a
 /// second step: the process's peak RSS (VmHWM, reset through /proc/self/clear_refs) minus the RSS just before it,
 /// after malloc_trim has returned the memory freed before it (also by earlier cases) to the system. libtorch allocates natively, so the
-/// GC's numbers (MemoryDiagnoser) would not see it. The figures are printed and appended to
-/// BenchmarkDotNet.Artifacts/lmconv-memory.csv.
+/// GC's numbers (MemoryDiagnoser) would not see it. The figures, the plan and its estimated time (ms) are printed and
+/// appended to BenchmarkDotNet.Artifacts/lmconv-memory.csv, the planner's measured rates to lmconv-costs.txt.
 /// Run: <c>dotnet run -c Release --project benchmarks/LocallyMasked.Benchmarks -- --filter '*LmConv*'</c>.
 /// </remarks>
 [Config(typeof(LmConvBenchmarkConfig))]
@@ -68,10 +68,14 @@ public class LmConvBenchmarks
         var unfolded = (long)n * c * 9 * size * size * sizeof(float);
         var plan = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1);
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"{Shape},{Mask},{method},{peak / 1048576.0:F1},{unfolded / 1048576.0:F1},\"{plan}\"");
+            $"{Shape},{Mask},{method},{peak / 1048576.0:F1},{unfolded / 1048576.0:F1},\"{plan}\",{plan.Estimate * 1e3:F1}");
         Console.WriteLine($"// lmconv-memory: {line}");
         Directory.CreateDirectory("BenchmarkDotNet.Artifacts");
         File.AppendAllText(Path.Combine("BenchmarkDotNet.Artifacts", "lmconv-memory.csv"), line + Environment.NewLine);
+        // The rates the plans were chosen with (measured once per process at the first plan; docs/benchmarks.md, "Planner").
+        var costs = $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {plan.Costs}";
+        Console.WriteLine($"// lmconv-costs: {costs}");
+        File.AppendAllText(Path.Combine("BenchmarkDotNet.Artifacts", "lmconv-costs.txt"), costs + Environment.NewLine);
     }
 
     /// <summary>conv2d with the PixelCNN weight mask, forward and backward.</summary>

@@ -27,8 +27,13 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
 
     private const int MaskCacheCapacity = 256;
 
-    /// <summary>From this many filters on, a batch that mixes orders runs one pass per order (see <see cref="forward"/>).</summary>
-    internal const int GroupingMinFilters = 64;
+    /// <summary>
+    /// From this many filters on, a batch that mixes orders runs one pass per order (see <see cref="forward"/>). Since
+    /// per-sample masks run as gathered columns, one pass with per-sample masks was as fast or faster at every width
+    /// measured (up to 320 filters, docs/benchmarks.md, "training-step-report --grouping"), so grouping is kept only
+    /// beyond them. Settable for tests.
+    /// </summary>
+    internal static int GroupingMinFilters { get; set; } = 512;
 
     [ComponentName(Name = "u_init")]
     private readonly LocallyMaskedConv2d _initial;
@@ -187,7 +192,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         {
             // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
             // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same. It
-            // pays only for wide convolutions (the measurements behind GroupingMinFilters: docs/benchmarks.md,
+            // would pay only for very wide convolutions (the measurements behind GroupingMinFilters: docs/benchmarks.md,
             // "training-step-report --grouping").
             return RunGroupedByOrder(withOnes, parts).MoveToOuterDisposeScope();
         }

@@ -56,15 +56,17 @@ public sealed class ConvolutionPathTests
     }
 
     [Fact]
-    public void TheCheapestPlanIsADenseConvolutionForRasterPeriodicForTheSCurveAndColumnsForARandomOrder()
+    public void WithTheCpuTableTheFastestPlanIsADenseConvolutionForRasterPeriodicForTheSCurveAndGatheredColumnsForRandomOrders()
     {
         using var scope = NewDisposeScope();
-        var raster = MaskPlan.Create(Mask("raster", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
+        MaskPlan Plan(string kind, bool typeB) =>
+            MaskPlan.Create(Mask(kind, 32, 32, 1, typeB), 32, 32, 3, 1, 160, ScalarType.Float64, CPU, costs: PlanCosts.CpuTable, batch: 16);
+        var raster = Plan("raster", true);
         raster.Columns.Should().BeNull();
         raster.Box.Should().Be((0, 1, 0, 2), "the raster type-B kernel's taps lie in the top two rows");
         raster.FullTaps.Should().Equal(0, 1, 2, 3, 4);
 
-        var sCurve = MaskPlan.Create(Mask("s-curve", 8, 8, 1, true), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
+        var sCurve = Plan("s-curve", true);
         sCurve.FullTaps.Should().Equal(0, 1, 2, 4);
         sCurve.PartialTaps.Should().Equal(3, 5);
         sCurve.DeadTaps.Should().Equal(6, 7, 8);
@@ -72,11 +74,39 @@ public sealed class ConvolutionPathTests
         (sCurve.Periodic!.RowPeriod, sCurve.Periodic.ColPeriod).Should().Be((2, 1));
         (sCurve.Box, sCurve.Columns).Should().Be((null, null));
 
-        var random = MaskPlan.Create(Mask("random", 8, 8, 1, false), 8, 8, 3, 1, 160, ScalarType.Float64, CPU);
+        var random = Plan("random", false);
         random.PartialTaps.Should().HaveCount(8, "every neighbour of a random order is sometimes earlier and sometimes later");
         random.DeadTaps.Should().Equal(4);
         random.Periodic.Should().BeNull();
-        random.Columns!.Taps.Should().Equal(0, 1, 2, 3, 5, 6, 7, 8);
+        random.Gathered.Should().NotBeNull("each pixel computes only its group's taps, about half of the kernel");
+        random.Gathered!.TapsPerUnit.Should().BeLessThan(6.5);
+        random.Estimate.Should().BeGreaterThan(0);
+    }
+
+    [Theory]
+    [InlineData("hilbert", 1)]
+    [InlineData("hilbert", 2)]
+    [InlineData("per-sample", 1)]
+    [InlineData("per-sample", 2)]
+    public void GatheredColumnsInFloat32EqualTheGeneralPath(string kind, int dilation)
+    {
+        manual_seed(50 + dilation);
+        using var scope = NewDisposeScope();
+        var mask = Mask(kind, 8, 8, dilation, true).to(ScalarType.Float32);
+        var x = randn(Batch, 5, 8, 8, requires_grad: true);
+        var weight = randn(7, 5, 3, 3, requires_grad: true);
+        var bias = randn(7, requires_grad: true);
+        var r = randn(Batch, 7, 8, 8);
+        var expected = ConvolutionPlanner.General(x, weight, bias, mask, 3, dilation);
+        var expectedGradients = autograd.grad(new[] { (expected * r).sum() }, new[] { x, weight, bias });
+        var plan = MaskPlan.Create(mask, 8, 8, 3, dilation, 5, ScalarType.Float32, CPU, maxChunk: 5, periodic: false, costs: PlanCosts.CpuTable,
+            gathered: true, outChannels: 7, batch: Batch);
+        var actual = ConvolutionPlanner.Apply(x, weight, bias, plan);
+        LocallyMaskedConv2dTests.MaxAbsDifference(actual.to(ScalarType.Float64), expected.to(ScalarType.Float64)).Should().BeLessThan(1e-4, plan.ToString());
+        var gradients = autograd.grad(new[] { (actual * r).sum() }, new[] { x, weight, bias });
+        for (var i = 0; i < 3; i++)
+            LocallyMaskedConv2dTests.MaxAbsDifference(gradients[i].to(ScalarType.Float64), expectedGradients[i].to(ScalarType.Float64))
+                .Should().BeLessThan(1e-3, $"{plan}, gradient {i}");
     }
 
     [Fact]
@@ -131,10 +161,18 @@ public sealed class ConvolutionPathTests
     /// <summary>The automatic plan, columns only, and dense boxes of several shapes, each also with small chunks.</summary>
     private static IEnumerable<(string Name, MaskPlan Plan)> Plans(Tensor mask, int h, int w, int dilation)
     {
-        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk, bool? periodic = false)
-            => MaskPlan.Create(mask, h, w, 3, dilation, InChannels, ScalarType.Float64, CPU, box, chunk, periodic);
+        MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk, bool? periodic = false, bool? gathered = false, PlanCosts? costs = null)
+            => MaskPlan.Create(mask, h, w, 3, dilation, InChannels, ScalarType.Float64, CPU, box, chunk, periodic, costs ?? PlanCosts.CpuTable, gathered,
+                OutChannels, Batch);
 
-        yield return ("automatic", Make(null, null, null));
+        yield return ("automatic", Make(null, null, null, null));
+        // Gathered columns whenever the mask is 0/1 (all but the non-binary mask), with the table's grouping, with one
+        // group per distinct pattern and with everything in one group.
+        yield return ("gathered", Make(null, null, false, true));
+        // Chunks of 3 units: many chunks, groups split across them.
+        yield return ("gathered, chunks of 3", Make(null, 3, false, true));
+        yield return ("gathered, a group per pattern", Make(null, null, false, true, PlanCosts.CpuTable with { OperationSeconds = 0, ProductHalfFlops = 0 }));
+        yield return ("gathered, one group", Make(null, null, false, true, PlanCosts.CpuTable with { OperationSeconds = 1 }));
         // Periodic strided convolutions whenever the mask repeats (S-curves, raster, all-ones); the others fall back.
         yield return ("periodic", Make(null, null, true));
         // Chunks of 2 of the 3 samples: several chunks, the last one shorter.

@@ -14,6 +14,21 @@ public class GroupedForwardTests
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(4);
+        // A small model with the grouping threshold lowered to its width, so that the grouped pass runs.
+        var threshold = LocallyMaskedPixelCnn.GroupingMinFilters;
+        LocallyMaskedPixelCnn.GroupingMinFilters = 16;
+        try
+        {
+            GroupedAndPerSampleAgree();
+        }
+        finally
+        {
+            LocallyMaskedPixelCnn.GroupingMinFilters = threshold;
+        }
+    }
+
+    private static void GroupedAndPerSampleAgree()
+    {
         var config = new PixelCnnConfig
         {
             ImageChannels = 1, Height = 8, Width = 8, Filters = LocallyMaskedPixelCnn.GroupingMinFilters, ResidualBlocks = 1,

@@ -204,7 +204,7 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
         return channelsSecond.narrow(3, 0, layout.Width);
     }
 
-    private static long ElementSize(ScalarType dtype) => dtype switch
+    internal static long ElementSize(ScalarType dtype) => dtype switch
     {
         ScalarType.Float64 or ScalarType.Int64 or ScalarType.ComplexFloat32 => 8,
         ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,

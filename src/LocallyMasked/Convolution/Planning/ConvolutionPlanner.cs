@@ -14,7 +14,7 @@ internal static class ConvolutionPlanner
 {
     private static readonly ConditionalWeakTable<Tensor, Dictionary<PlanKey, MaskPlan>> Plans = new();
 
-    private readonly record struct PlanKey(long Height, long Width, long InChannels, int KernelSize, int Dilation, ScalarType DType, DeviceType DeviceType, int DeviceIndex);
+    private readonly record struct PlanKey(long Batch, long Height, long Width, long InChannels, long OutChannels, int KernelSize, int Dilation, ScalarType DType, DeviceType DeviceType, int DeviceIndex);
 
     /// <summary>
     /// Computes the convolution of x with the effective weight under the mask.
@@ -31,23 +31,26 @@ internal static class ConvolutionPlanner
         // A mask that learns is not a constant: only the general path computes its gradient.
         if (mask.requires_grad)
             return General(x, weight, bias, mask, kernelSize, dilation);
-        return Apply(x, weight, bias, PlanFor(maskKey, mask, x, kernelSize, dilation));
+        var plan = PlanFor(maskKey, mask, x, kernelSize, dilation, (int)weight.shape[0]);
+        return plan.General ? General(x, weight, bias, mask, kernelSize, dilation) : Apply(x, weight, bias, plan);
     }
 
     /// <summary>The general masked im2col path, for any mask (the reference the other paths are tested against).</summary>
     public static Tensor General(Tensor x, Tensor weight, Tensor? bias, Tensor mask, int kernelSize, int dilation)
         => MaskedIm2ColFunction.apply(x, weight, bias!, mask, kernelSize, dilation);
 
-    /// <summary>The cached plan for a mask instance and geometry, created on first use.</summary>
-    public static MaskPlan PlanFor(Tensor maskKey, Tensor mask, Tensor x, int kernelSize, int dilation)
+    /// <summary>The cached plan for a mask instance and layer shape (the output channels default to the input's), created on first use.</summary>
+    public static MaskPlan PlanFor(Tensor maskKey, Tensor mask, Tensor x, int kernelSize, int dilation, int? outChannels = null)
     {
-        var key = new PlanKey(x.shape[2], x.shape[3], x.shape[1], kernelSize, dilation, x.dtype, x.device_type, x.device_index);
+        var outputs = outChannels ?? (int)x.shape[1];
+        var key = new PlanKey(x.shape[0], x.shape[2], x.shape[3], x.shape[1], outputs, kernelSize, dilation, x.dtype, x.device_type, x.device_index);
         var plans = Plans.GetValue(maskKey, _ => new Dictionary<PlanKey, MaskPlan>());
         lock (plans)
         {
             if (!plans.TryGetValue(key, out var plan))
             {
-                plan = MaskPlan.Create(mask, (int)x.shape[2], (int)x.shape[3], kernelSize, dilation, (int)x.shape[1], x.dtype, x.device);
+                plan = MaskPlan.Create(mask, (int)x.shape[2], (int)x.shape[3], kernelSize, dilation, (int)x.shape[1], x.dtype, x.device,
+                    outChannels: outputs, batch: x.shape[0]);
                 plans[key] = plan;
             }
 
@@ -60,6 +63,10 @@ internal static class ConvolutionPlanner
     {
         if (plan.Periodic is not null)
             return plan.Periodic.Apply(x, weight, bias, plan.KernelSize, plan.Dilation);
+        if (plan.Gathered is not null)
+            return GatheredColumnsFunction.apply(x, weight, bias!, plan.Gathered);
+        if (plan.General)
+            throw new InvalidOperationException("A plan for the general path needs its mask: call Apply with the mask.");
         using var scope = NewDisposeScope();
         Tensor? dense = null;
         if (plan.Box is { } box)

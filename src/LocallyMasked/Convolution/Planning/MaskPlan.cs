@@ -5,17 +5,24 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Convolution.Planning;
 
 /// <summary>
-/// How one mask is computed, decided once from its values: the taps that are one wherever they land inside the image
-/// ("full") can go through a dense convolution over their bounding box, because taps landing on the zero padding never
-/// contribute whatever the mask says there; taps that are zero wherever they land inside the image are dropped; the
-/// remaining ("partial") taps, and any full taps left out of the box, go through the masked-columns product.
+/// How one mask is computed, decided once from its values and the layer's shape: the taps that are one wherever they
+/// land inside the image ("full") can go through a dense convolution over their bounding box, because taps landing on
+/// the zero padding never contribute whatever the mask says there; taps that are zero wherever they land inside the
+/// image are dropped; the remaining ("partial") taps, and any full taps left out of the box, go through masked columns.
+/// Alternatively a mask that repeats with a small period is a few strided convolutions (<see cref="PeriodicPattern"/>), and
+/// a 0/1 mask can be computed by gathered columns, one product per group of pixels that share a tap set
+/// (<see cref="GatheredLayout"/>). The path with the lowest estimated time (<see cref="PlanCosts"/>) is chosen.
 /// </summary>
 /// <remarks>Immutable; its tensors live outside any dispose scope and are shared by every call with the same mask.</remarks>
 internal sealed class MaskPlan
 {
-    private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box, WideColumnLayout? columns, Tensor? boxMask, PeriodicPattern? periodic = null)
+    private MaskPlan(int kernelSize, int dilation, int[] fullTaps, int[] partialTaps, int[] deadTaps, (int Row0, int Row1, int Col0, int Col1)? box,
+        WideColumnLayout? columns, Tensor? boxMask, PlanCosts costs, double estimate, PeriodicPattern? periodic = null, GatheredLayout? gathered = null,
+        bool general = false)
     {
         Periodic = periodic;
+        Gathered = gathered;
+        General = general;
         KernelSize = kernelSize;
         Dilation = dilation;
         FullTaps = fullTaps;
@@ -24,6 +31,8 @@ internal sealed class MaskPlan
         Box = box;
         Columns = columns;
         BoxMask = boxMask;
+        Costs = costs;
+        Estimate = estimate;
     }
 
     public int KernelSize { get; }
@@ -51,40 +60,61 @@ internal sealed class MaskPlan
     /// <summary>When set, the whole convolution is this periodic pattern's strided convolutions (Box and Columns are null).</summary>
     public PeriodicPattern? Periodic { get; }
 
+    /// <summary>When set, the whole convolution is these gathered columns (Box and Columns are null).</summary>
+    public GatheredLayout? Gathered { get; }
+
+    /// <summary>When true, the whole convolution is the general path (devices without the columns paths).</summary>
+    public bool General { get; }
+
+    /// <summary>The cost model the plan was chosen with.</summary>
+    public PlanCosts Costs { get; }
+
+    /// <summary>The estimated forward + backward seconds of the chosen path (0 when a test forced it).</summary>
+    public double Estimate { get; }
+
     /// <summary>A short description for benchmarks and diagnostics.</summary>
     public override string ToString()
     {
         if (Periodic is not null)
             return Periodic.ToString();
+        if (Gathered is not null)
+            return FormattableString.Invariant($"gathered {Gathered.Forward.Count} groups, {Gathered.TapsPerUnit:F1} taps/pixel");
+        if (General)
+            return "general";
         var box = Box is { } b ? $"conv {b.Row1 - b.Row0 + 1}x{b.Col1 - b.Col0 + 1}" : "no conv";
         var columns = Columns is null ? "no columns" : $"columns {Columns.Taps.Length} taps";
         return $"{box} + {columns} (full {FullTaps.Length}, partial {PartialTaps.Length}, dead {DeadTaps.Length})";
     }
 
     /// <summary>
-    /// Analyses a mask (T, H*W) or (N, T, H*W), copied to the CPU once, and prepares what the chosen computation needs
-    /// on the given device and dtype.
+    /// Analyses a mask (T, H*W) or (N, T, H*W), copied to the CPU once, estimates the forward + backward time of every
+    /// path that can compute it for the layer's shape (<see cref="PlanCosts"/>), and prepares the fastest on the given
+    /// device and dtype.
     /// </summary>
     /// <param name="mask">Mask (T, H*W) or (N, T, H*W).</param>
     /// <param name="height">Image height H.</param>
     /// <param name="width">Image width W.</param>
     /// <param name="kernelSize">Kernel size k.</param>
     /// <param name="dilation">Dilation.</param>
-    /// <param name="inChannels">Input channels of the layer (the cost model depends on it).</param>
+    /// <param name="inChannels">Input channels of the layer.</param>
     /// <param name="dtype">dtype of the tensors the plan keeps.</param>
     /// <param name="device">Device of the tensors the plan keeps.</param>
-    /// <param name="boxOverride">For tests: given the full taps, the box to use (null: no dense convolution) instead of the cheapest.</param>
-    /// <param name="maxChunk">For tests: the most samples per chunk of the masked-columns product.</param>
-    /// <param name="periodic">For tests: true to use a periodic pattern whenever the mask has one, false never; null: when cheapest.</param>
-    /// <param name="costs">The cost model; the device's table (<see cref="PlanCosts.For"/>) when null.</param>
+    /// <param name="boxOverride">For tests: given the full taps, the box to use (null: no dense convolution) with masked
+    /// columns for the rest, instead of the fastest plan.</param>
+    /// <param name="maxChunk">For tests: the most samples per chunk of the masked-columns product (units for gathered columns).</param>
+    /// <param name="periodic">For tests: true to use a periodic pattern whenever the mask has one, false never; null: when fastest.</param>
+    /// <param name="costs">The cost model; the device's (<see cref="PlanCosts.For"/>) when null.</param>
+    /// <param name="gathered">For tests: true to use gathered columns whenever the mask is 0/1, false never; null: when fastest.</param>
+    /// <param name="outChannels">Output channels of the layer; <paramref name="inChannels"/> when null.</param>
+    /// <param name="batch">Batch size the plan is for; the mask's batch (1 when shared) when null.</param>
     public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, int inChannels, ScalarType dtype, Device device,
         Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null, bool? periodic = null,
-        PlanCosts? costs = null)
+        PlanCosts? costs = null, bool? gathered = null, int? outChannels = null, long? batch = null)
     {
         double[] values;
         using (var scope = NewDisposeScope())
             values = mask.detach().to(ScalarType.Float64, CPU).contiguous().data<double>().ToArray();
-        var batch = mask.dim() == 3 ? (int)mask.shape[0] : 1;
+        var maskBatch = mask.dim() == 3 ? (int)mask.shape[0] : 1;
         var taps = kernelSize * kernelSize;
         var pixels = height * width;
         var half = kernelSize / 2;
@@ -95,7 +125,7 @@ internal sealed class MaskPlan
         {
             var (di, dj) = ((t / kernelSize - half) * dilation, (t % kernelSize - half) * dilation);
             bool anyNonZero = false, anyNonOne = false;
-            for (var b = 0; b < batch; b++)
+            for (var b = 0; b < maskBatch; b++)
             {
                 for (var p = 0; p < pixels; p++)
                 {
@@ -111,17 +141,66 @@ internal sealed class MaskPlan
             (anyNonOne ? anyNonZero ? partial : dead : full).Add(t);
         }
 
-        costs ??= PlanCosts.For(device);
-        var (cheapestBox, boxCost) = ChooseBox(kernelSize, full, partial, inChannels, costs);
+        costs ??= PlanCosts.For(device, dtype);
+        var shape = new LayerShape(batch ?? maskBatch, inChannels, outChannels ?? inChannels, height, width, kernelSize, dilation,
+            Kernels.WideColumnsFunction.ElementSize(dtype));
+        var (fullArray, partialArray, deadArray) = (full.ToArray(), partial.ToArray(), dead.ToArray());
+        var candidates = new List<(double Estimate, Func<MaskPlan> Build)>();
+
         if (periodic != false && partial.Count > 0)
         {
-            var pattern = PeriodicPattern.Find(values, batch, height, width, kernelSize, dilation, dtype, device);
-            if (pattern is not null && (periodic == true || pattern.Cost(costs) < boxCost))
-                return new MaskPlan(kernelSize, dilation, full.ToArray(), partial.ToArray(), dead.ToArray(), null, null, null, pattern);
+            var pattern = PeriodicPattern.Find(values, maskBatch, height, width, kernelSize, dilation, dtype, device);
+            if (pattern is not null)
+            {
+                var estimate = PathEstimates.Periodic(costs, shape, pattern);
+                var plan = () => new MaskPlan(kernelSize, dilation, fullArray, partialArray, deadArray, null, null, null, costs, estimate, periodic: pattern);
+                if (periodic == true)
+                    return plan();
+                candidates.Add((estimate, plan));
+            }
         }
 
-        var box = boxOverride is null ? cheapestBox : boxOverride(full);
-        var columnTaps = Enumerable.Range(0, taps)
+        GatheredLayout? gatheredLayout = null;
+        if (gathered != false && boxOverride is null && partial.Count > 0 && (gathered == true || costs.GatheredColumns))
+        {
+            var layout = gatheredLayout = TapGroups.Create(values, maskBatch, height, width, kernelSize, dilation, PathEstimates.GroupCost(costs, shape, maskBatch), maxChunk);
+            if (layout is not null)
+            {
+                var estimate = PathEstimates.Gathered(costs, shape, layout);
+                var plan = () => new MaskPlan(kernelSize, dilation, fullArray, partialArray, deadArray, null, null, null, costs, estimate, gathered: layout);
+                if (gathered == true)
+                    return plan();
+                candidates.Add((estimate, plan));
+            }
+        }
+
+        if (boxOverride is null && !costs.WideColumns && partial.Count > 0)
+        {
+            // The general path computes the whole mask (the only columns path such a device allows).
+            var estimate = PathEstimates.General(costs, shape);
+            candidates.Add((estimate, () => new MaskPlan(kernelSize, dilation, fullArray, partialArray, deadArray, null, null, null, costs, estimate, general: true)));
+        }
+        else if (boxOverride is not null || gatheredLayout is null)
+        {
+            // Wide columns only where gathered columns cannot go (values other than 0 and 1, more than 64 taps): the
+            // gathered path was faster for every 0/1 mask measured (docs/benchmarks.md, "LMConv layer").
+            // A 0/1 mask without partial taps (raster, all ones) is one dense convolution over the full taps' bounding
+            // box (its other taps are dead, zero in the box's mask); splitting it into a smaller box plus wide columns
+            // measured slower.
+            var denseOnly = boxOverride is null && partial.Count == 0 && full.Count > 0 && values.All(v => v is 0.0 or 1.0);
+            var (cheapestBox, boxEstimate) = denseOnly ? BoundingBox(shape, full, costs) : ChooseBox(shape, full, partial, costs);
+            var box = boxOverride is null ? cheapestBox : boxOverride(full);
+            candidates.Add((boxOverride is null ? boxEstimate : 0.0, () => BoxAndColumns(values, maskBatch, shape, fullArray, partialArray, deadArray, box, dtype, device, maxChunk, costs, boxEstimate)));
+        }
+
+        return candidates.MinBy(c => c.Estimate).Build();
+    }
+
+    private static MaskPlan BoxAndColumns(double[] values, int maskBatch, LayerShape shape, int[] full, int[] partial, int[] dead,
+        (int Row0, int Row1, int Col0, int Col1)? box, ScalarType dtype, Device device, long? maxChunk, PlanCosts costs, double estimate)
+    {
+        var (kernelSize, dilation) = (shape.KernelSize, shape.Dilation);
+        var columnTaps = Enumerable.Range(0, kernelSize * kernelSize)
             .Where(t => partial.Contains(t) || (full.Contains(t) && !(box is { } b && InBox(t, kernelSize, b))))
             .ToArray();
 
@@ -138,8 +217,16 @@ internal sealed class MaskPlan
 
         var layout = columnTaps.Length == 0
             ? null
-            : WideColumnLayout.Create(values, batch, height, width, kernelSize, dilation, columnTaps, dtype, device, maxChunk);
-        return new MaskPlan(kernelSize, dilation, full.ToArray(), partial.ToArray(), dead.ToArray(), box, layout, boxMask);
+            : WideColumnLayout.Create(values, maskBatch, shape.Height, shape.Width, kernelSize, dilation, columnTaps, dtype, device, maxChunk);
+        return new MaskPlan(kernelSize, dilation, full, partial, dead, box, layout, boxMask, costs, estimate);
+    }
+
+    /// <summary>The bounding box of the full taps and its estimate as one dense convolution.</summary>
+    private static ((int Row0, int Row1, int Col0, int Col1)? Box, double Cost) BoundingBox(LayerShape shape, List<int> full, PlanCosts costs)
+    {
+        var k = shape.KernelSize;
+        var box = (full.Min(t => t / k), full.Max(t => t / k), full.Min(t => t % k), full.Max(t => t % k));
+        return (box, PathEstimates.Dense(costs, shape, box, k, added: false));
     }
 
     private static bool InBox(int tap, int kernelSize, (int Row0, int Row1, int Col0, int Col1) box)
@@ -149,18 +236,18 @@ internal sealed class MaskPlan
     }
 
     /// <summary>
-    /// The bounding box (of some of the full taps) minimising the estimated cost: box area dense taps, plus the
-    /// partial taps and the full taps outside the box as column taps; null when columns alone are cheapest. Also the cost.
+    /// The bounding box (of some of the full taps) minimising the estimated time: a dense convolution over the box, plus
+    /// the partial taps and the full taps outside the box as wide columns; null when columns alone are fastest. Also the estimate.
     /// </summary>
-    private static ((int Row0, int Row1, int Col0, int Col1)? Box, double Cost) ChooseBox(int kernelSize, List<int> full, List<int> partial, int inChannels, PlanCosts costs)
+    private static ((int Row0, int Row1, int Col0, int Col1)? Box, double Cost) ChooseBox(LayerShape shape, List<int> full, List<int> partial, PlanCosts costs)
     {
-        double Cost(int[] columnTaps, int area, bool needsFixed)
-            => (area == 0 ? 0 : costs.Dense(area)) + (needsFixed ? costs.ConvolutionFixed : 0)
-               + (columnTaps.Length == 0 ? 0 : costs.ColumnFixed
-                  + costs.ColumnTap(inChannels, WideColumnLayout.FindGrid(columnTaps, kernelSize) is not null) * columnTaps.Length);
+        var kernelSize = shape.KernelSize;
+        double Cost(int[] columnTaps, (int Row0, int Row1, int Col0, int Col1)? box)
+            => (box is { } b ? PathEstimates.Dense(costs, shape, b, kernelSize, columnTaps.Length > 0) : 0.0)
+               + (columnTaps.Length == 0 ? 0.0 : PathEstimates.Wide(costs, shape, columnTaps.Length, WideColumnLayout.FindGrid(columnTaps, kernelSize) is not null));
 
         (int Row0, int Row1, int Col0, int Col1)? best = null;
-        var bestCost = Cost(full.Concat(partial).Order().ToArray(), 0, false);
+        var bestCost = Cost(full.Concat(partial).Order().ToArray(), null);
         for (var r0 = 0; r0 < kernelSize; r0++)
         for (var r1 = r0; r1 < kernelSize; r1++)
         for (var c0 = 0; c0 < kernelSize; c0++)
@@ -169,10 +256,9 @@ internal sealed class MaskPlan
             var box = (r0, r1, c0, c1);
             if (!full.Any(t => InBox(t, kernelSize, box)))
                 continue;
-            var symmetric = r0 + r1 == kernelSize - 1 && c0 + c1 == kernelSize - 1;
             var columnTaps = full.Where(t => !InBox(t, kernelSize, box)).Concat(partial).Order().ToArray();
-            var cost = Cost(columnTaps, (r1 - r0 + 1) * (c1 - c0 + 1), columnTaps.Length > 0 || !symmetric);
-            if (cost < bestCost - 1e-9)
+            var cost = Cost(columnTaps, box);
+            if (cost < bestCost * (1 - 1e-9))
             {
                 bestCost = cost;
                 best = box;

@@ -33,11 +33,6 @@ internal sealed class PeriodicPattern
     /// <summary>The residue classes, each with its kernel box and the 0/1 mask of that box.</summary>
     public IReadOnlyList<PeriodicClass> Classes { get; }
 
-    /// <summary>Estimated cost in the units of <see cref="PlanCosts"/>: each class a convolution over its share of the pixels, plus interleaving.</summary>
-    /// <param name="costs">The cost model.</param>
-    public double Cost(PlanCosts costs) =>
-        Classes.Sum(c => costs.Dense(c.Area) / (RowPeriod * ColPeriod) + costs.PeriodicClassFixed) + costs.PeriodicFixed;
-
     /// <summary>A short description.</summary>
     public override string ToString() => $"periodic {RowPeriod}x{ColPeriod}: " + string.Join(", ", Classes.Select(c => $"{c.Box.Row1 - c.Box.Row0 + 1}x{c.Box.Col1 - c.Box.Col0 + 1}"));
 

@@ -1,52 +1,118 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Convolution.Planning;
 
 /// <summary>
-/// The cost model that decides between a mask's computation paths, in units of one tap of a dense 3x3 convolution
-/// (which costs 9). Only the ordering of the estimates matters. The values are a table per device type: the CPU table
-/// was fitted to forward + backward timings of single layers (docs/benchmarks.md, "Layer" section, and the planner
-/// notes there); a device type without measurements of its own uses the CPU table, as documented in
-/// docs/architecture.md.
+/// The rates of the operations the computation paths are made of, from which the planner estimates each path's
+/// forward + backward time for a layer and picks the fastest. On a CPU the rates are measured once per process and
+/// dtype by <see cref="CostCalibration"/> (a few timings, tens of milliseconds), so that a machine with other cache
+/// sizes, core counts, thread settings or libraries gets its own thresholds; <see cref="CpuTable"/> is the fixed fallback (the
+/// calibration of the development machine, docs/benchmarks.md) that tests force for deterministic plans. A CUDA device
+/// is never calibrated here (no GPU was available to validate it): it gets the explicit <see cref="CudaTable"/>, which
+/// keeps to the dense, periodic and general paths (docs/benchmarks.md, "Planner").
 /// </summary>
-/// <param name="DenseFixed">Fixed part of a dense convolution.</param>
-/// <param name="DensePerTap">Cost per tap of the box of a dense convolution (a bigger kernel is cheaper per tap).</param>
-/// <param name="ColumnTapBase">Cost of one masked-column tap, the part that scales with the channel count.</param>
-/// <param name="ColumnTapPerChannelPass">The memory passes of a column tap that do not shrink with the channel count,
-/// divided by the number of input channels.</param>
-/// <param name="ColumnTapCopyFactor">Factor for column taps that are not one grid (one copy per tap plus a masking pass).</param>
-/// <param name="ColumnFixed">Fixed cost of the masked-columns product (padding, output copy).</param>
-/// <param name="ConvolutionFixed">Fixed cost of a dense convolution whose output is cropped or added to the columns' output.</param>
-/// <param name="PeriodicClassFixed">Fixed cost of each residue class of a periodic pattern (one strided convolution).</param>
-/// <param name="PeriodicFixed">Fixed cost of interleaving the classes of a periodic pattern.</param>
+/// <param name="Source">Where the numbers come from, for descriptions.</param>
+/// <param name="ConvolutionFlops">Floating-point operations per second of dense convolutions (conv2d).</param>
+/// <param name="ProductFlops">Floating-point operations per second of large matrix products.</param>
+/// <param name="ProductHalfDepth">Reduction length at which a matrix product runs at half <paramref name="ProductFlops"/>
+/// (short reductions, such as one tap of few channels, are slower).</param>
+/// <param name="BytesPerSecond">Bytes per second moved by copies and gathers (written plus read).</param>
+/// <param name="OperationSeconds">Fixed cost of one tensor operation (dispatch, thread wake-up, allocation).</param>
+/// <param name="GatheredColumns">Whether the gathered-columns path may be chosen.</param>
+/// <param name="WideColumns">Whether the wide-columns path may be chosen (otherwise the general path computes what a
+/// dense convolution cannot).</param>
 internal sealed record PlanCosts(
-    double DenseFixed,
-    double DensePerTap,
-    double ColumnTapBase,
-    double ColumnTapPerChannelPass,
-    double ColumnTapCopyFactor,
-    double ColumnFixed,
-    double ConvolutionFixed,
-    double PeriodicClassFixed,
-    double PeriodicFixed)
+    string Source,
+    double ConvolutionFlops,
+    double ProductFlops,
+    double ProductHalfDepth,
+    double BytesPerSecond,
+    double OperationSeconds,
+    bool GatheredColumns = true,
+    bool WideColumns = true)
 {
-    /// <summary>The table fitted on a CPU (docs/benchmarks.md).</summary>
-    public static PlanCosts Cpu { get; } = new(
-        DenseFixed: 2.0, DensePerTap: 7.0 / 9.0, ColumnTapBase: 1.15, ColumnTapPerChannelPass: 20.0,
-        ColumnTapCopyFactor: 1.15, ColumnFixed: 0.5, ConvolutionFixed: 1.0, PeriodicClassFixed: 0.25, PeriodicFixed: 0.5);
+    /// <summary>Operations of one product call at which it runs at half <see cref="ProductFlops"/> (small products do
+    /// not keep every thread busy); 0 when not measured.</summary>
+    public double ProductHalfFlops { get; init; }
 
-    /// <summary>The table for a device: its own where one was measured, else the CPU table (so far only CPUs were measured).</summary>
+    /// <summary>Floating-point operations per second of the strided convolutions of periodic patterns (forward and
+    /// backward); <see cref="ConvolutionFlops"/> when not measured.</summary>
+    public double? StridedConvolutionFlops { get; init; }
+
+    /// <summary>Environment variable that turns the CPU calibration off ("table": use <see cref="CpuTable"/>).</summary>
+    public const string EnvironmentVariable = "LOCALLYMASKED_PLAN_COSTS";
+
+    private static readonly Dictionary<(ScalarType, int), PlanCosts> Measured = new();
+
+    /// <summary>
+    /// The development machine's rates, measured by <see cref="CostCalibration"/> and the product sizes behind it while
+    /// the machine was otherwise idle (2-core AMD EPYC with AVX-512, libtorch 2.10, float32; docs/benchmarks.md,
+    /// "Planner"): the CPU fallback, and the table tests use.
+    /// </summary>
+    public static PlanCosts CpuTable { get; } = new("cpu table", ConvolutionFlops: 1.85e11, ProductFlops: 1.6e11,
+        ProductHalfDepth: 12, BytesPerSecond: 2.5e10, OperationSeconds: 2e-6)
+    {
+        StridedConvolutionFlops = 1.5e11,
+        ProductHalfFlops = 1.6e7,
+    };
+
+    /// <summary>
+    /// CUDA, not measured: convolutions (cuDNN) and one large product are what a GPU does best, many small operations
+    /// what it does worst, so only the dense, periodic and general paths are allowed (rates in the usual proportions of
+    /// a data-centre GPU; only their ordering of those paths matters).
+    /// </summary>
+    public static PlanCosts CudaTable { get; } = new("cuda table (not measured)", ConvolutionFlops: 5e13, ProductFlops: 4e13,
+        ProductHalfDepth: 64, BytesPerSecond: 2e12, OperationSeconds: 1e-5, GatheredColumns: false, WideColumns: false);
+
+    /// <summary>For tests: when set, every plan uses this table.</summary>
+    internal static PlanCosts? Override { get; set; }
+
+    /// <summary>The costs for a device and dtype: the override, else CUDA's table, else the CPU's measurement (once per
+    /// process, dtype and thread count) unless <see cref="EnvironmentVariable"/> says "table".</summary>
     /// <param name="device">The device the convolution runs on.</param>
-    public static PlanCosts For(Device device)
+    /// <param name="dtype">The dtype it runs in.</param>
+    public static PlanCosts For(Device device, ScalarType dtype)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return Cpu;
+        if (Override is { } forced)
+            return forced;
+        if (device.type != DeviceType.CPU)
+            return CudaTable;
+        if (string.Equals(Environment.GetEnvironmentVariable(EnvironmentVariable), "table", StringComparison.OrdinalIgnoreCase))
+            return CpuTable;
+        lock (Measured)
+        {
+            var key = (dtype, get_num_threads());
+            if (!Measured.TryGetValue(key, out var costs))
+            {
+                costs = CostCalibration.Measure(dtype);
+                Measured[key] = costs;
+            }
+
+            return costs;
+        }
     }
 
-    /// <summary>Cost of a dense convolution over a box of the given area.</summary>
-    public double Dense(int area) => DenseFixed + area * DensePerTap;
+    /// <summary>Seconds of matrix products of the given operations whose reduction has the given length, made of calls of
+    /// the given size (operations per call; one call when null).</summary>
+    public double Product(double flops, double depth, double? call = null)
+    {
+        var size = call ?? flops;
+        return flops / (ProductFlops * depth / (depth + ProductHalfDepth) * size / (size + ProductHalfFlops));
+    }
 
-    /// <summary>Cost of one column tap with the given number of input channels.</summary>
-    public double ColumnTap(int inChannels, bool grid) =>
-        (ColumnTapBase + ColumnTapPerChannelPass / Math.Max(1, inChannels)) * (grid ? 1.0 : ColumnTapCopyFactor);
+    /// <summary>Seconds of a dense convolution's forward and backward (three products) over the given outputs.</summary>
+    public double Convolution(double outputs, long inChannels, long outChannels, int area, bool strided = false) =>
+        6.0 * outputs * inChannels * outChannels * area / (strided ? StridedConvolutionFlops ?? ConvolutionFlops : ConvolutionFlops) + 3 * OperationSeconds;
+
+    /// <summary>Seconds of moving the given bytes.</summary>
+    public double Memory(double bytes) => bytes / BytesPerSecond;
+
+    /// <summary>Seconds of the given number of operations' fixed costs.</summary>
+    public double Operations(double count) => count * OperationSeconds;
+
+    /// <summary>A short description of the rates.</summary>
+    public override string ToString() => FormattableString.Invariant(
+        $"{Source}: conv {ConvolutionFlops / 1e9:F0} GFLOP/s (strided {(StridedConvolutionFlops ?? ConvolutionFlops) / 1e9:F0}), mm {ProductFlops / 1e9:F0} GFLOP/s (half at depth {ProductHalfDepth:F0} and {ProductHalfFlops / 1e6:F0} MFLOP per call), {BytesPerSecond / 1e9:F1} GB/s, {OperationSeconds * 1e6:F1} us/op");
 }
