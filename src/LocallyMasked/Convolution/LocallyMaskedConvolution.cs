@@ -12,6 +12,21 @@ namespace LocallyMasked.Convolution;
 /// </summary>
 public static class LocallyMaskedConvolution
 {
+    /// <summary>
+    /// Whether plans on the CPU come from a fixed table of operation rates (the development machine's,
+    /// docs/benchmarks.md, "Planner") instead of rates measured once per process (false, the default, which adapts the
+    /// choice of path to the CPU). Every path computes the same convolution, but the paths add their terms in different
+    /// orders, so results can differ in the last bits, and a calibration on a busy machine may choose other paths than
+    /// one on an idle machine. Set it before the first forward pass when runs must repeat bit for bit (the samples
+    /// program does, so that <c>--seed</c> reproduces a run); plans made earlier stay cached for their masks. The
+    /// environment variable <c>LOCALLYMASKED_PLAN_COSTS=table</c> has the same effect. CUDA always uses its own table.
+    /// </summary>
+    public static bool FixedPlanCosts
+    {
+        get => PlanCosts.UseTable;
+        set => PlanCosts.UseTable = value;
+    }
+
 #pragma warning disable IDE1006 // PyTorch names: the torch.nn-style factory and functional form.
     /// <summary>Creates a <see cref="Convolution.LocallyMaskedConv2d"/> module (see its constructor).</summary>
     /// <param name="in_channels">Number of input channels (positive).</param>

@@ -38,6 +38,20 @@ public sealed class PlanCostsTests
         {
             Environment.SetEnvironmentVariable(PlanCosts.EnvironmentVariable, before);
         }
+
+        PlanCosts.For(CPU, ScalarType.Float32).Source.Should().StartWith("measured");
+        try
+        {
+            LocallyMasked.Convolution.LocallyMaskedConvolution.FixedPlanCosts = true;
+            PlanCosts.For(CPU, ScalarType.Float32).Should().BeSameAs(PlanCosts.CpuTable, "runs that must repeat exactly ask for the fixed table");
+            PlanCosts.For(new Device(DeviceType.CUDA, 0), ScalarType.Float32).Should().BeSameAs(PlanCosts.CudaTable);
+        }
+        finally
+        {
+            LocallyMasked.Convolution.LocallyMaskedConvolution.FixedPlanCosts = false;
+        }
+
+        PlanCosts.For(CPU, ScalarType.Float32).Source.Should().StartWith("measured");
     }
 
     [Theory]

@@ -65,11 +65,14 @@ internal sealed record PlanCosts(
     public static PlanCosts CudaTable { get; } = new("cuda table (not measured)", ConvolutionFlops: 5e13, ProductFlops: 4e13,
         ProductHalfDepth: 64, BytesPerSecond: 2e12, OperationSeconds: 1e-5, GatheredColumns: false, WideColumns: false);
 
+    /// <summary>Whether CPU plans use <see cref="CpuTable"/> instead of measured rates (<c>LocallyMaskedConvolution.FixedPlanCosts</c>).</summary>
+    public static bool UseTable { get; set; }
+
     /// <summary>For tests: when set, every plan uses this table.</summary>
     internal static PlanCosts? Override { get; set; }
 
     /// <summary>The costs for a device and dtype: the override, else CUDA's table, else the CPU's measurement (once per
-    /// process, dtype and thread count) unless <see cref="EnvironmentVariable"/> says "table".</summary>
+    /// process, dtype and thread count) unless <see cref="UseTable"/> is set or <see cref="EnvironmentVariable"/> says "table".</summary>
     /// <param name="device">The device the convolution runs on.</param>
     /// <param name="dtype">The dtype it runs in.</param>
     public static PlanCosts For(Device device, ScalarType dtype)
@@ -79,7 +82,7 @@ internal sealed record PlanCosts(
             return forced;
         if (device.type != DeviceType.CPU)
             return CudaTable;
-        if (string.Equals(Environment.GetEnvironmentVariable(EnvironmentVariable), "table", StringComparison.OrdinalIgnoreCase))
+        if (UseTable || string.Equals(Environment.GetEnvironmentVariable(EnvironmentVariable), "table", StringComparison.OrdinalIgnoreCase))
             return CpuTable;
         lock (Measured)
         {
