@@ -185,6 +185,8 @@ public static class TrainCommand
         long parameterCount = model.Module.parameters().Sum(p => p.numel());
         terminal.Line($"model: {CommonOptions.NameOf(model.Kind)}, {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
                       $"{(model.SupportedOrders is null ? $"{orders.Count} orders" : "raster order")}, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads");
+        if (trainer.Average is { } average)
+            terminal.Line(FormattableString.Invariant($"weights: test evaluations and samples use the moving average of the weights (decay {average.Decay}); the checkpoint keeps both"));
 
         bool bpd = kind != DatasetKind.BinarizedMnist;
         long firstStep = trainer.Step;

@@ -16,43 +16,17 @@ namespace LocallyMasked.Convolution.Kernels;
 /// <para>Groups are processed in chunks of about <see cref="WideColumnsFunction.ChunkBytes"/> of gathered rows, for the
 /// same reasons as the wide columns (the rows stay in the last-level cache, the allocator reuses one block).</para>
 /// </remarks>
-internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<GatheredColumnsFunction>
+internal sealed class GatheredColumnsFunction : LayoutConvolutionFunction<GatheredColumnsFunction, GatheredLayout>
 {
     /// <summary>Name shown by the autograd engine.</summary>
     public override string Name => "LocallyMaskedConv2dGatheredColumns";
 
-    /// <summary>Computes the convolution; see the class remarks for the argument order.</summary>
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-    {
-        var x = (Tensor)vars[0];
-        var weight = (Tensor)vars[1];
-        var bias = vars[2] as Tensor;
-        var layout = (GatheredLayout)vars[3];
-        ctx.save_for_backward(new List<Tensor> { x, weight });
-        ctx.save_data("layout", layout);
-        ctx.save_data("needs", (x.requires_grad, weight.requires_grad, bias is not null && bias.requires_grad));
+    /// <inheritdoc/>
+    protected override Tensor Compute(Tensor x, Tensor weight, Tensor? bias, GatheredLayout layout) => Forward(x, weight, bias, layout);
 
-        using var scope = NewDisposeScope();
-        return Forward(x, weight, bias, layout).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Gradients for x, weight and bias; null for the layout.</summary>
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
-    {
-        var layout = (GatheredLayout)ctx.get_data("layout");
-        var (needX, needWeight, needBias) = ((bool, bool, bool))ctx.get_data("needs");
-        Tensor? gradX = null, gradWeight = null, gradBias = null;
-        using (var scope = NewDisposeScope())
-        {
-            var saved = ctx.get_saved_variables();
-            var grads = Backward(grad_output, saved[0], saved[1], layout, needX, needWeight, needBias);
-            gradX = grads.X?.MoveToOuterDisposeScope();
-            gradWeight = grads.Weight?.MoveToOuterDisposeScope();
-            gradBias = grads.Bias?.MoveToOuterDisposeScope();
-        }
-
-        return new List<Tensor> { gradX!, gradWeight!, gradBias!, null! };
-    }
+    /// <inheritdoc/>
+    protected override Gradients ComputeGradients(Tensor gradOutput, Tensor x, Tensor weight, GatheredLayout layout, bool needX, bool needWeight, bool needBias) =>
+        Backward(gradOutput, x, weight, layout, needX, needWeight, needBias);
 
     internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, GatheredLayout layout)
     {
@@ -86,8 +60,6 @@ internal sealed class GatheredColumnsFunction : autograd.SingleTensorFunction<Ga
         padded.Dispose();
         return ToImages(sorted, indices, layout, n, bias);
     }
-
-    internal readonly record struct Gradients(Tensor? X, Tensor? Weight, Tensor? Bias);
 
     internal static Gradients Backward(Tensor gradOutput, Tensor x, Tensor weight, GatheredLayout layout, bool needX, bool needWeight, bool needBias)
     {

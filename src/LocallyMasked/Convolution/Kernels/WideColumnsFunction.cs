@@ -19,7 +19,7 @@ namespace LocallyMasked.Convolution.Kernels;
 /// in docs/benchmarks.md).
 /// Within a chunk the batch is folded into the matrix columns (channels-first layout), so each product is one GEMM.</para>
 /// </remarks>
-internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideColumnsFunction>
+internal sealed class WideColumnsFunction : LayoutConvolutionFunction<WideColumnsFunction, WideColumnLayout>
 {
     /// <summary>Target size of one chunk of columns.</summary>
     internal const long ChunkBytes = 8L << 20;
@@ -27,38 +27,12 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
     /// <summary>Name shown by the autograd engine.</summary>
     public override string Name => "LocallyMaskedConv2dWideColumns";
 
-    /// <summary>Computes the partial convolution; see the class remarks for the argument order.</summary>
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-    {
-        var x = (Tensor)vars[0];
-        var weight = (Tensor)vars[1];
-        var bias = vars[2] as Tensor;
-        var layout = (WideColumnLayout)vars[3];
-        ctx.save_for_backward(new List<Tensor> { x, weight });
-        ctx.save_data("layout", layout);
-        ctx.save_data("needs", (x.requires_grad, weight.requires_grad, bias is not null && bias.requires_grad));
+    /// <inheritdoc/>
+    protected override Tensor Compute(Tensor x, Tensor weight, Tensor? bias, WideColumnLayout layout) => Forward(x, weight, bias, layout);
 
-        using var scope = NewDisposeScope();
-        return Forward(x, weight, bias, layout).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Gradients for x, weight and bias; null for the layout.</summary>
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
-    {
-        var layout = (WideColumnLayout)ctx.get_data("layout");
-        var (needX, needWeight, needBias) = ((bool, bool, bool))ctx.get_data("needs");
-        Tensor? gradX = null, gradWeight = null, gradBias = null;
-        using (var scope = NewDisposeScope())
-        {
-            var saved = ctx.get_saved_variables();
-            var grads = Backward(grad_output, saved[0], saved[1], layout, needX, needWeight, needBias);
-            gradX = grads.X?.MoveToOuterDisposeScope();
-            gradWeight = grads.Weight?.MoveToOuterDisposeScope();
-            gradBias = grads.Bias?.MoveToOuterDisposeScope();
-        }
-
-        return new List<Tensor> { gradX!, gradWeight!, gradBias!, null! };
-    }
+    /// <inheritdoc/>
+    protected override Gradients ComputeGradients(Tensor gradOutput, Tensor x, Tensor weight, WideColumnLayout layout, bool needX, bool needWeight, bool needBias) =>
+        Backward(gradOutput, x, weight, layout, needX, needWeight, needBias);
 
     /// <summary>Number of samples per chunk for a product over rows of the given height.</summary>
     internal static long ChunkSize(long batch, long rows, WideColumnLayout layout, ScalarType dtype)
@@ -87,8 +61,6 @@ internal sealed class WideColumnsFunction : autograd.SingleTensorFunction<WideCo
 
         return output;
     }
-
-    internal readonly record struct Gradients(Tensor? X, Tensor? Weight, Tensor? Bias);
 
     internal static Gradients Backward(Tensor gradOutput, Tensor x, Tensor weight, WideColumnLayout layout, bool needX, bool needWeight, bool needBias)
     {
