@@ -54,32 +54,21 @@ internal sealed record ReferenceArguments
     {
         string Name(string key) => $"{source}: args['{key}']";
         object? Get(string key) => args.Contains(key) ? args[key] : null;
-        int? Int(string key)
+        T? Number<T>(string key, Func<object, T> convert, string expected) where T : struct
         {
             var value = Get(key);
             if (value is null) return null;
             try
             {
-                return value is bool ? throw new FormatException() : Convert.ToInt32(value, CultureInfo.InvariantCulture);
+                return value is bool ? throw new FormatException() : convert(value);
             }
             catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
             {
-                throw new CheckpointException($"{Name(key)} is {Describe(value)}, expected an integer.");
+                throw new CheckpointException($"{Name(key)} is {Describe(value)}, expected {expected}.");
             }
         }
-        double? Double(string key)
-        {
-            var value = Get(key);
-            if (value is null) return null;
-            try
-            {
-                return value is bool ? throw new FormatException() : Convert.ToDouble(value, CultureInfo.InvariantCulture);
-            }
-            catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
-            {
-                throw new CheckpointException($"{Name(key)} is {Describe(value)}, expected a number.");
-            }
-        }
+        int? Int(string key) => Number(key, v => Convert.ToInt32(v, CultureInfo.InvariantCulture), "an integer");
+        double? Double(string key) => Number(key, v => Convert.ToDouble(v, CultureInfo.InvariantCulture), "a number");
         bool? Bool(string key) => Get(key) switch
         {
             null => null,
