@@ -8,10 +8,11 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>sample-quality [--count 64] [--seed 1] [--epochs 3] [--ema-weights] [--temperature T ...] CHECKPOINT...</c>: how many generated digits
+/// <c>sample-quality [--count 64] [--seed 1] [--epochs 3] [--ema-weights] [--temperature T ...] [--order K ... | --all-orders] CHECKPOINT...</c>: how many generated digits
 /// look like digits. A small CNN (<see cref="DigitClassifier"/>) is trained on the embedded training digits, binarized
-/// like the samples; its test accuracy is printed. Each checkpoint then draws <c>--count</c> digits in its first order
-/// (cached sampler, the given seed, at each <c>--temperature</c>, 1 by default) and its score is the fraction of them that
+/// like the samples; its test accuracy is printed. Each checkpoint then draws <c>--count</c> digits in its first order, or
+/// in each <c>--order</c> (an index into the checkpoint's orders) or all of them (cached sampler, the given seed, at each
+/// <c>--temperature</c>, 1 by default) and its score is the fraction of them that
 /// the classifier labels with a probability of at least 0.9. The same score of real binarized test digits is the reference.
 /// </summary>
 internal static class SampleQualityReport
@@ -23,7 +24,8 @@ internal static class SampleQualityReport
     {
         int count = 64, epochs = 3;
         long seed = 1;
-        bool ema = false;
+        bool ema = false, allOrders = false;
+        var orders = new List<int>();
         var temperatures = new List<double>();
         var checkpoints = new List<string>();
         for (int i = 0; i < args.Length; i++)
@@ -34,6 +36,8 @@ internal static class SampleQualityReport
                 case "--seed": seed = long.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--epochs": epochs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--ema-weights": ema = true; break;
+                case "--order": orders.Add(int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture)); break;
+                case "--all-orders": allOrders = true; break;
                 case "--temperature": temperatures.Add(double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture)); break;
                 default: checkpoints.Add(args[i]); break;
             }
@@ -61,20 +65,24 @@ internal static class SampleQualityReport
             Console.WriteLine($"| real binarized test digits | {count} | {Score(classifier, DigitClassifier.Binarize(test, real, generator)):F3} |");
 
         if (temperatures.Count == 0) temperatures.Add(1.0);
-        Console.WriteLine("| checkpoint | temperature | samples | score (confidence >= 0.9) | sampling s |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| checkpoint | order | temperature | samples | score (confidence >= 0.9) | sampling s |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var path in checkpoints)
         {
             using var loaded = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { MovingAverageWeights = ema });
             if (loaded.Orders is null) throw new ArgumentException($"{path}: records no orders; use a training checkpoint.");
+            var chosen = allOrders ? Enumerable.Range(0, loaded.Orders.Count).ToList() : orders.Count > 0 ? orders : new List<int> { 0 };
+            if (chosen.Any(k => k < 0 || k >= loaded.Orders.Count))
+                throw new ArgumentException($"{path}: --order must be an index from 0 to {loaded.Orders.Count - 1} (the checkpoint records {loaded.Orders.Count} orders).");
+            foreach (var order in chosen)
             foreach (var temperature in temperatures)
             {
                 using var scope = NewDisposeScope();
                 var sampling = Stopwatch.StartNew();
                 // The cached sampler for the LMConv model; the naive one (a full pass per pixel) for PixelCNN++.
                 ImageSampler sampler = loaded.Model is LocallyMaskedPixelCnn lmconv ? new CachedSampler(lmconv) : new NaiveSampler(loaded.Model);
-                var samples = sampler.Sample(loaded.Orders[0], count, new SamplingOptions { Seed = seed, Temperature = temperature });
-                Console.WriteLine($"| {path} | {temperature} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
+                var samples = sampler.Sample(loaded.Orders[order], count, new SamplingOptions { Seed = seed, Temperature = temperature });
+                Console.WriteLine($"| {path} | {order} | {temperature} | {count} | {Score(classifier, samples):F3} | {sampling.Elapsed.TotalSeconds:F1} |");
             }
         }
         return 0;

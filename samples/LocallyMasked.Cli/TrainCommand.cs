@@ -58,6 +58,11 @@ public static class TrainCommand
         public readonly Option<double?> Ema = new Option<double?>("--ema") { Description = "Keep an exponential moving average of the weights with this decay (e.g. 0.999)." }
             .Finite(v => v >= 0 && v < 1, "a decay in [0, 1)");
         public readonly Option<bool> PerBatch = new("--per-batch-orders") { Description = "One order per batch instead of one per image." };
+        public readonly Option<int?> Workers = new Option<int?>("--workers")
+        {
+            Description = "Shards of each batch computed at once, each on its own thread with an equal share of --threads (default: 2 on the CPU with 2 or more threads, else 1). " +
+                          "Small models train faster this way on few cores; results are reproducible for fixed --threads and --workers.",
+        }.Accepting(v => v is null or >= 1, "a number of workers, at least 1");
         public readonly Option<int> EvalEvery = new Option<int>("--eval-every") { Description = "Evaluate on test images every N steps (0: never).", DefaultValueFactory = _ => 100 }
             .AtLeast(0, "a number of steps (0: never)");
         public readonly Option<int> EvalImages = new Option<int>("--eval-images") { Description = "Test images for periodic evaluations (0: all).", DefaultValueFactory = _ => 200 }
@@ -75,7 +80,7 @@ public static class TrainCommand
 
         public Option[] All => new Option[]
         {
-            Steps, Minutes, Batch, Lr, Decay, DecayPerEpoch, Beta1, Beta2, Clip, Ema, PerBatch, EvalEvery, EvalImages, FinalImages,
+            Steps, Minutes, Batch, Lr, Decay, DecayPerEpoch, Beta1, Beta2, Clip, Ema, PerBatch, Workers, EvalEvery, EvalImages, FinalImages,
             TrainImages, Checkpoint, Every, Resume, Samples,
         };
     }
@@ -168,6 +173,12 @@ public static class TrainCommand
         terminal.Line($"data: {train.Count} training and {test.Count} test images of {train.Channels}x{train.Height}x{train.Width} ({train.Name})");
 
         using var threads = common.ApplyThreads(result);
+        // How a step is split over threads changes only the order in which gradient terms are added: the option may
+        // differ on resume (a resumed run repeats the original bit for bit with the same --threads and --workers).
+        if (CommonOptions.Given(result, o.Workers) || resumed is null)
+            options = options with { Workers = result.GetValue(o.Workers) ?? Math.Min(options.BatchSize, device.type == DeviceType.CPU && torch.get_num_threads() >= 2 ? 2 : 1) };
+        if (options.Workers > options.BatchSize)
+            throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
         torch.random.manual_seed(unchecked((long)options.Seed));
         using IAutoregressiveImageModel model = config switch
@@ -184,7 +195,8 @@ public static class TrainCommand
         }
         long parameterCount = model.Module.parameters().Sum(p => p.numel());
         terminal.Line($"model: {CommonOptions.NameOf(model.Kind)}, {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
-                      $"{(model.SupportedOrders is null ? $"{orders.Count} orders" : "raster order")}, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads");
+                      $"{(model.SupportedOrders is null ? $"{orders.Count} orders" : "raster order")}, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads" +
+                      (options.Workers > 1 ? $" in {options.Workers} workers" : ""));
         if (trainer.Average is { } average)
             terminal.Line(FormattableString.Invariant($"weights: test evaluations and samples use the moving average of the weights (decay {average.Decay}); the checkpoint keeps both"));
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using LocallyMasked.Checkpoints;
+using LocallyMasked.Layers;
+using LocallyMasked.Training.Runtime;
 using LocallyMasked.Training.Data;
 using LocallyMasked.Training.Evaluation;
 using LocallyMasked.Orders;
@@ -30,6 +32,7 @@ public sealed class Trainer : IDisposable
     private readonly optim.Optimizer optimizer;
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> parameters;
     private readonly WeightAverage? average;
+    private readonly ShardWorkers? workers;
     private readonly Queue<double> recent = new();
     private readonly Device device;
     private readonly ScalarType dtype;
@@ -76,6 +79,7 @@ public sealed class Trainer : IDisposable
         dtype = parameters[0].dtype;
         optimizer = optim.Adam(parameters, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2);
         if (options.EmaDecay is { } decay) average = new WeightAverage(model, decay);
+        if (options.Workers > 1) workers = new ShardWorkers(options.Workers, Math.Max(1, get_num_threads() / options.Workers));
     }
 
     /// <summary>The settings.</summary>
@@ -92,6 +96,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The moving average of the weights, when enabled.</summary>
     public WeightAverage? Average => average;
+
+    /// <summary>The threads that compute the shards of a batch (<see cref="TrainerOptions.Workers"/> above 1), else null.</summary>
+    internal ShardWorkers? Workers => workers;
 
     /// <summary>
     /// The learning rate used by step <paramref name="step"/>: lr * decay^step, or lr * decay^epoch with
@@ -139,14 +146,18 @@ public sealed class Trainer : IDisposable
                 model.train();
                 var inputs = Encode(train, indices, random);
                 var orders = DrawOrders(indices.Length, random);
-                var nll = objective(inputs, orders);
-                if (nll.dim() != 1 || nll.shape[0] != indices.Length)
-                    throw new InvalidOperationException($"The objective returned shape [{string.Join(", ", nll.shape)}]; expected [{indices.Length}].");
-                var mean = nll.mean();
-                loss = mean.ToDouble();
-                if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
-                optimizer.zero_grad();
-                mean.backward();
+                if (workers is null)
+                {
+                    var mean = CheckedLosses(objective(inputs, orders), indices.Length).mean();
+                    loss = mean.ToDouble();
+                    if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
+                    optimizer.zero_grad();
+                    mean.backward();
+                }
+                else
+                {
+                    loss = ShardedBackward(inputs, orders, step);
+                }
                 double norm = Options.MaxGradientNorm is { } maxNorm
                     ? nn.utils.clip_grad_norm_(parameters, maxNorm)
                     : GradientNorm();
@@ -275,11 +286,65 @@ public sealed class Trainer : IDisposable
         ModelConfiguration = ModelConfiguration,
     };
 
-    /// <summary>Frees the optimizer and the moving average.</summary>
+    /// <summary>Frees the optimizer and the moving average, and stops the shard workers.</summary>
     public void Dispose()
     {
+        workers?.Dispose();
         average?.Dispose();
         optimizer.Dispose();
+    }
+
+    /// <summary>The objective's per-image losses, checked to be one per image.</summary>
+    private static Tensor CheckedLosses(Tensor nll, int images)
+    {
+        if (nll.dim() != 1 || nll.shape[0] != images)
+            throw new InvalidOperationException($"The objective returned shape [{string.Join(", ", nll.shape)}]; expected [{images}].");
+        return nll;
+    }
+
+    /// <summary>
+    /// The batch's loss and gradients from <see cref="TrainerOptions.Workers"/> contiguous shards computed at once on the
+    /// workers' threads: shard s contributes sum(its losses) / batch, so the gradients, added in shard order into the
+    /// parameters' gradients, are those of the batch mean. Each shard's dropout draws from its own generator.
+    /// </summary>
+    /// <returns>The batch's mean loss (nothing is written to the gradients when it is not finite).</returns>
+    private double ShardedBackward(Tensor inputs, IReadOnlyList<GenerationOrder> orders, long step)
+    {
+        int batch = (int)inputs.shape[0], count = workers!.Count;
+        var shards = workers.Run(s =>
+        {
+            int start = batch * s / count, length = batch * (s + 1) / count - start;
+            using var scope = NewDisposeScope();
+            using var generator = new Generator(Mix(Options.Seed, (ulong)step, 0x5EED_0100 + (ulong)s), device);
+            using var dropout = ChannelDropout.UseGenerator(generator);
+            var shardOrders = orders.Count == 1 ? orders : orders.Skip(start).Take(length).ToArray();
+            var nll = CheckedLosses(objective(inputs.narrow(0, start, length), shardOrders), length);
+            var gradients = autograd.grad(new[] { nll.sum() / batch }, parameters.Cast<Tensor>().ToArray(), allow_unused: true);
+            return (Losses: nll.detach().DetachFromDisposeScope(), Gradients: gradients.Select(g => g?.DetachFromDisposeScope()).ToArray());
+        });
+        try
+        {
+            var loss = cat(shards.Select(s => s.Losses).ToArray()).mean().ToDouble();
+            if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
+            optimizer.zero_grad();
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                Tensor? sum = null;
+                foreach (var shard in shards)
+                    if (shard.Gradients[i] is { } g) sum = sum is null ? g.clone() : sum.add_(g);
+                // The parameter keeps its own reference to the gradient: this step's scope disposes only the handle.
+                if (sum is not null) parameters[i].grad = sum;
+            }
+            return loss;
+        }
+        finally
+        {
+            foreach (var shard in shards)
+            {
+                shard.Losses.Dispose();
+                foreach (var g in shard.Gradients) g?.Dispose();
+            }
+        }
     }
 
     private CheckpointFile.Parts Parts() => new(model, optimizer, average?.Tensors);

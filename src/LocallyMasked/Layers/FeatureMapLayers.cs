@@ -44,7 +44,7 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
     }
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
-        block.Dropout > 0 && block.training ? nn.functional.dropout2d(input, block.Dropout, training: true) : input;
+        block.Dropout > 0 && block.training ? ChannelDropout.Apply(input, block.Dropout) : input;
 
     private Tensor MaskOf(MaskRole role) => role switch { MaskRole.First => _first, MaskRole.Dilated => _dilated, _ => _undilated };
 }

@@ -88,7 +88,7 @@ public sealed class ShiftedGatedResidualBlock : nn.Module<Tensor, Tensor?, Tenso
         var t = _convInput.forward(ConcatElu.Apply(u));
         if (skip is not null) t = t + _skip!.forward(ConcatElu.Apply(skip));
         t = ConcatElu.Apply(t);
-        if (training && Dropout > 0) t = nn.functional.dropout2d(t, Dropout, training: true);
+        if (training && Dropout > 0) t = ChannelDropout.Apply(t, Dropout);
         t = _convOut.forward(t);
         var halves = t.chunk(2, 1);
         return (u + halves[0] * halves[1].sigmoid()).MoveToOuterDisposeScope();

@@ -94,6 +94,7 @@ public sealed class CliErrorTests : IClassFixture<TinyCheckpoint>, IDisposable
     [InlineData("--filters 0")]
     [InlineData("--clip -1")]
     [InlineData("--threads 0")]
+    [InlineData("--workers 0")]
     public void OutOfRangeTrainingOptionsAreRefusedBeforeAnyWork(string option)
     {
         var run = Lmconv.Run(("train " + option + " --output " + Untouched).Split(' '));

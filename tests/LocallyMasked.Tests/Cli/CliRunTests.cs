@@ -36,6 +36,31 @@ public sealed class CliRunTests : IClassFixture<TinyCheckpoint>, IDisposable
     }
 
     [Fact]
+    public void RunsWithShardsOnTwoWorkersRepeatByteForByte()
+    {
+        // Dropout draws from a generator per shard, so the threads' interleaving cannot change what is drawn.
+        string a = Path.Combine(dir, "w2a"), b = Path.Combine(dir, "w2b"), one = Path.Combine(dir, "w1");
+        string[] Sharded(string output, string workers) =>
+            Lmconv.TinyTraining(output, 3, "--seed", "7", "--dropout", "0.3", "--threads", "2", "--workers", workers);
+        var first = Lmconv.Run(Sharded(a, "2"));
+        Succeeds(first);
+        first.Out.Should().Contain("2 threads in 2 workers");
+        Succeeds(Lmconv.Run(Sharded(b, "2")));
+        Succeeds(Lmconv.Run(Sharded(one, "1")));
+        File.ReadAllBytes(Path.Combine(a, "model.ckpt")).Should().Equal(File.ReadAllBytes(Path.Combine(b, "model.ckpt")));
+        File.ReadAllBytes(Path.Combine(a, "model.ckpt")).Should().NotEqual(File.ReadAllBytes(Path.Combine(one, "model.ckpt")),
+            "one worker draws dropout from torch's generator, two from a generator per shard");
+    }
+
+    [Fact]
+    public void MoreWorkersThanImagesPerBatchAreRefusedInOneLine()
+    {
+        var run = Lmconv.Run(Lmconv.TinyTraining(Path.Combine(dir, "many"), 1, "--workers", "5"));
+        run.Code.Should().Be(1);
+        run.ErrLines.Should().ContainSingle().Which.Should().Contain("--workers 5").And.Contain("batch of 4");
+    }
+
+    [Fact]
     public void AKilledAndResumedRunEndsByteIdenticalToAnUninterruptedOne()
     {
         string killed = Path.Combine(dir, "killed"), whole = Path.Combine(dir, "whole");

@@ -1,0 +1,39 @@
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Layers;
+
+/// <summary>
+/// The residual blocks' channel dropout (each channel of each image zeroed with probability p, the rest scaled by
+/// 1 / (1 - p), as <c>dropout2d</c>). It draws from torch's global CPU generator unless the calling thread has set its
+/// own with <see cref="UseGenerator"/>: a trainer that computes shards of a batch on several threads at once gives each
+/// shard its own seeded generator, so that the draws do not depend on how the threads interleave.
+/// </summary>
+internal static class ChannelDropout
+{
+    [ThreadStatic]
+    private static Generator? threadGenerator;
+
+    /// <summary>Applies channel dropout with probability <paramref name="probability"/> to (N, C, H, W) features.</summary>
+    public static Tensor Apply(Tensor input, double probability)
+    {
+        if (threadGenerator is not { } generator)
+            return nn.functional.dropout2d(input, probability, training: true);
+        using var scope = NewDisposeScope();
+        var keep = 1.0 - probability;
+        var noise = empty(new[] { input.shape[0], input.shape[1], 1, 1 }, input.dtype, input.device).bernoulli_(keep, generator).div_(keep);
+        return (input * noise).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Makes this thread's dropout draw from <paramref name="generator"/> until the returned scope is disposed.</summary>
+    public static IDisposable UseGenerator(Generator generator)
+    {
+        var previous = threadGenerator;
+        threadGenerator = generator;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(Generator? previous) : IDisposable
+    {
+        public void Dispose() => threadGenerator = previous;
+    }
+}
