@@ -95,7 +95,7 @@ internal static class SampleQualityReport
         return confidence.Count(c => c >= Confidence) / (double)confidence.Length;
     }
 
-    private static string RepositoryFolder(string relative)
+    internal static string RepositoryFolder(string relative)
     {
         // The program's folder first (dotnet run), then the working directory (a copied build run from the repository).
         foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })

@@ -4,13 +4,15 @@ using LocallyMasked.Layers;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
+using LocallyMasked.Training;
+using LocallyMasked.Training.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>training-step-report [--steps N] [--only TEXT] [--grouping]</c>: seconds per training step of the binarized-MNIST model (60 filters, 2 blocks per
+/// <c>training-step-report [--steps N] [--only TEXT] [--grouping | --workers]</c>: seconds per training step of the binarized-MNIST model (60 filters, 2 blocks per
 /// stage, batch 16, the 8 S-curve variants; forward, loss, backward and Adam), split into phases, for this library's
 /// layer and for the authors' layer (unfold, multiply by the mask, batched matmul, all through autograd) in the
 /// same run, plus the same network with plain weight-masked <c>conv2d</c> under the raster order (a standard
@@ -28,6 +30,7 @@ internal static class TrainingStepReport
         string? only = onlyAt >= 0 ? args[onlyAt + 1] : null;
         torch.set_num_threads(Environment.ProcessorCount);
         if (args.Contains("--grouping")) return GroupingTable();
+        if (args.Contains("--workers")) return WorkersTable(steps);
         var config = PixelCnnConfig.BinarizedMnist with { Filters = 60, ResidualBlocks = 2 };
         var variants = GenerationOrders.SCurve(config.Height, config.Width).Variants();
         const int batch = 16;
@@ -73,6 +76,45 @@ internal static class TrainingStepReport
             }
             Console.WriteLine($"| {variant.Name} | {Median(times.Select(t => t.Step)):F3} | {Median(times.Select(t => t.Forward)):F3} | " +
                 $"{Median(times.Select(t => t.Backward)):F3} | {Median(times.Select(t => t.Adam)):F3} |");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>--workers</c>: seconds per <see cref="Trainer.TrainStep"/> (forward, loss, backward, Adam) on the embedded
+    /// digits, batch 16, one S-curve variant per image, with the batch in one pass (1 worker with all threads) and in
+    /// two shards on two threads (<see cref="TrainerOptions.Workers"/> = 2, one thread each), for the main job's model
+    /// (16 filters, 1 block), the best-per-CPU-hour model (32, 1) and the training-step model above (60, 2). Medians.
+    /// </summary>
+    private static int WorkersTable(int steps)
+    {
+        LocallyMaskedConvolution.FixedPlanCosts = true;
+        var root = SampleQualityReport.RepositoryFolder("data/mnist-subset");
+        var train = IdxReader.Read(Path.Combine(root, "train-images-idx3-ubyte.gz"), Path.Combine(root, "train-labels-idx1-ubyte.gz"));
+        Console.WriteLine($"threads: {torch.get_num_threads()}, batch 16, {steps} measured steps after 3 warm-up steps (medians)");
+        Console.WriteLine("| model | one pass, all threads (s) | 2 shards on 2 workers (s) | speed-up |");
+        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        foreach (var (filters, blocks) in new[] { (16, 1), (32, 1), (60, 2) })
+        {
+            var seconds = new double[2];
+            foreach (var workers in new[] { 1, 2 })
+            {
+                torch.manual_seed(0);
+                using var model = new LocallyMaskedPixelCnn(PixelCnnConfig.BinarizedMnist with { Filters = filters, ResidualBlocks = blocks });
+                using var trainer = PixelCnnTraining.CreateTrainer(model, GenerationOrders.SCurve(28, 28).Variants(), train, null, new TrainerOptions
+                {
+                    BatchSize = 16, LearningRate = 2e-3, Encoding = InputEncoding.DynamicBinarization, Workers = workers,
+                });
+                var times = new List<double>();
+                for (int step = 0; step < steps + 3; step++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    trainer.TrainStep();
+                    if (step >= 3) times.Add(clock.Elapsed.TotalSeconds);
+                }
+                seconds[workers - 1] = Median(times);
+            }
+            Console.WriteLine($"| {filters} filters, {blocks} block{(blocks > 1 ? "s" : "")} | {seconds[0]:F3} | {seconds[1]:F3} | {seconds[0] / seconds[1]:F2}x |");
         }
         return 0;
     }

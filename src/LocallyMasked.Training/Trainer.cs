@@ -218,6 +218,8 @@ public sealed class Trainer : IDisposable
         if (test is null) throw new InvalidOperationException("This trainer has no test set.");
         using var weights = average?.Apply();
         PerOrderLogLikelihoods perOrder = (x, orders) => stack(orders.Select(o => objective(x, new[] { o }).neg()).ToArray(), 1);
+        if (workers is not null)
+            perOrder = Sharded(perOrder);
         return LikelihoodEvaluation.Evaluate(model, perOrder, test, Options.Encoding, new[] { Orders[0] }, Options.Bits, images, batchSize).PerOrder[0];
     }
 
@@ -293,6 +295,31 @@ public sealed class Trainer : IDisposable
         average?.Dispose();
         optimizer.Dispose();
     }
+
+    /// <summary>
+    /// An evaluation computed in shards of each batch on the workers, without gradients: as fast as the training steps,
+    /// and in the memory the workers already hold (on the caller's thread the evaluation would grow another heap).
+    /// </summary>
+    private PerOrderLogLikelihoods Sharded(PerOrderLogLikelihoods perOrder) => (x, orders) =>
+    {
+        int batch = (int)x.shape[0], count = Math.Min(workers!.Count, batch);
+        var parts = workers.Run(s =>
+        {
+            if (s >= count) return null;
+            int start = batch * s / count, length = batch * (s + 1) / count - start;
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            return perOrder(x.narrow(0, start, length), orders).DetachFromDisposeScope();
+        });
+        try
+        {
+            return cat(parts.OfType<Tensor>().ToArray(), 0);
+        }
+        finally
+        {
+            foreach (var part in parts) part?.Dispose();
+        }
+    };
 
     /// <summary>The objective's per-image losses, checked to be one per image.</summary>
     private static Tensor CheckedLosses(Tensor nll, int images)

@@ -17,7 +17,8 @@ public sealed class ShardedTrainingTests
     {
         torch.manual_seed(21);
         var model = new LocallyMaskedPixelCnn(PixelCnnTrainingTests.TinyBinary() with { Dropout = dropout }, dtype: dtype);
-        var trainer = PixelCnnTraining.CreateTrainer(model, Orders, PixelCnnTrainingTests.Digits(12, 6), null, new TrainerOptions
+        var digits = PixelCnnTrainingTests.Digits(12, 6);
+        var trainer = PixelCnnTraining.CreateTrainer(model, Orders, digits, digits, new TrainerOptions
         {
             BatchSize = batch, LearningRate = 0.01, Encoding = InputEncoding.DynamicBinarization, Workers = workers, Seed = 3,
         });
@@ -45,6 +46,8 @@ public sealed class ShardedTrainingTests
             for (int p = 0; p < a.Length; p++)
                 for (int i = 0; i < a[p].Length; i++)
                     b[p][i].Should().BeApproximately(a[p][i], 1e-10);
+            // The periodic evaluation runs on the workers too: 11 images in batches of 5 (the last one has fewer images than workers).
+            sharded.EvaluateTest(11, 5).Should().BeApproximately(whole.EvaluateTest(11, 5), 1e-9);
         }
     }
 
