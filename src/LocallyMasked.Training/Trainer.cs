@@ -306,7 +306,7 @@ public sealed class Trainer : IDisposable
         var parts = workers.Run(s =>
         {
             if (s >= count) return null;
-            int start = batch * s / count, length = batch * (s + 1) / count - start;
+            var (start, length) = ShardRange(batch, count, s);
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             return perOrder(x.narrow(0, start, length), orders).DetachFromDisposeScope();
@@ -320,6 +320,13 @@ public sealed class Trainer : IDisposable
             foreach (var part in parts) part?.Dispose();
         }
     };
+
+    /// <summary>Shard s of <paramref name="count"/> contiguous shards of a batch, their sizes differing by at most one.</summary>
+    private static (int Start, int Length) ShardRange(int batch, int count, int s)
+    {
+        int start = batch * s / count;
+        return (start, batch * (s + 1) / count - start);
+    }
 
     /// <summary>The objective's per-image losses, checked to be one per image.</summary>
     private static Tensor CheckedLosses(Tensor nll, int images)
@@ -340,7 +347,7 @@ public sealed class Trainer : IDisposable
         int batch = (int)inputs.shape[0], count = workers!.Count;
         var shards = workers.Run(s =>
         {
-            int start = batch * s / count, length = batch * (s + 1) / count - start;
+            var (start, length) = ShardRange(batch, count, s);
             using var scope = NewDisposeScope();
             using var generator = new Generator(Mix(Options.Seed, (ulong)step, 0x5EED_0100 + (ulong)s), device);
             using var dropout = ChannelDropout.UseGenerator(generator);
