@@ -68,6 +68,37 @@ public sealed class ShardedTrainingTests
     }
 
     [Fact]
+    public void AResumedShardedRunWithDropoutRepeatsTheUninterruptedOne()
+    {
+        // The shards' dropout generators are seeded from the step, so a resumed run draws what the uninterrupted one drew.
+        string path = Path.Combine(Path.GetTempPath(), $"lm-sharded-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            var (wholeModel, whole) = Create(2, dropout: 0.4, dtype: ScalarType.Float32);
+            var (firstModel, first) = Create(2, dropout: 0.4, dtype: ScalarType.Float32);
+            using (wholeModel) using (whole) using (firstModel) using (first)
+            {
+                var uninterrupted = whole.Train(5).ToList();
+                var losses = first.Train(2).ToList();
+                first.Save(path);
+                torch.manual_seed(99);
+                using var resumedModel = new LocallyMaskedPixelCnn(PixelCnnTrainingTests.TinyBinary() with { Dropout = 0.4 });
+                var digits = PixelCnnTrainingTests.Digits(12, 6);
+                using var resumed = PixelCnnTraining.CreateTrainer(resumedModel, Orders, digits, digits, first.Options);
+                resumed.Resume(path);
+                losses.AddRange(resumed.Train(5));
+                losses.Should().Equal(uninterrupted);
+                var (a, b) = (Parameters(wholeModel), Parameters(resumedModel));
+                for (int p = 0; p < a.Length; p++) b[p].Should().Equal(a[p]);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void ShardedStepsLeaveNoLiveTensorsBehindOnAnyThread()
     {
         // The small exact model of the trainer's tests: the sharding's own tensors only. (The PixelCNN's per-sample
