@@ -94,12 +94,14 @@ public static class EvaluateCommand
     /// <param name="orders">The orders.</param>
     /// <param name="count">How many images (at most the test set's size).</param>
     /// <param name="batchSize">Image x order pairs per pass.</param>
+    /// <param name="computeWith">How each batch is computed (a trainer's <c>OnWorkers</c>), or null: on this thread.</param>
     public static EvaluationReport Evaluate(Terminal terminal, Models.IAutoregressiveImageModel model, Training.Data.ImageDataset test,
-        InputEncoding encoding, IReadOnlyList<GenerationOrder> orders, int count, int batchSize)
+        InputEncoding encoding, IReadOnlyList<GenerationOrder> orders, int count, int batchSize,
+        Func<PerOrderLogLikelihoods, PerOrderLogLikelihoods>? computeWith = null)
     {
         ArgumentNullException.ThrowIfNull(terminal);
         return terminal.WithProgress($"evaluating {orders.Count} orders", count, line =>
-            LikelihoodEvaluation.Evaluate(model, test, encoding, orders, count, batchSize, new Reporter(line)));
+            LikelihoodEvaluation.Evaluate(model, test, encoding, orders, count, batchSize, new Reporter(line), computeWith));
     }
 
     /// <summary>

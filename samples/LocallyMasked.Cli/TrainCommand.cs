@@ -274,7 +274,7 @@ public static class TrainCommand
         using (trainer.Average?.Apply())
         {
             int finalImages = result.GetValue(o.FinalImages) is > 0 and var f ? Math.Min(f, test.Count) : test.Count;
-            var report = EvaluateCommand.Evaluate(terminal, model, test, options.Encoding, orders, finalImages, 64);
+            var report = EvaluateCommand.Evaluate(terminal, model, test, options.Encoding, orders, finalImages, 64, trainer.OnWorkers);
             EvaluateCommand.Print(terminal, report, bpd, model.SupportedOrders is null ? null : new[] { "raster" });
             int count = result.GetValue(o.Samples);
             if (count > 0)

@@ -4,6 +4,7 @@ using LocallyMasked.Layers;
 using LocallyMasked.Training.Runtime;
 using LocallyMasked.Training.Data;
 using LocallyMasked.Training.Evaluation;
+using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -218,9 +219,7 @@ public sealed class Trainer : IDisposable
         if (test is null) throw new InvalidOperationException("This trainer has no test set.");
         using var weights = average?.Apply();
         PerOrderLogLikelihoods perOrder = (x, orders) => stack(orders.Select(o => objective(x, new[] { o }).neg()).ToArray(), 1);
-        if (workers is not null)
-            perOrder = Sharded(perOrder);
-        return LikelihoodEvaluation.Evaluate(model, perOrder, test, Options.Encoding, new[] { Orders[0] }, Options.Bits, images, batchSize).PerOrder[0];
+        return LikelihoodEvaluation.Evaluate(model, OnWorkers(perOrder), test, Options.Encoding, new[] { Orders[0] }, Options.Bits, images, batchSize).PerOrder[0];
     }
 
     /// <summary>
@@ -297,10 +296,14 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// An evaluation computed in shards of each batch on the workers, without gradients: as fast as the training steps,
-    /// and in the memory the workers already hold (on the caller's thread the evaluation would grow another heap).
+    /// The given log-likelihood function computed in shards of each batch on this trainer's worker threads, without
+    /// gradients (the function itself when <see cref="TrainerOptions.Workers"/> is 1): as fast as the training steps,
+    /// and in the memory the workers already hold (on the calling thread an evaluation grows a heap of its own, which
+    /// glibc keeps). The periodic evaluations use it; pass it to <see cref="LikelihoodEvaluation.Evaluate(IAutoregressiveImageModel, ImageDataset, InputEncoding, IReadOnlyList{GenerationOrder}, int, int, IProgress{int}?, Func{PerOrderLogLikelihoods, PerOrderLogLikelihoods}?)"/>
+    /// for a final evaluation. Use it while this trainer is alive, from one thread at a time.
     /// </summary>
-    private PerOrderLogLikelihoods Sharded(PerOrderLogLikelihoods perOrder) => (x, orders) =>
+    /// <param name="perOrder">The model's log-likelihoods of a batch under some orders.</param>
+    public PerOrderLogLikelihoods OnWorkers(PerOrderLogLikelihoods perOrder) => workers is null ? perOrder : (x, orders) =>
     {
         int batch = (int)x.shape[0], count = Math.Min(workers!.Count, batch);
         var parts = workers.Run(s =>

@@ -32,13 +32,17 @@ public static class LikelihoodEvaluation
     /// <param name="images">How many images, the first ones (0: all).</param>
     /// <param name="batchSize">Image x order pairs per network pass.</param>
     /// <param name="progress">Receives the number of images done after each batch, or null.</param>
+    /// <param name="computeWith">How each batch's log-likelihoods are computed, given the model's own function: for example
+    /// <see cref="Trainer.OnWorkers"/>, in shards on a trainer's worker threads; null: on the calling thread.</param>
     /// <exception cref="ArgumentException">An order is one the model does not support.</exception>
     public static EvaluationReport Evaluate(IAutoregressiveImageModel model, ImageDataset data, InputEncoding encoding,
-        IReadOnlyList<GenerationOrder> orders, int images = 0, int batchSize = 64, IProgress<int>? progress = null)
+        IReadOnlyList<GenerationOrder> orders, int images = 0, int batchSize = 64, IProgress<int>? progress = null,
+        Func<PerOrderLogLikelihoods, PerOrderLogLikelihoods>? computeWith = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ModelInputs.CheckOrders(model, orders, nameof(orders));
-        return Evaluate(model.Module, (x, o) => model.PerOrderLogLikelihoods(x, o, batchSize), data, encoding, orders, model.Configuration.Bits,
+        PerOrderLogLikelihoods perOrder = (x, o) => model.PerOrderLogLikelihoods(x, o, batchSize);
+        return Evaluate(model.Module, computeWith is null ? perOrder : computeWith(perOrder), data, encoding, orders, model.Configuration.Bits,
             images, batchSize, progress);
     }
 

@@ -3,6 +3,7 @@ using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Data;
+using LocallyMasked.Training.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,6 +49,12 @@ public sealed class ShardedTrainingTests
                     b[p][i].Should().BeApproximately(a[p][i], 1e-10);
             // The periodic evaluation runs on the workers too: 11 images in batches of 5 (the last one has fewer images than workers).
             sharded.EvaluateTest(11, 5).Should().BeApproximately(whole.EvaluateTest(11, 5), 1e-9);
+            // A final evaluation under all orders through the workers equals the one on this thread (3 images per batch).
+            var digits = PixelCnnTrainingTests.Digits(12, 6);
+            var here = LikelihoodEvaluation.Evaluate(shardedModel, digits, InputEncoding.DynamicBinarization, Orders, 11, 12);
+            var onWorkers = LikelihoodEvaluation.Evaluate(shardedModel, digits, InputEncoding.DynamicBinarization, Orders, 11, 12, computeWith: sharded.OnWorkers);
+            onWorkers.Ensemble.Should().BeApproximately(here.Ensemble, 1e-9);
+            for (int k = 0; k < Orders.Length; k++) onWorkers.PerOrder[k].Should().BeApproximately(here.PerOrder[k], 1e-9);
         }
     }
 
