@@ -34,14 +34,10 @@ internal sealed class ShardWorkers : IDisposable
         foreach (var thread in threads) thread.Start();
         ready.Wait();
         TorchSharp.torch.set_num_threads(callerThreads);
-        ThreadsEach = threadsEach;
     }
 
     /// <summary>Number of workers.</summary>
     public int Count => threads.Length;
-
-    /// <summary>Intra-op threads of each worker.</summary>
-    public int ThreadsEach { get; }
 
     /// <summary>Runs <paramref name="work"/>(i) on worker i for every worker at once and returns the results in worker
     /// order; the first failure (by worker index) is rethrown after all have finished.</summary>
