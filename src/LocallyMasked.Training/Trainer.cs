@@ -303,33 +303,7 @@ public sealed class Trainer : IDisposable
     /// for a final evaluation. Use it while this trainer is alive, from one thread at a time.
     /// </summary>
     /// <param name="perOrder">The model's log-likelihoods of a batch under some orders.</param>
-    public PerOrderLogLikelihoods OnWorkers(PerOrderLogLikelihoods perOrder) => workers is null ? perOrder : (x, orders) =>
-    {
-        int batch = (int)x.shape[0], count = Math.Min(workers!.Count, batch);
-        var parts = workers.Run(s =>
-        {
-            if (s >= count) return null;
-            var (start, length) = ShardRange(batch, count, s);
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            return perOrder(x.narrow(0, start, length), orders).DetachFromDisposeScope();
-        });
-        try
-        {
-            return cat(parts.OfType<Tensor>().ToArray(), 0);
-        }
-        finally
-        {
-            foreach (var part in parts) part?.Dispose();
-        }
-    };
-
-    /// <summary>Shard s of <paramref name="count"/> contiguous shards of a batch, their sizes differing by at most one.</summary>
-    private static (int Start, int Length) ShardRange(int batch, int count, int s)
-    {
-        int start = batch * s / count;
-        return (start, batch * (s + 1) / count - start);
-    }
+    public PerOrderLogLikelihoods OnWorkers(PerOrderLogLikelihoods perOrder) => workers is null ? perOrder : EvaluationWorkers.InShards(workers, perOrder);
 
     /// <summary>The objective's per-image losses, checked to be one per image.</summary>
     private static Tensor CheckedLosses(Tensor nll, int images)
@@ -350,7 +324,7 @@ public sealed class Trainer : IDisposable
         int batch = (int)inputs.shape[0], count = workers!.Count;
         var shards = workers.Run(s =>
         {
-            var (start, length) = ShardRange(batch, count, s);
+            var (start, length) = ShardWorkers.ShardRange(batch, count, s);
             using var scope = NewDisposeScope();
             using var generator = new Generator(Mix(Options.Seed, (ulong)step, 0x5EED_0100 + (ulong)s), device);
             using var dropout = ChannelDropout.UseGenerator(generator);

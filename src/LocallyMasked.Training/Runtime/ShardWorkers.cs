@@ -61,6 +61,13 @@ internal sealed class ShardWorkers : IDisposable
         return results;
     }
 
+    /// <summary>Shard s of <paramref name="count"/> contiguous shards of a batch, their sizes differing by at most one.</summary>
+    public static (int Start, int Length) ShardRange(int batch, int count, int s)
+    {
+        int start = batch * s / count;
+        return (start, batch * (s + 1) / count - start);
+    }
+
     /// <summary>Stops the threads after their current work.</summary>
     public void Dispose()
     {

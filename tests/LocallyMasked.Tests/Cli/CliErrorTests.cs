@@ -112,6 +112,7 @@ public sealed class CliErrorTests : IClassFixture<TinyCheckpoint>, IDisposable
     [InlineData("complete --region box:1,2,0,4")]
     [InlineData("complete --first -1")]
     [InlineData("evaluate --images -1")]
+    [InlineData("evaluate --workers 0")]
     [InlineData("evaluate --region box:a,b,c,d")]
     public void OutOfRangeOptionsOfTheOtherCommandsAreRefused(string commandLine)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using LocallyMasked.Checkpoints;
 using LocallyMasked.Cli;
 using SkiaSharp;
@@ -50,6 +51,29 @@ public sealed class CliRunTests : IClassFixture<TinyCheckpoint>, IDisposable
         File.ReadAllBytes(Path.Combine(a, "model.ckpt")).Should().Equal(File.ReadAllBytes(Path.Combine(b, "model.ckpt")));
         File.ReadAllBytes(Path.Combine(a, "model.ckpt")).Should().NotEqual(File.ReadAllBytes(Path.Combine(one, "model.ckpt")),
             "one worker draws dropout from torch's generator, two from a generator per shard");
+    }
+
+    [Fact]
+    public void EvaluationOnWorkersPrintsTheOnePassTable()
+    {
+        string output = Path.Combine(dir, "evaluated");
+        Succeeds(Lmconv.Run(Lmconv.TinyTraining(output, 2)));
+        // 5 images, 4 per batch of 8 image x order pairs: 3 workers get shards of 1, 1 and 2, then of the last image alone.
+        (string Order, double Nats)[] Table(string workers)
+        {
+            var run = Lmconv.Run("evaluate", "--checkpoint", Path.Combine(output, "model.ckpt"), "--images", "5", "--batch-size", "8", "--workers", workers);
+            Succeeds(run);
+            return run.Out.Split('\n').Select(line => line.Split('|', StringSplitOptions.TrimEntries))
+                .Where(cells => cells.Length == 4 && double.TryParse(cells[2], CultureInfo.InvariantCulture, out _))
+                .Select(cells => (cells[1], double.Parse(cells[2], CultureInfo.InvariantCulture))).ToArray();
+        }
+
+        var one = Table("1");
+        one.Select(row => row.Order).Should().Equal("0 (Identity)", "1 (ReflectRows)", "ensemble of 2");
+        var three = Table("3");
+        three.Select(row => row.Order).Should().Equal(one.Select(row => row.Order));
+        // float32: the shards' smaller products may add in another order, so the printed means may differ in the last digit.
+        for (int i = 0; i < one.Length; i++) three[i].Nats.Should().BeApproximately(one[i].Nats, 2e-3);
     }
 
     [Fact]
