@@ -173,9 +173,11 @@ public static class TrainCommand
         terminal.Line($"data: {train.Count} training and {test.Count} test images of {train.Channels}x{train.Height}x{train.Width} ({train.Name})");
 
         using var threads = common.ApplyThreads(result);
-        // How a step is split over threads changes only the order in which gradient terms are added: the option may
-        // differ on resume (a resumed run repeats the original bit for bit with the same --threads and --workers).
-        if (CommonOptions.Given(result, o.Workers) || resumed is null)
+        // How a step is split over threads changes the order in which gradient terms are added and, with dropout, the
+        // draws (one generator per shard; torch's own with one worker): a resumed run repeats the original bit for bit
+        // with the same --threads and --workers, so a resume keeps the stored count unless told otherwise, or unless it
+        // moves to a GPU, where one pass is the default.
+        if (CommonOptions.Given(result, o.Workers) || resumed is null || device.type != DeviceType.CPU)
             options = options with { Workers = result.GetValue(o.Workers) ?? Math.Min(options.BatchSize, device.type == DeviceType.CPU && torch.get_num_threads() >= 2 ? 2 : 1) };
         if (options.Workers > options.BatchSize)
             throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");

@@ -322,39 +322,53 @@ public sealed class Trainer : IDisposable
     private double ShardedBackward(Tensor inputs, IReadOnlyList<GenerationOrder> orders, long step)
     {
         int batch = (int)inputs.shape[0], count = workers!.Count;
+        // Only what requires a gradient is differentiated: libtorch refuses the others, and its error would not reach
+        // .NET from autograd.grad (TorchSharp 0.107 does not catch it there, unlike in backward).
+        var trainable = parameters.Where(p => p.requires_grad).ToArray();
+        if (trainable.Length == 0)
+            throw new InvalidOperationException("No parameter of the model requires a gradient: nothing to train.");
         var shards = workers.Run(s =>
         {
             var (start, length) = ShardWorkers.ShardRange(batch, count, s);
             using var scope = NewDisposeScope();
-            using var generator = new Generator(Mix(Options.Seed, (ulong)step, 0x5EED_0100 + (ulong)s), device);
+            // TorchSharp 0.107 makes every Generator on the CPU: ChannelDropout draws there and moves the draws.
+            using var generator = new Generator(Mix(Options.Seed, (ulong)step, 0x5EED_0100 + (ulong)s), CPU);
             using var dropout = ChannelDropout.UseGenerator(generator);
             var shardOrders = orders.Count == 1 ? orders : orders.Skip(start).Take(length).ToArray();
             var nll = CheckedLosses(objective(inputs.narrow(0, start, length), shardOrders), length);
-            var gradients = autograd.grad(new[] { nll.sum() / batch }, parameters.Cast<Tensor>().ToArray(), allow_unused: true);
-            return (Losses: nll.detach().DetachFromDisposeScope(), Gradients: gradients.Select(g => g?.DetachFromDisposeScope()).ToArray());
-        });
+            var gradients = autograd.grad(new[] { nll.sum() / batch }, trainable, allow_unused: true);
+            // A parameter the loss does not reach comes back as a tensor without a handle.
+            return new ShardResult(nll.detach().DetachFromDisposeScope(),
+                gradients.Select(g => g.IsInvalid ? null : g.DetachFromDisposeScope()).ToArray());
+        }, discard: shard => shard.Dispose());
         try
         {
             var loss = cat(shards.Select(s => s.Losses).ToArray()).mean().ToDouble();
             if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
             optimizer.zero_grad();
-            for (int i = 0; i < parameters.Count; i++)
+            for (int i = 0; i < trainable.Length; i++)
             {
                 Tensor? sum = null;
                 foreach (var shard in shards)
                     if (shard.Gradients[i] is { } g) sum = sum is null ? g.clone() : sum.add_(g);
                 // The parameter keeps its own reference to the gradient: this step's scope disposes only the handle.
-                if (sum is not null) parameters[i].grad = sum;
+                if (sum is not null) trainable[i].grad = sum;
             }
             return loss;
         }
         finally
         {
-            foreach (var shard in shards)
-            {
-                shard.Losses.Dispose();
-                foreach (var g in shard.Gradients) g?.Dispose();
-            }
+            foreach (var shard in shards) shard.Dispose();
+        }
+    }
+
+    /// <summary>One shard's per-image losses and its gradients (null where the loss does not reach a parameter).</summary>
+    private sealed record ShardResult(Tensor Losses, Tensor?[] Gradients) : IDisposable
+    {
+        public void Dispose()
+        {
+            Losses.Dispose();
+            foreach (var g in Gradients) g?.Dispose();
         }
     }
 

@@ -126,6 +126,40 @@ public sealed class ShardedTrainingTests
     }
 
     [Fact]
+    public void ShardsSkipFrozenParametersAndThoseTheLossDoesNotReach()
+    {
+        // autograd.grad would fail inside libtorch on a frozen parameter (a failure .NET cannot catch there) and returns
+        // no gradient for an unused one: the sharded step must train the rest exactly as one pass does.
+        var data = PixelCnnTrainingTests.Digits(16, 4);
+        var orders = GenerationOrders.SCurve(4, 4).Variants().ToArray();
+        (TinyAutoregressiveModel Model, Trainer Trainer) Make(int workers)
+        {
+            var model = new TinyAutoregressiveModel(16, seed: 5, withUnusedParameter: true);
+            model.to(ScalarType.Float64);
+            model.Bias.requires_grad = false;
+            return (model, new Trainer(model, model.NegativeLogLikelihood, orders, data, data,
+                new TrainerOptions { BatchSize = 6, Encoding = InputEncoding.DynamicBinarization, Workers = workers }));
+        }
+
+        var (wholeModel, whole) = Make(1);
+        var (shardedModel, sharded) = Make(3);
+        using (wholeModel) using (whole) using (shardedModel) using (sharded)
+        {
+            using var biasBefore = shardedModel.Bias.detach().clone();
+            var losses = sharded.Train(3);
+            var expected = whole.Train(3);
+            for (int i = 0; i < 3; i++) losses[i].Should().BeApproximately(expected[i], 1e-10 * Math.Abs(expected[i]));
+            var (a, b) = (wholeModel.parameters().ToArray(), shardedModel.parameters().ToArray());
+            for (int p = 0; p < a.Length; p++)
+                b[p].detach().data<double>().ToArray().Zip(a[p].detach().data<double>().ToArray())
+                    .Should().OnlyContain(pair => Math.Abs(pair.First - pair.Second) <= 1e-10);
+            shardedModel.Bias.detach().data<double>().ToArray().Should().Equal(biasBefore.data<double>().ToArray(), "a frozen parameter stays as it was");
+            shardedModel.Unused!.grad.Should().BeNull();
+            shardedModel.Unused.detach().data<double>().ToArray().Should().Equal(1.0, 1.0, 1.0);
+        }
+    }
+
+    [Fact]
     public void WorkerCountsOutsideOneToTheBatchSizeAreRefused()
     {
         foreach (var workers in new[] { 0, 6 })

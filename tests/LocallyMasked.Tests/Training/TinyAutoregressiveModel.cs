@@ -13,14 +13,25 @@ internal sealed class TinyAutoregressiveModel : nn.Module<Tensor, Tensor, Tensor
 {
     private readonly TorchSharp.Modules.Parameter weight;
     private readonly TorchSharp.Modules.Parameter bias;
+    private readonly TorchSharp.Modules.Parameter? unused;
 
-    public TinyAutoregressiveModel(int pixels, long seed) : base(nameof(TinyAutoregressiveModel))
+    /// <param name="pixels">Pixels per image.</param>
+    /// <param name="seed">Seed of the weights.</param>
+    /// <param name="withUnusedParameter">Also register a parameter that the likelihood never reads.</param>
+    public TinyAutoregressiveModel(int pixels, long seed, bool withUnusedParameter = false) : base(nameof(TinyAutoregressiveModel))
     {
         var generator = new Generator((ulong)seed);
         weight = nn.Parameter(randn(pixels, pixels, generator: generator).mul(0.1));
         bias = nn.Parameter(zeros(pixels));
+        if (withUnusedParameter) unused = nn.Parameter(ones(3));
         RegisterComponents();
     }
+
+    /// <summary>The bias (P).</summary>
+    public TorchSharp.Modules.Parameter Bias => bias;
+
+    /// <summary>The parameter the likelihood never reads, if there is one.</summary>
+    public TorchSharp.Modules.Parameter? Unused => unused;
 
     /// <summary>Logits (N, P) for inputs x (N, P) in {-1, 1} and masks (N, P, P) (mask[n, p, q] = q before p).</summary>
     public override Tensor forward(Tensor x, Tensor masks) =>
