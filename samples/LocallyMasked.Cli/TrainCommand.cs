@@ -38,7 +38,7 @@ public static class TrainCommand
     /// <summary>The train command's own options.</summary>
     private sealed class TrainOptions
     {
-        public readonly Option<long> Steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 500 }
+        public readonly Option<long> Steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 1000 }
             .AtLeast(1, "a number of steps");
         public readonly Option<double?> Minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." }
             .Finite(v => v > 0, "a positive number of minutes");
