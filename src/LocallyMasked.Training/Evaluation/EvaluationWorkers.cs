@@ -56,7 +56,7 @@ public sealed class EvaluationWorkers : IDisposable
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             return perOrder(x.narrow(0, start, length), orders).DetachFromDisposeScope();
-        });
+        }, discard: part => part?.Dispose());
         try
         {
             return cat(parts.OfType<Tensor>().ToArray(), 0);
