@@ -43,6 +43,16 @@ internal static class SampleQualityReport
             }
         }
 
+        // Checked before the classifier's 20 s of training: a value given to an option twice (--order 0 3) lands here.
+        var missing = checkpoints.FirstOrDefault(path => !File.Exists(path));
+        if (checkpoints.Count == 0 || missing is not null)
+        {
+            Console.Error.WriteLine(missing is null
+                ? "sample-quality: give at least one checkpoint."
+                : $"sample-quality: checkpoint '{missing}' not found (each option takes one value: --order 0 --order 3).");
+            return 1;
+        }
+
         var root = RepositoryFolder("data/mnist-subset");
         var train = IdxReader.Read(Path.Combine(root, "train-images-idx3-ubyte.gz"), Path.Combine(root, "train-labels-idx1-ubyte.gz"));
         var test = IdxReader.Read(Path.Combine(root, "test-images-idx3-ubyte.gz"), Path.Combine(root, "test-labels-idx1-ubyte.gz"));
