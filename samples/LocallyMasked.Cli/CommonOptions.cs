@@ -182,6 +182,11 @@ public sealed class CommonOptions
         return ImageSampler.Create(naive ? SamplerKind.Naive : SamplerKind.Cached, model);
     }
 
+    /// <summary>The --workers default of train and evaluate: 2 on a CPU with at least 2 libtorch threads (small models are
+    /// bound by the cost of issuing operations there), else 1.</summary>
+    /// <param name="device">The model's device.</param>
+    public static int DefaultWorkers(Device device) => device.type == DeviceType.CPU && torch.get_num_threads() >= 2 ? 2 : 1;
+
     /// <summary>Sets libtorch's CPU threads from --threads until the returned handle is disposed.</summary>
     /// <param name="result">The parse result.</param>
     public IDisposable ApplyThreads(ParseResult result)

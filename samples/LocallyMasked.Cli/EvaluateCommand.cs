@@ -59,7 +59,7 @@ public static class EvaluateCommand
             int count = result.GetValue(images) is > 0 and var n ? Math.Min(n, test.Count) : test.Count;
             int batchSize = result.GetValue(batch);
 
-            int shards = result.GetValue(workers) ?? (model.Device.type == DeviceType.CPU && torch.get_num_threads() >= 2 ? 2 : 1);
+            int shards = result.GetValue(workers) ?? CommonOptions.DefaultWorkers(model.Device);
             using var evaluationWorkers = shards > 1 ? new EvaluationWorkers(shards) : null;
 
             var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -178,7 +178,7 @@ public static class TrainCommand
         // with the same --threads and --workers, so a resume keeps the stored count unless told otherwise, or unless it
         // moves to a GPU, where one pass is the default.
         if (CommonOptions.Given(result, o.Workers) || resumed is null || device.type != DeviceType.CPU)
-            options = options with { Workers = result.GetValue(o.Workers) ?? Math.Min(options.BatchSize, device.type == DeviceType.CPU && torch.get_num_threads() >= 2 ? 2 : 1) };
+            options = options with { Workers = result.GetValue(o.Workers) ?? Math.Min(options.BatchSize, CommonOptions.DefaultWorkers(device)) };
         if (options.Workers > options.BatchSize)
             throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
