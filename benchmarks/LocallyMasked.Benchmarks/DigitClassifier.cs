@@ -1,3 +1,4 @@
+using LocallyMasked.Training;
 using LocallyMasked.Training.Data;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -41,7 +42,7 @@ internal sealed class DigitClassifier : nn.Module<Tensor, Tensor>
         torch.manual_seed(seed);
         var model = new DigitClassifier();
         using var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
-        var generator = new Generator((ulong)seed);
+        using var generator = new Generator((ulong)seed);
         const int batch = 64;
         model.train();
         for (int epoch = 0; epoch < epochs; epoch++)
@@ -56,7 +57,7 @@ internal sealed class DigitClassifier : nn.Module<Tensor, Tensor>
                 var loss = nn.functional.cross_entropy(model.forward(x), labels);
                 optimizer.zero_grad();
                 loss.backward();
-                optimizer.step();
+                AdamUpdate.Apply(optimizer);
             }
         }
         model.eval();

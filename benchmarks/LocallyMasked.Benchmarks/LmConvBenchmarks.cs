@@ -5,6 +5,7 @@ using BenchmarkDotNet.Engines;
 using LocallyMasked.Convolution;
 using LocallyMasked.Convolution.Planning;
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -111,10 +112,11 @@ public class LmConvBenchmarks
         if (kind == "random")
         {
             // Random per-location masks: every tap on or off with probability 1/2, the centre on.
-            using var draws = rand(new long[] { 9, size * size }, generator: new Generator(1));
-            using var on = draws < 0.5;
+            using var maskGenerator = new Generator(1);
+            using var draws = rand(new long[] { 9, size * size }, generator: maskGenerator);
+            using var on = draws.LessThan(0.5);
             var random = on.to(ScalarType.Float32);
-            random[4].fill_(1.0f);
+            random[4].FillInPlace(1.0);
             return random;
         }
 

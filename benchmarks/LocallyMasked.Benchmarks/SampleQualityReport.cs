@@ -58,7 +58,7 @@ internal static class SampleQualityReport
         var test = IdxReader.Read(Path.Combine(root, "test-images-idx3-ubyte.gz"), Path.Combine(root, "test-labels-idx1-ubyte.gz"));
         var clock = Stopwatch.StartNew();
         using var classifier = DigitClassifier.Train(train, epochs, seed);
-        var generator = new Generator((ulong)seed + 1);
+        using var generator = new Generator((ulong)seed + 1);
         int correct = 0;
         for (int start = 0; start < test.Count; start += 500)
         {

@@ -1,5 +1,6 @@
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 
@@ -28,8 +29,8 @@ internal static class SamplingModels
         using var generator = new torch.Generator(1);
         using var uniform = torch.rand(new long[] { batch, config.ImageChannels, config.Height, config.Width }, generator: generator);
         return config.Likelihood == LikelihoodKind.Binary
-            ? uniform.gt(0.5).to(torch.ScalarType.Float32) * 2 - 1
-            : PixelLikelihood.Quantize(uniform * 2 - 1, config.Bits);
+            ? uniform.GreaterThan(0.5).to(torch.ScalarType.Float32).Times(2.0).Minus(1.0)
+            : PixelLikelihood.Quantize(uniform.Times(2.0).Minus(1.0), config.Bits);
     }
 
     public static LocallyMaskedPixelCnn Build(PixelCnnConfig config)

@@ -3,6 +3,7 @@ using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Data;
@@ -59,7 +60,7 @@ internal static class TrainingStepReport
             for (int step = 0; step < steps + 2; step++)
             {
                 using var scope = NewDisposeScope();
-                var x = torch.rand(batch, 1, config.Height, config.Width).gt(0.5).to_type(ScalarType.Float32) * 2 - 1;
+                var x = torch.rand(batch, 1, config.Height, config.Width).GreaterThan(0.5).to_type(ScalarType.Float32).Times(2.0).Minus(1.0);
                 var orders = variant.PerImage
                     ? Enumerable.Range(0, batch).Select(_ => variants[random.Next(variants.Count)]).ToArray()
                     : new[] { variants[random.Next(variants.Count)] };
@@ -70,7 +71,7 @@ internal static class TrainingStepReport
                 optimizer.zero_grad();
                 loss.backward();
                 var backward = clock.Elapsed.TotalSeconds - forward;
-                optimizer.step();
+                AdamUpdate.Apply(optimizer);
                 var total = clock.Elapsed.TotalSeconds;
                 if (step >= 2) times.Add((total, forward, backward, total - forward - backward));
             }
@@ -223,7 +224,7 @@ internal static class TrainingStepReport
             var weight = conv.EffectiveWeight().view(conv.OutChannels, -1);
             var output = weight.matmul(columns.view(n, c * k * k, h * w));
             var bias = conv.bias;
-            if (bias is not null) output = output + bias.view(1, -1, 1);
+            if (bias is not null) output = output.Plus(bias.view(1, -1, 1));
             return output.view(n, conv.OutChannels, h, w);
         }
     }

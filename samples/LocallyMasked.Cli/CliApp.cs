@@ -82,14 +82,21 @@ public static class CliApp
             ArgumentException argument => (ExitCodes.BadInput, OneLine(argument)),
             IOException => (ExitCodes.BadInput, OneLine(exception)),
             OperationCanceledException => (ExitCodes.Interrupted, "stopped."),
-            ExternalException => (ExitCodes.BadInput, $"libtorch failed: {OneLine(exception)}"),
+            ExternalException when IsOutOfMemory(exception) =>
+                (ExitCodes.BadInput, $"out of memory: {OneLine(exception)} (use a smaller batch or model)"),
+            // Any other libtorch error is a bug of this program or of libtorch, never something to retry silently.
+            ExternalException => (ExitCodes.InternalError, $"libtorch failed (a bug; please report it): {OneLine(exception)}"),
             _ => (ExitCodes.InternalError, $"internal error (a bug; please report it with the lines below): {exception.GetType().Name}: {OneLine(exception)}"),
         };
         error.WriteLine($"lmconv: {message}");
-        if (verbose || code == ExitCodes.InternalError) error.WriteLine(exception.ToString());
+        if (verbose || (code == ExitCodes.InternalError && exception is not ExternalException)) error.WriteLine(exception.ToString());
         else if (exception is ExternalException) error.WriteLine("lmconv: run with --verbose for libtorch's full message.");
         return code;
     }
+
+    private static bool IsOutOfMemory(Exception exception) =>
+        exception.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+        || exception.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// An exception's message as one line: the first line only (libtorch appends C++ frames), without the

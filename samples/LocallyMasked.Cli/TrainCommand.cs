@@ -222,26 +222,13 @@ public static class TrainCommand
                 terminal.WithProgress("training", target, line =>
                 {
                     var reporter = new Reporter(line, log, terminal, bpd, target);
-                    int failures = 0;
                     while (trainer.Step < target && !stop.IsCancellationRequested)
                     {
-                        long next = Math.Min(target, (trainer.Step / saveEvery + 1) * saveEvery);
-                        try
-                        {
-                            trainer.Train(next, reporter, stop.Token);
-                            trainer.Save(checkpointPath);
-                            lastGood = checkpointPath;
-                            lastGoodStep = trainer.Step;
-                            failures = 0;
-                        }
-                        catch (System.Runtime.InteropServices.ExternalException e) when (lastGood is not null && ++failures <= 3)
-                        {
-                            // libtorch errors that do not repeat (TorchSharp 0.107 can free an implicitly created Scalar
-                            // while a native call still uses it) are survived by resuming from the last checkpoint:
-                            // resumption is exact, so the run continues as if nothing had happened.
-                            terminal.Warn($"native error at step {trainer.Step}: {CliApp.OneLine(e)}; resuming from {lastGood} (attempt {failures} of 3)");
-                            trainer.Resume(lastGood);
-                        }
+                        // A libtorch error is a bug: it is not retried (CliApp reports it with exit code 70).
+                        trainer.Train(Math.Min(target, (trainer.Step / saveEvery + 1) * saveEvery), reporter, stop.Token);
+                        trainer.Save(checkpointPath);
+                        lastGood = checkpointPath;
+                        lastGoodStep = trainer.Step;
                     }
                 }, percentStep: 2, initial: firstStep);
             }

@@ -5,6 +5,7 @@ using LocallyMasked.Training.Runtime;
 using LocallyMasked.Training.Data;
 using LocallyMasked.Training.Evaluation;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,7 +31,7 @@ public sealed class Trainer : IDisposable
     private readonly NegativeLogLikelihood objective;
     private readonly ImageDataset train;
     private readonly ImageDataset? test;
-    private readonly optim.Optimizer optimizer;
+    private readonly TorchSharp.Modules.Adam optimizer;
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> parameters;
     private readonly WeightAverage? average;
     private readonly ShardWorkers? workers;
@@ -140,7 +141,8 @@ public sealed class Trainer : IDisposable
         {
             // Dropout draws from torch's CPU generator: seeded per step, so that a resumed run draws what the
             // uninterrupted one drew; the caller's generator state is put back afterwards.
-            var callerRandomState = torch.random.get_rng_state();
+            using var cpuGenerator = torch.Generator.Default;
+            var callerRandomState = cpuGenerator.get_state();
             torch.random.manual_seed(unchecked((long)Mix(Options.Seed, (ulong)step, 0x5EED_0004)));
             try
             {
@@ -149,26 +151,29 @@ public sealed class Trainer : IDisposable
                 var orders = DrawOrders(indices.Length, random);
                 if (workers is null)
                 {
-                    var mean = CheckedLosses(objective(inputs, orders), indices.Length).mean();
+                    var losses = CheckedLosses(objective(inputs, orders), indices.Length);
+                    var mean = losses.mean();
                     loss = mean.ToDouble();
-                    if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
+                    if (!double.IsFinite(loss))
+                        throw new TrainingDivergedException(step, loss, "loss", DivergenceDiagnosis.FirstNonFinite(model, inputs, losses, indices));
                     optimizer.zero_grad();
                     mean.backward();
                 }
                 else
                 {
-                    loss = ShardedBackward(inputs, orders, step);
+                    loss = ShardedBackward(inputs, orders, step, indices);
                 }
                 double norm = Options.MaxGradientNorm is { } maxNorm
                     ? nn.utils.clip_grad_norm_(parameters, maxNorm)
                     : GradientNorm();
-                if (!double.IsFinite(norm)) throw new TrainingDivergedException(step, norm, "gradient norm");
+                if (!double.IsFinite(norm))
+                    throw new TrainingDivergedException(step, norm, "gradient norm", DivergenceDiagnosis.FirstNonFinite(model, inputs, null, indices));
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
-                optimizer.step();
+                AdamUpdate.Apply(optimizer);
             }
             finally
             {
-                torch.random.set_rng_state(callerRandomState);
+                cpuGenerator.set_state(callerRandomState);
             }
         }
         average?.Update();
@@ -319,7 +324,7 @@ public sealed class Trainer : IDisposable
     /// parameters' gradients, are those of the batch mean. Each shard's dropout draws from its own generator.
     /// </summary>
     /// <returns>The batch's mean loss (nothing is written to the gradients when it is not finite).</returns>
-    private double ShardedBackward(Tensor inputs, IReadOnlyList<GenerationOrder> orders, long step)
+    private double ShardedBackward(Tensor inputs, IReadOnlyList<GenerationOrder> orders, long step, int[] indices)
     {
         int batch = (int)inputs.shape[0], count = workers!.Count;
         // Only what requires a gradient is differentiated: libtorch refuses the others, and its error would not reach
@@ -336,21 +341,23 @@ public sealed class Trainer : IDisposable
             using var dropout = ChannelDropout.UseGenerator(generator);
             var shardOrders = orders.Count == 1 ? orders : orders.Skip(start).Take(length).ToArray();
             var nll = CheckedLosses(objective(inputs.narrow(0, start, length), shardOrders), length);
-            var gradients = autograd.grad(new[] { nll.sum() / batch }, trainable, allow_unused: true);
+            var gradients = autograd.grad(new[] { nll.sum().DividedBy(batch) }, trainable, allow_unused: true);
             // A parameter the loss does not reach comes back as a tensor without a handle.
             return new ShardResult(nll.detach().DetachFromDisposeScope(),
                 gradients.Select(g => g.IsInvalid ? null : g.DetachFromDisposeScope()).ToArray());
         }, discard: shard => shard.Dispose());
         try
         {
-            var loss = cat(shards.Select(s => s.Losses).ToArray()).mean().ToDouble();
-            if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, loss, "loss");
+            var losses = cat(shards.Select(s => s.Losses).ToArray());
+            var loss = losses.mean().ToDouble();
+            if (!double.IsFinite(loss))
+                throw new TrainingDivergedException(step, loss, "loss", DivergenceDiagnosis.FirstNonFinite(model, inputs, losses, indices));
             optimizer.zero_grad();
             for (int i = 0; i < trainable.Length; i++)
             {
                 Tensor? sum = null;
                 foreach (var shard in shards)
-                    if (shard.Gradients[i] is { } g) sum = sum is null ? g.clone() : sum.add_(g);
+                    if (shard.Gradients[i] is { } g) sum = sum is null ? g.clone() : sum.PlusInPlace(g);
                 // The parameter keeps its own reference to the gradient: this step's scope disposes only the handle.
                 if (sum is not null) trainable[i].grad = sum;
             }
@@ -378,7 +385,7 @@ public sealed class Trainer : IDisposable
     private double GradientNorm()
     {
         using var scope = NewDisposeScope();
-        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.square().sum()).ToArray();
+        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.Squared().sum()).ToArray();
         return squares.Length == 0 ? 0 : stack(squares).sum().sqrt().ToDouble();
     }
 

@@ -40,8 +40,10 @@ public sealed class WeightAverage : IDisposable
     public void Update()
     {
         using var noGrad = no_grad();
+        using var decay = Decay.ToScalar();
+        using var rest = (1 - Decay).ToScalar();
         foreach (var (name, avg) in average)
-            avg.mul_(Decay).add_(parameters[name], alpha: 1 - Decay);
+            avg.mul_(decay).add_(parameters[name], rest);
     }
 
     /// <summary>

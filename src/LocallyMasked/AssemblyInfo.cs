@@ -5,3 +5,4 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("LocallyMasked.Training")]
 [assembly: InternalsVisibleTo("LocallyMasked.Tests")]
 [assembly: InternalsVisibleTo("LocallyMasked.Benchmarks")]
+[assembly: InternalsVisibleTo("LocallyMasked.ReproducibilityProbe")]

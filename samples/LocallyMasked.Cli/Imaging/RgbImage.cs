@@ -1,3 +1,4 @@
+using LocallyMasked.Training.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -65,8 +66,7 @@ public sealed class RgbImage
         using var scope = NewDisposeScope();
         int c = (int)image.shape[0], h = (int)image.shape[1], w = (int)image.shape[2];
         var rgb = c == 1 ? image.expand(3, h, w) : image;
-        var bytes = rgb.detach().to(CPU).to_type(ScalarType.Float64).add(1.0).mul(127.5).round().clamp(0, 255)
-            .to_type(ScalarType.Byte).permute(1, 2, 0).contiguous();
+        var bytes = PixelScaling.ToBytes(rgb.detach().to(CPU).to_type(ScalarType.Float64)).permute(1, 2, 0).contiguous();
         return new RgbImage(w, h, bytes.data<byte>().ToArray());
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,9 +24,9 @@ public static class PixelScaling
         if (!IsFloatingPoint(dtype))
             throw new ArgumentException($"Expected a floating-point dtype, got {dtype}.", nameof(dtype));
         using var scope = NewDisposeScope();
-        if (bits == 8) return bytes.to_type(dtype).div(255.0).mul(2.0).sub(1.0).MoveToOuterDisposeScope();
-        var levels = bytes.to_type(ScalarType.Float64).div(Math.Pow(2, 8 - bits)).floor();
-        return levels.div(Math.Pow(2, bits) - 1).mul(2.0).sub(1.0).to_type(dtype).MoveToOuterDisposeScope();
+        if (bits == 8) return bytes.to_type(dtype).DividedBy(255.0).Times(2.0).Minus(1.0).MoveToOuterDisposeScope();
+        var levels = bytes.to_type(ScalarType.Float64).DividedBy(Math.Pow(2, 8 - bits)).floor();
+        return levels.DividedBy(Math.Pow(2, bits) - 1).Times(2.0).Minus(1.0).to_type(dtype).MoveToOuterDisposeScope();
     }
 
     private static bool IsFloatingPoint(ScalarType dtype) =>
@@ -50,9 +51,9 @@ public static class PixelScaling
         if (!IsFloatingPoint(dtype))
             throw new ArgumentException($"Expected a floating-point dtype, got {dtype}.", nameof(dtype));
         using var scope = NewDisposeScope();
-        var intensity = bytes.to_type(ScalarType.Float64).div(255.0);
+        var intensity = bytes.to_type(ScalarType.Float64).DividedBy(255.0);
         var on = uniforms.to(intensity.device).to_type(ScalarType.Float64).lt(intensity);
-        return on.to_type(dtype).mul(2.0).sub(1.0).MoveToOuterDisposeScope();
+        return on.to_type(dtype).Times(2.0).Minus(1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Maps model inputs in [-1, 1] back to bytes (rounding to the nearest of the 256 levels).</summary>
@@ -63,6 +64,6 @@ public static class PixelScaling
         if (!signed.is_floating_point())
             throw new ArgumentException($"Expected a floating-point tensor, got {signed.dtype}.", nameof(signed));
         using var scope = NewDisposeScope();
-        return signed.add(1.0).mul(127.5).round().clamp(0, 255).to_type(ScalarType.Byte).MoveToOuterDisposeScope();
+        return signed.Plus(1.0).Times(127.5).round().ClampedTo(0, 255).to_type(ScalarType.Byte).MoveToOuterDisposeScope();
     }
 }

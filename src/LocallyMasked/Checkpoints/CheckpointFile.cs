@@ -77,7 +77,8 @@ internal static class CheckpointFile
         }
         writer.Write(parts.Average is not null);
         if (parts.Average is not null) WriteTensors(writer, parts.Average);
-        using (var rng = torch.random.get_rng_state())
+        using (var generator = torch.Generator.Default)
+        using (var rng = generator.get_state())
         {
             var bytes = rng.data<byte>().ToArray();
             writer.Write(bytes.Length);
@@ -194,7 +195,8 @@ internal static class CheckpointFile
             if (restoreRandomState && apply)
             {
                 using var state = tensor(rng, ScalarType.Byte);
-                torch.random.set_rng_state(state);
+                using var generator = torch.Generator.Default;
+                generator.set_state(state);
             }
             return metadata;
         }

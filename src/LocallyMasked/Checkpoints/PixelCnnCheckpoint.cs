@@ -1,6 +1,7 @@
 using System.Collections;
 using LocallyMasked.Layers;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -395,7 +396,7 @@ public static class PixelCnnCheckpoint
                 {
                     using var scope = NewDisposeScope();
                     var asDouble = value.is_floating_point() ? value.to_type(ScalarType.Float64) : value;
-                    if (sums.TryGetValue(name, out var sum)) sum.add_(asDouble);
+                    if (sums.TryGetValue(name, out var sum)) sum.PlusInPlace(asDouble);
                     else sums[name] = asDouble.clone().DetachFromDisposeScope();
                     value.Dispose();
                 }
@@ -408,7 +409,7 @@ public static class PixelCnnCheckpoint
                 foreach (var (name, target) in state)
                 {
                     using var scope = NewDisposeScope();
-                    var mean = target.is_floating_point() ? sums[name].div(paths.Count) : sums[name];
+                    var mean = target.is_floating_point() ? sums[name].DividedBy(paths.Count) : sums[name];
                     target.copy_(mean.to(target.dtype).to(target.device));
                 }
             }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -79,7 +80,7 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
             var fanIn = (double)inChannels * kernelSize * kernelSize;
             if (weightNormalization)
             {
-                var g = w.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
+                var g = w.Squared().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
                 _weightG = (Parameter)new Parameter(g).DetachFromDisposeScope();
                 _weightV = (Parameter)new Parameter(w).DetachFromDisposeScope();
             }
@@ -198,7 +199,7 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
         Tensor w;
         if (_weightV is not null)
         {
-            var norm = _weightV.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
+            var norm = _weightV.Squared().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
             w = _weightG! * _weightV / norm;
         }
         else

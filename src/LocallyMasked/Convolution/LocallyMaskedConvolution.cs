@@ -1,4 +1,5 @@
 using LocallyMasked.Convolution.Planning;
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -83,7 +84,7 @@ public static class LocallyMaskedConvolution
         if (maskWeight is not null)
             // The mask's own term does not depend on the input: (O, T) @ (T, P) or @ (N, T, P), one small product that
             // every path shares and autograd differentiates.
-            output = output + MaskTerm(maskWeight, m).view(m.dim() == 3 ? x.shape[0] : 1, weight.shape[0], x.shape[2], x.shape[3]);
+            output = output.Plus(MaskTerm(maskWeight, m).view(m.dim() == 3 ? x.shape[0] : 1, weight.shape[0], x.shape[2], x.shape[3]));
         return output.MoveToOuterDisposeScope();
     }
 

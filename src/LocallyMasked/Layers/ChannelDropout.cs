@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Layers;
@@ -16,26 +17,28 @@ internal static class ChannelDropout
     /// <summary>Applies channel dropout with probability <paramref name="probability"/> to (N, C, H, W) features.</summary>
     public static Tensor Apply(Tensor input, double probability)
     {
-        if (threadGenerator is not { } generator)
+        if (threadGenerator is null)
             return nn.functional.dropout2d(input, probability, training: true);
         using var scope = NewDisposeScope();
         var keep = 1.0 - probability;
         // Drawn on the CPU (TorchSharp 0.107 makes every Generator there, whatever device it is given), so that the
         // draws are the same on every device; (N, C) values are cheap to move.
-        var noise = empty(new[] { input.shape[0], input.shape[1], 1, 1 }, input.dtype, CPU).bernoulli_(keep, generator).div_(keep);
+        var noise = empty(new[] { input.shape[0], input.shape[1], 1, 1 }, input.dtype, CPU).bernoulli_(keep, threadGenerator).DividedByInPlace(keep);
         return (input * noise.to(input.device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Makes this thread's dropout draw from <paramref name="generator"/> until the returned scope is disposed.</summary>
     public static IDisposable UseGenerator(Generator generator)
     {
-        var previous = threadGenerator;
+        var restore = new Restore();
         threadGenerator = generator;
-        return new Restore(previous);
+        return restore;
     }
 
-    private sealed class Restore(Generator? previous) : IDisposable
+    private sealed class Restore : IDisposable
     {
+        private readonly Generator? previous = threadGenerator;
+
         public void Dispose() => threadGenerator = previous;
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,6 +20,6 @@ public static class ConcatElu
             throw new ArgumentException($"Expected features of shape (N, C, ...), got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
         var doubled = cat(new[] { x, -x }, 1);
-        return nn.functional.elu(doubled, 1.0).MoveToOuterDisposeScope();
+        return doubled.Elu().MoveToOuterDisposeScope();
     }
 }

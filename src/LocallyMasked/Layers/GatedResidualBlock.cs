@@ -1,5 +1,6 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -103,9 +104,9 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
     internal Tensor Evaluate(Tensor u, Tensor? skip, ILayerEvaluator layers)
     {
         var t = layers.Normalize(layers.Convolve(_convInput, ConcatElu.Apply(u), MaskRole.Undilated), Normalization, MaskRole.Undilated);
-        if (skip is not null) t = t + layers.Linear(_skip!, ConcatElu.Apply(skip));
+        if (skip is not null) t = t.Plus(layers.Linear(_skip!, ConcatElu.Apply(skip)));
         t = layers.Convolve(_convOut, layers.Dropout(this, ConcatElu.Apply(t)), MaskRole.Undilated);
         var halves = t.chunk(2, 1);
-        return u + layers.Normalize(halves[0], Normalization, MaskRole.Undilated) * halves[1].sigmoid();
+        return u.Plus(layers.Normalize(halves[0], Normalization, MaskRole.Undilated) * halves[1].sigmoid());
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,6 +45,6 @@ public static class PositionalNormalization
         long channels = channelsLast.shape[^1];
         double shrink = (channels - 1) / (double)channels;
         // In place on layer_norm's own output, which its backward does not keep.
-        return nn.functional.layer_norm(channelsLast, new[] { channels }, eps: Epsilon * shrink).mul_(Math.Sqrt(shrink));
+        return nn.functional.layer_norm(channelsLast, new[] { channels }, eps: Epsilon * shrink).TimesInPlace(Math.Sqrt(shrink));
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -52,7 +53,7 @@ public sealed class WeightNormalizedConv2d : nn.Module<Tensor, Tensor>
             double bound = 1.0 / Math.Sqrt(inChannels * kernelHeight * kernelWidth);
             var v = empty(new long[] { outChannels, inChannels, kernelHeight, kernelWidth }, dtype: dtype, device: device);
             nn.init.uniform_(v, -bound, bound);
-            var g = v.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
+            var g = v.Squared().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
             var b = empty(new long[] { outChannels }, dtype: dtype, device: device);
             nn.init.uniform_(b, -bound, bound);
             _bias = new Parameter(b.DetachFromDisposeScope(), requires_grad: true);
@@ -81,7 +82,7 @@ public sealed class WeightNormalizedConv2d : nn.Module<Tensor, Tensor>
     public Tensor EffectiveWeight()
     {
         using var scope = NewDisposeScope();
-        var norm = _direction.square().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
+        var norm = _direction.Squared().sum(new long[] { 1, 2, 3 }, keepdim: true).sqrt();
         return (_magnitude * _direction / norm).MoveToOuterDisposeScope();
     }
 

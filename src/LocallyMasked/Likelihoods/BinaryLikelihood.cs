@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,13 +20,13 @@ public sealed class BinaryLikelihood : PixelLikelihood
 
     private protected override Tensor ComputeLogProbability(Tensor x, Tensor parameters)
     {
-        var label = x.gt(0.0).to(ScalarType.Int64); // (..., 1): index 1 for +1
+        var label = x.GreaterThan(0.0).to(ScalarType.Int64); // (..., 1): index 1 for +1
         return nn.functional.log_softmax(parameters, -1).gather(-1, label).squeeze(-1);
     }
 
     private protected override Tensor ComputeSample(Tensor parameters, Tensor uniforms, double temperature)
     {
-        var positive = nn.functional.softmax(parameters / temperature, -1).narrow(-1, 1, 1);
+        var positive = nn.functional.softmax(parameters.DividedBy(temperature), -1).narrow(-1, 1, 1);
         return where(uniforms.lt(positive), ones_like(positive), -ones_like(positive));
     }
 
@@ -39,7 +40,7 @@ public sealed class BinaryLikelihood : PixelLikelihood
     private protected override void CheckValues(Tensor x, string argumentName)
     {
         using var scope = NewDisposeScope();
-        if (x.numel() > 0 && !x.abs().eq(1.0).all().item<bool>())
+        if (x.numel() > 0 && !x.abs().EqualTo(1.0).all().item<bool>())
             throw new ArgumentException("Binary pixel values must be exactly -1 or +1.", argumentName);
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,20 +38,20 @@ internal static class DiscretizedLogistic
         double top = Math.Pow(2, bits) - 1;
         var centered = x - mean;
         var inverseScale = (-logScale).exp();
-        var plusIn = inverseScale * (centered + 1.0 / top);
-        var minIn = inverseScale * (centered - 1.0 / top);
+        var plusIn = inverseScale * centered.Plus(1.0 / top);
+        var minIn = inverseScale * centered.Minus(1.0 / top);
         var cdfDelta = plusIn.sigmoid() - minIn.sigmoid();
-        var logCdfPlus = plusIn - nn.functional.softplus(plusIn);
-        var logOneMinusCdfMin = -nn.functional.softplus(minIn);
+        var logCdfPlus = plusIn - plusIn.Softplus();
+        var logOneMinusCdfMin = -minIn.Softplus();
         var midIn = inverseScale * centered;
-        var logPdfMid = midIn - logScale - 2.0 * nn.functional.softplus(midIn);
+        var logPdfMid = midIn - logScale - midIn.Softplus().Times(2.0);
         // The clamp keeps the unselected branch finite so that where() never propagates NaN gradients. The fallback
         // approximates the bin's mass by density x bin width; the reference code uses the 8-bit width (log 127.5) at
         // every bit depth, and so does this, so that its published and 5-bit models score exactly as there.
-        var interior = where(cdfDelta.gt(ProbabilityFloor), cdfDelta.clamp_min(1e-12).log(), logPdfMid - FallbackLogBinsPerUnit);
+        var interior = where(cdfDelta.GreaterThan(ProbabilityFloor), cdfDelta.AtLeast(1e-12).log(), logPdfMid.Minus(FallbackLogBinsPerUnit));
         double edge = EdgeFor(top);
-        var upper = where(x.gt(edge), logOneMinusCdfMin, interior);
-        return where(x.lt(-edge), logCdfPlus, upper).MoveToOuterDisposeScope();
+        var upper = where(x.GreaterThan(edge), logOneMinusCdfMin, interior);
+        return where(x.LessThan(-edge), logCdfPlus, upper).MoveToOuterDisposeScope();
     }
 
     /// <summary>Inverse CDF of the standard logistic, log(u) - log(1 - u), with u clamped to [1e-5, 1 - 1e-5] as in the reference sampler.</summary>
@@ -58,8 +59,8 @@ internal static class DiscretizedLogistic
     internal static Tensor StandardLogisticFromUniform(Tensor u)
     {
         using var scope = NewDisposeScope();
-        var clamped = u.clamp(1e-5, 1.0 - 1e-5);
-        return (clamped.log() - (1.0 - clamped).log()).MoveToOuterDisposeScope();
+        var clamped = u.ClampedTo(1e-5, 1.0 - 1e-5);
+        return (clamped.log() - clamped.SubtractedFrom(1.0).log()).MoveToOuterDisposeScope();
     }
 
     /// <summary><see cref="StandardLogisticFromUniform(Tensor)"/> of one number.</summary>

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,7 +28,7 @@ public sealed class GreyLogisticMixture : PixelLikelihood
     private protected override Tensor ComputeLogProbability(Tensor x, Tensor parameters)
     {
         var (logits, means, logScales) = Split(parameters);
-        var perComponent = DiscretizedLogistic.LogBinProbability(x, means, logScales, Bits) + nn.functional.log_softmax(logits, -1);
+        var perComponent = DiscretizedLogistic.LogBinProbability(x, means, logScales, Bits).Plus(nn.functional.log_softmax(logits, -1));
         return perComponent.logsumexp(-1);
     }
 
@@ -36,9 +37,9 @@ public sealed class GreyLogisticMixture : PixelLikelihood
         var (logits, means, logScales) = Split(parameters);
         var index = CategoricalFromUniform(logits, uniforms.select(-1, 0), temperature).unsqueeze(-1);
         var mean = means.gather(-1, index);
-        var scale = logScales.gather(-1, index).exp() * temperature;
+        var scale = logScales.gather(-1, index).exp().Times(temperature);
         var noise = DiscretizedLogistic.StandardLogisticFromUniform(uniforms.narrow(-1, 1, 1));
-        return Quantize(mean + scale * noise, Bits);
+        return Quantize(mean.Plus(scale * noise), Bits);
     }
 
     private protected override void SampleRow(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> value)
@@ -53,6 +54,6 @@ public sealed class GreyLogisticMixture : PixelLikelihood
     {
         int k = MixtureComponents;
         return (parameters.narrow(-1, 0, k), parameters.narrow(-1, k, k),
-            parameters.narrow(-1, 2 * k, k).clamp_min(DiscretizedLogistic.MinLogScale));
+            parameters.narrow(-1, 2 * k, k).AtLeast(DiscretizedLogistic.MinLogScale));
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Likelihoods;
@@ -18,7 +19,7 @@ public static class OrderEnsemble
         if (perOrder.dim() != 2 || perOrder.shape[1] < 1)
             throw new ArgumentException($"Expected per-order log-likelihoods of shape (N, K), got ({string.Join(", ", perOrder.shape)}).", nameof(perOrder));
         using var scope = NewDisposeScope();
-        return (perOrder.logsumexp(1) - Math.Log(perOrder.shape[1])).MoveToOuterDisposeScope();
+        return perOrder.logsumexp(1).Minus(Math.Log(perOrder.shape[1])).MoveToOuterDisposeScope();
     }
 
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -157,8 +158,8 @@ public abstract class PixelLikelihood
         if (bits is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(bits), bits, "Expected 1 to 16 bits.");
         double top = Math.Pow(2, bits) - 1;
         using var scope = NewDisposeScope();
-        var levels = ((x.clamp(-1.0, 1.0) + 1.0) * (top / 2.0)).round();
-        return (levels * 2.0 / top - 1.0).MoveToOuterDisposeScope();
+        var levels = x.ClampedTo(-1.0, 1.0).Plus(1.0).Times(top / 2.0).round();
+        return levels.Times(2.0).DividedBy(top).Minus(1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-probabilities from channels-last values (..., C) and parameters (..., M); returns (...).</summary>
@@ -178,7 +179,7 @@ public abstract class PixelLikelihood
     private protected virtual void CheckValues(Tensor x, string argumentName)
     {
         using var scope = NewDisposeScope();
-        if (x.numel() > 0 && !x.abs().le(1.0).all().item<bool>())
+        if (x.numel() > 0 && !x.abs().LessOrEqual(1.0).all().item<bool>())
             throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
     }
 
@@ -202,9 +203,9 @@ public abstract class PixelLikelihood
     {
         using var scope = NewDisposeScope();
         long k = logits.shape[^1];
-        var cdf = nn.functional.softmax(logits / temperature, -1).cumsum(-1);
+        var cdf = nn.functional.softmax(logits.DividedBy(temperature), -1).cumsum(-1);
         // Count the components whose cumulative probability lies at or below u; clamping guards the rounding of cdf[K-1] to just under 1.
-        var index = cdf.le(u.unsqueeze(-1)).sum(dim: -1L, type: ScalarType.Int64).clamp_max(k - 1);
+        var index = cdf.le(u.unsqueeze(-1)).sum(dim: -1L, type: ScalarType.Int64).AtMost(k - 1);
         return index.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,11 +37,11 @@ public sealed class RgbLogisticMixture : PixelLikelihood
         var coupledMeans = stack(new[]
         {
             means.select(-2, 0),
-            means.select(-2, 1) + coefficients.select(-2, 0) * red,
-            means.select(-2, 2) + coefficients.select(-2, 1) * red + coefficients.select(-2, 2) * green,
+            means.select(-2, 1).Plus(coefficients.select(-2, 0) * red),
+            means.select(-2, 2).Plus(coefficients.select(-2, 1) * red).Plus(coefficients.select(-2, 2) * green),
         }, -2);
         var perComponent = DiscretizedLogistic.LogBinProbability(values, coupledMeans, logScales, Bits).sum(dim: -2L)
-            + nn.functional.log_softmax(logits, -1);
+            .Plus(nn.functional.log_softmax(logits, -1));
         return perComponent.logsumexp(-1);
     }
 
@@ -50,15 +51,15 @@ public sealed class RgbLogisticMixture : PixelLikelihood
         var component = CategoricalFromUniform(logits, uniforms.select(-1, 0), temperature);
         var index = component.unsqueeze(-1).unsqueeze(-1).expand(means.shape[..^1].Append(1L).ToArray());
         var mean = means.gather(-1, index).squeeze(-1);          // (..., 3)
-        var scale = logScales.gather(-1, index).squeeze(-1).exp() * temperature;
+        var scale = logScales.gather(-1, index).squeeze(-1).exp().Times(temperature);
         var coefficient = coefficients.gather(-1, index).squeeze(-1);
         var noise = DiscretizedLogistic.StandardLogisticFromUniform(uniforms.narrow(-1, 1, 3));
         // Each channel is rounded before it conditions the next one, as in the likelihood, where the
         // coupling uses the observed (bin-centre) values.
-        var red = Quantize(mean.select(-1, 0) + scale.select(-1, 0) * noise.select(-1, 0), Bits);
-        var green = Quantize(mean.select(-1, 1) + coefficient.select(-1, 0) * red + scale.select(-1, 1) * noise.select(-1, 1), Bits);
-        var blue = Quantize(mean.select(-1, 2) + coefficient.select(-1, 1) * red + coefficient.select(-1, 2) * green
-            + scale.select(-1, 2) * noise.select(-1, 2), Bits);
+        var red = Quantize(mean.select(-1, 0).Plus(scale.select(-1, 0) * noise.select(-1, 0)), Bits);
+        var green = Quantize(mean.select(-1, 1).Plus(coefficient.select(-1, 0) * red).Plus(scale.select(-1, 1) * noise.select(-1, 1)), Bits);
+        var blue = Quantize(mean.select(-1, 2).Plus(coefficient.select(-1, 1) * red).Plus(coefficient.select(-1, 2) * green)
+            .Plus(scale.select(-1, 2) * noise.select(-1, 2)), Bits);
         return stack(new[] { red, green, blue }, -1);
     }
 
@@ -90,7 +91,7 @@ public sealed class RgbLogisticMixture : PixelLikelihood
         var logits = parameters.narrow(-1, 0, k);
         var rest = parameters.narrow(-1, k, 9 * k).unflatten(parameters.dim() - 1, new long[] { 3, 3 * k }); // (..., 3, 3K)
         var means = rest.narrow(-1, 0, k);
-        var logScales = rest.narrow(-1, k, k).clamp_min(DiscretizedLogistic.MinLogScale);
+        var logScales = rest.narrow(-1, k, k).AtLeast(DiscretizedLogistic.MinLogScale);
         var coefficients = rest.narrow(-1, 2 * k, k).tanh();
         return (logits, means, logScales, coefficients);
     }

@@ -58,7 +58,7 @@ internal static class EnsembleEvaluation
         // Pairs are laid out order-major: pair p is image p % N under order p / N.
         var perPair = EvaluateInChunks(n * k, maxBatchSize, (start, count) =>
         {
-            var imageIndex = arange(start, start + count, dtype: ScalarType.Int64, device: x.device).remainder(n);
+            var imageIndex = tensor(Enumerable.Range(0, (int)count).Select(i => (start + i) % n).ToArray(), ScalarType.Int64, x.device);
             var images = x.index_select(0, imageIndex);
             var chunkOrders = Enumerable.Range(0, (int)count).Select(i => orders[(int)((start + i) / n)]).ToArray();
             var perPixel = model.LogLikelihoodPerPixel(images, model.MasksFor(chunkOrders));

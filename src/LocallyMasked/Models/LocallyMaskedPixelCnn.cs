@@ -2,6 +2,7 @@ using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -229,7 +230,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
             if (stage < StageCount - 1)
                 u = layers.Normalize(layers.Convolve(_upsize[stage], u, MaskRole.Dilated), normalization, MaskRole.Dilated);
         }
-        return layers.Linear(_output, nn.functional.elu(u, 1.0));
+        return layers.Linear(_output, u.Elu());
     }
 
     /// <summary>

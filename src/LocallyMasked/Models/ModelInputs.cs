@@ -1,4 +1,5 @@
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using static TorchSharp.torch;
 
@@ -26,7 +27,7 @@ internal static class ModelInputs
         if (!DeviceEquality.Same(x.device, device))
             throw new ArgumentException($"Expected images on {device} (the model's device), got {x.device}.", argumentName);
         using var scope = NewDisposeScope();
-        if (!x.abs().le(1.0).all().item<bool>())
+        if (!x.abs().LessOrEqual(1.0).all().item<bool>())
             throw new ArgumentException("Pixel values must lie in [-1, 1] (images are scaled from [0, 2^bits - 1] to [-1, 1]).", argumentName);
     }
 

@@ -1,5 +1,6 @@
 using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -137,7 +138,11 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
         var uList = new Stack<Tensor>();
         var ulList = new Stack<Tensor>();
         uList.Push(_uInit.forward(x));
-        ulList.Push(_ulInit[0].forward(x) + _ulInit[1].forward(x));
+        // ul_init holds a DownShiftedConv2d and a DownRightShiftedConv2d, which own their Scalars (the analyzer cannot see
+        // which forward these base-typed calls reach).
+#pragma warning disable LMS002
+        ulList.Push(_ulInit[0].forward(x).Plus(_ulInit[1].forward(x)));
+#pragma warning restore LMS002
         for (int i = 0; i < StageCount; i++)
         {
             var (uOut, ulOut) = _upStages[i].forward(uList.Peek(), ulList.Peek());
@@ -165,7 +170,7 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
         if (uList.Count != 0 || ulList.Count != 0)
             throw new InvalidOperationException($"The down pass left {uList.Count} and {ulList.Count} skip entries unused.");
 
-        return _output.forward(nn.functional.elu(ul, 1.0)).MoveToOuterDisposeScope();
+        return _output.forward(ul.Elu()).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) in raster order.</summary>

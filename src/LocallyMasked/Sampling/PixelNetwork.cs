@@ -3,6 +3,7 @@ using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -76,7 +77,7 @@ internal abstract class PixelNetwork : IDisposable
         // The mask-dependent terms: the first layer's channel of ones and its mask weight, the other layers' mask weights.
         var first = model.InitialConvolution;
         var onesWeight = Arranged(first.EffectiveWeight().detach().narrow(1, config.ImageChannels, 1));
-        if (first.mask_weight is { } firstMaskWeight) onesWeight = onesWeight + firstMaskWeight.detach().reshape(first.OutChannels, -1).t();
+        if (first.mask_weight is { } firstMaskWeight) onesWeight = onesWeight.Plus(firstMaskWeight.detach().reshape(first.OutChannels, -1).t());
         _roleTerms.Add(new RoleTerms(new[] { First }, onesWeight.contiguous(), first.bias?.detach()));
         if (config.LearnWeightForMasks)
         {
@@ -388,7 +389,8 @@ internal sealed class TorchPixelNetwork : PixelNetwork
         _signs = tensor(new[] { 1.0, -1.0 }, new long[] { 2, 1 }, dtype, device);
         // Every normalized feature vector has F channels.
         int filters = model.Config.Filters;
-        _ponoScale = full(new long[] { filters }, Math.Sqrt(Shrink(filters)), dtype, device);
+        using var scale = Math.Sqrt(Shrink(filters)).ToScalar();
+        _ponoScale = full(new long[] { filters }, scale, dtype, device);
     }
 
     public override void Dispose() => _one.Dispose();

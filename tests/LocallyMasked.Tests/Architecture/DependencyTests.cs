@@ -14,7 +14,7 @@ public class DependencyTests
     /// <summary>The model package's stages in data-flow order: a stage may use only the stages before it.</summary>
     internal static readonly string[] Stages =
     {
-        "Orders", "Masks", "Convolution", "Layers", "Likelihoods", "Models", "Sampling", "Checkpoints",
+        "Numerics", "Orders", "Masks", "Convolution", "Layers", "Likelihoods", "Models", "Sampling", "Checkpoints",
     };
 
     private static readonly Regex Reference = new(@"\bLocallyMasked\.([A-Z]\w*(?:\.[A-Z]\w*)*)", RegexOptions.Compiled);

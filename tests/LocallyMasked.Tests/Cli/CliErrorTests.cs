@@ -317,8 +317,14 @@ public sealed class CliErrorTests : IClassFixture<TinyCheckpoint>, IDisposable
         CliApp.Report(new NullReferenceException("boom"), verbose: false, error).Should().Be(ExitCodes.InternalError);
         error.ToString().Should().Contain("internal error").And.Contain("boom");
         var libtorch = new StringWriter();
+        // A libtorch error is a bug (exit 70), in one line with a hint instead of C++ frames; running out of memory is not.
         CliApp.Report(new System.Runtime.InteropServices.ExternalException("Unsupported TypeMeta in ATen\nException raised from ... (frame)"), false, libtorch)
+            .Should().Be(ExitCodes.InternalError);
+        libtorch.ToString().Should().NotContain("frame").And.Contain("libtorch failed (a bug");
+        libtorch.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2, "the error line and the --verbose hint");
+        var memory = new StringWriter();
+        CliApp.Report(new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99 GB"), false, memory)
             .Should().Be(ExitCodes.BadInput);
-        libtorch.ToString().Should().NotContain("frame");
+        memory.ToString().Should().Contain("out of memory");
     }
 }

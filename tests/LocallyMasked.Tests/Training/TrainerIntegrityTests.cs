@@ -23,12 +23,12 @@ public sealed class TrainerIntegrityTests : IDisposable
         return new ImageDataset(pixels, new byte[count], 1, side, side, "generated");
     }
 
-    private static (TinyAutoregressiveModel Model, Trainer Trainer) Create(NegativeLogLikelihood? objective = null)
+    private static (TinyAutoregressiveModel Model, Trainer Trainer) Create(NegativeLogLikelihood? objective = null, int workers = 1)
     {
         var data = Images(8, 4);
         var model = new TinyAutoregressiveModel(16, 7);
         var trainer = new Trainer(model, objective ?? model.NegativeLogLikelihood, GenerationOrders.SCurve(4, 4).Variants().Take(2).ToArray(),
-            data, data, new TrainerOptions { BatchSize = 4, LearningRate = 0.05, EmaDecay = 0.9 }, "{}");
+            data, data, new TrainerOptions { BatchSize = 4, LearningRate = 0.05, EmaDecay = 0.9, Workers = workers }, "{}");
         return (model, trainer);
     }
 
@@ -131,7 +131,9 @@ public sealed class TrainerIntegrityTests : IDisposable
 
             poison = true;
             var act = () => trainer.Train(10);
-            act.Should().Throw<TrainingDivergedException>().Where(e => e.Step == 2 && double.IsNaN(e.Value)).WithMessage("*NaN*step 3*learning rate*");
+            act.Should().Throw<TrainingDivergedException>().Where(e => e.Step == 2 && double.IsNaN(e.Value))
+                .WithMessage("*NaN*step 3*after 2 updates*the loss of training image*learning rate*")
+                .Where(e => e.FirstNonFinite!.StartsWith("the loss of training image"));
 
             trainer.Step.Should().Be(2);
             ShouldEqual(model, weights);
@@ -140,6 +142,47 @@ public sealed class TrainerIntegrityTests : IDisposable
             poison = false;
             trainer.Train(3);
             trainer.Step.Should().Be(3);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ANonFiniteWeightAtTheFirstStepIsNamedAndTheLearningRateIsRuledOut(int workers)
+    {
+        var (model, trainer) = Create(workers: workers);
+        using (model)
+        using (trainer)
+        {
+            var (name, parameter) = model.named_parameters().Last();
+            using (no_grad()) parameter.view(-1)[0] = tensor(double.NaN, parameter.dtype);
+            var act = () => trainer.TrainStep();
+            act.Should().Throw<TrainingDivergedException>()
+                .WithMessage("*step 1, before any update, so the learning rate is not the cause*")
+                .Where(e => e.Step == 0 && e.FirstNonFinite == $"parameter '{name}'");
+            trainer.Step.Should().Be(0);
+        }
+    }
+
+    [Fact]
+    public void ANonFiniteGradientNamesItsParameter()
+    {
+        TinyAutoregressiveModel? inner = null;
+        // d/dx sqrt(x) at 0 is infinite: the loss stays finite while one parameter's gradient does not.
+        NegativeLogLikelihood objective = (x, orders) =>
+        {
+            var first = inner!.parameters().First();
+            return inner.NegativeLogLikelihood(x, orders) + (first - first.detach()).flatten()[0].abs().sqrt();
+        };
+        var (model, trainer) = Create(objective);
+        inner = model;
+        using (model)
+        using (trainer)
+        {
+            var act = () => trainer.TrainStep();
+            var name = model.named_parameters().First().name;
+            act.Should().Throw<TrainingDivergedException>().WithMessage("*gradient norm*step 1, before any update*")
+                .Where(e => e.FirstNonFinite == $"the gradient of parameter '{name}'");
         }
     }
 

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -159,7 +160,7 @@ internal sealed class GatheredColumnsFunction : LayoutConvolutionFunction<Gather
         if (bias is null)
             return channelsFirst.contiguous();
         using var column = bias.view(1, -1, 1, 1);
-        using var sum = channelsFirst + column;
+        using var sum = channelsFirst.Plus(column);
         return sum.contiguous();
     }
 
@@ -225,7 +226,7 @@ internal sealed class GatheredColumnsFunction : LayoutConvolutionFunction<Gather
             using (var index = tapIndex.narrow(0, group.TapStart, group.TapCount))
             using (var perTap = _sum.view(inChannels, group.TapCount, outChannels).permute(1, 0, 2))
             using (var blocks = perTap.reshape(group.TapCount, inChannels * outChannels))
-                flat.index_add_(0, index, blocks, 1.0);
+                flat.index_add_(0, index, blocks, Scalars.One);
             _sum.Dispose();
             (_sum, _group) = (null, null);
         }

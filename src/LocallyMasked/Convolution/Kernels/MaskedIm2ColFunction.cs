@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -76,7 +77,7 @@ internal sealed class MaskedIm2ColFunction : autograd.SingleTensorFunction<Maske
         if (bias is not null)
         {
             using var b = bias.view(1, outChannels, 1);
-            output.add_(b);
+            output.PlusInPlace(b);
         }
 
         return output.view(n, outChannels, h, w);
@@ -175,7 +176,7 @@ internal sealed class MaskedIm2ColFunction : autograd.SingleTensorFunction<Maske
             {
                 using var target = padded.narrow(2, ki * dilation, h).narrow(3, kj * dilation, w);
                 using var source = gradColumns.select(2, ki).select(2, kj);
-                target.add_(source);
+                target.PlusInPlace(source);
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LocallyMasked.Convolution.Kernels;
+using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -74,14 +75,14 @@ internal static class ConvolutionPlanner
         if (plan.Columns is null)
         {
             dense ??= torch.zeros(new[] { x.shape[0], weight.shape[0], x.shape[2], x.shape[3] }, x.dtype, x.device)
-                + (bias is null ? torch.zeros(1, x.dtype, x.device) : bias.view(1, -1, 1, 1));
+                .Plus(bias is null ? torch.zeros(1, x.dtype, x.device) : bias.view(1, -1, 1, 1));
             return dense.contiguous().MoveToOuterDisposeScope();
         }
 
         var index = torch.tensor(plan.Columns.Taps.Select(t => (long)t).ToArray(), ScalarType.Int64, x.device);
         var columnWeight = weight.reshape(weight.shape[0], weight.shape[1], -1).index_select(2, index);
         var columns = WideColumnsFunction.apply(x, columnWeight, dense is null ? bias! : null!, plan.Columns);
-        var result = dense is null ? columns : dense + columns;
+        var result = dense is null ? columns : dense.Plus(columns);
         return result.MoveToOuterDisposeScope();
     }
 

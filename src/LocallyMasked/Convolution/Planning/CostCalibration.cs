@@ -23,33 +23,36 @@ internal static class CostCalibration
         // The first plan may be made under no_grad (evaluation); the convolutions' backward needs autograd.
         using var gradMode = enable_grad();
         var element = dtype == ScalarType.Float64 ? 8.0 : 4.0;
+        using var half = 0.5.ToScalar();
+        using var hundredth = 0.01.ToScalar();
+        using var tenth = 0.1.ToScalar();
         const long rows = Batch * Size * Size;
         // Convolutions forward and backward (three products each): a 3x3 one, and the 2x3 one with stride (2, 1) of a
         // periodic class.
-        var x = full(new long[] { Batch, Channels, Size, Size }, 0.5, dtype).requires_grad_(true);
-        var weight = full(new long[] { Channels, Channels, 3, 3 }, 0.01, dtype).requires_grad_(true);
-        var strided = full(new long[] { Channels, Channels, 2, 3 }, 0.01, dtype).requires_grad_(true);
-        var gradient = full(new long[] { Batch, Channels, Size, Size }, 0.1, dtype);
-        var stridedGradient = full(new long[] { Batch, Channels, Size / 2 + 1, Size }, 0.1, dtype);
+        var x = full(new long[] { Batch, Channels, Size, Size }, half, dtype).requires_grad_(true);
+        var weight = full(new long[] { Channels, Channels, 3, 3 }, hundredth, dtype).requires_grad_(true);
+        var strided = full(new long[] { Channels, Channels, 2, 3 }, hundredth, dtype).requires_grad_(true);
+        var gradient = full(new long[] { Batch, Channels, Size, Size }, tenth, dtype);
+        var stridedGradient = full(new long[] { Batch, Channels, Size / 2 + 1, Size }, tenth, dtype);
 
         // Products with a reduction of 9 * C and of C, the same size: their ratio gives the depth at half speed; a deep one
         // 16 times smaller: the size (operations per call) at half speed, as small products do not keep every thread
         // busy. Every result stays well below glibc's mmap threshold, which the kernels' chunks also keep below: a fresh
         // mapping would time the kernel's page zeroing instead.
         const long productRows = rows / 2, smallRows = productRows / 16;
-        var deepLeft = full(new long[] { productRows, 9 * Channels }, 0.5, dtype);
-        var deepRight = full(new long[] { 9 * Channels, Channels }, 0.01, dtype);
+        var deepLeft = full(new long[] { productRows, 9 * Channels }, half, dtype);
+        var deepRight = full(new long[] { 9 * Channels, Channels }, hundredth, dtype);
         var smallLeft = deepLeft.narrow(0, 0, smallRows);
-        var shallowLeft = full(new long[] { 9 * productRows, Channels }, 0.5, dtype);
-        var shallowRight = full(new long[] { Channels, Channels }, 0.01, dtype);
+        var shallowLeft = full(new long[] { 9 * productRows, Channels }, half, dtype);
+        var shallowRight = full(new long[] { Channels, Channels }, hundredth, dtype);
 
         // A gather of rows in a scattered order, as the gathered columns read their groups' pixels.
-        var source = full(new long[] { 2 * rows, Channels }, 0.5, dtype);
-        var index = arange(0, 4 * rows, dtype: ScalarType.Int64).mul(7919).remainder(2 * rows);
+        var source = full(new long[] { 2 * rows, Channels }, half, dtype);
+        var index = tensor(Enumerable.Range(0, (int)(4 * rows)).Select(i => i * 7919L % (2 * rows)).ToArray(), ScalarType.Int64);
 
         // The fixed cost of an operation: products of 8x8 matrices into a view, as the kernels write their groups.
         var target = zeros(new long[] { 64, 8 }, dtype);
-        var (left, right) = (full(new long[] { 8, 8 }, 0.5, dtype), full(new long[] { 8, 8 }, 0.5, dtype));
+        var (left, right) = (full(new long[] { 8, 8 }, half, dtype), full(new long[] { 8, 8 }, half, dtype));
         const int operations = 32;
 
         // Timed in turns, each the fastest of its turns, so that a change of load on a shared machine (another process
