@@ -4,5 +4,7 @@ using System.Runtime.CompilerServices;
 // reference paths they replace.
 [assembly: InternalsVisibleTo("LocallyMasked.Training")]
 [assembly: InternalsVisibleTo("LocallyMasked.Tests")]
+[assembly: InternalsVisibleTo("LocallyMasked.Training.Tests")]
+[assembly: InternalsVisibleTo("LocallyMasked.Cli.Tests")]
 [assembly: InternalsVisibleTo("LocallyMasked.Benchmarks")]
 [assembly: InternalsVisibleTo("LocallyMasked.ReproducibilityProbe")]

@@ -1,5 +1,5 @@
+using LocallyMasked.TestSupport;
 using System.Text.RegularExpressions;
-using LocallyMasked.Tests.Training.Data;
 
 namespace LocallyMasked.Tests.Architecture;
 
@@ -68,7 +68,7 @@ public class DependencyTests
     [Fact]
     public void The_architecture_document_lists_the_stages_in_the_tested_order()
     {
-        var text = File.ReadAllText(IdxReaderTests.FindRepositoryFile("docs/architecture.md"));
+        var text = File.ReadAllText(RepositoryFiles.Find("docs/architecture.md"));
         var positions = Stages.Select(stage => text.IndexOf($"`{stage}/`", StringComparison.Ordinal)).ToArray();
         positions.Should().OnlyContain(p => p >= 0, "every stage is described in docs/architecture.md");
         positions.Should().BeInAscendingOrder("docs/architecture.md describes the stages in data-flow order");
@@ -83,7 +83,7 @@ public class DependencyTests
     /// <summary>Namespace -> (namespace used, file) for every C# file under a project folder.</summary>
     private static Dictionary<string, List<(string Target, string File)>> Graph(string project)
     {
-        var root = IdxReaderTests.FindRepositoryFile(project);
+        var root = RepositoryFiles.Find(project);
         var graph = new Dictionary<string, List<(string, string)>>(StringComparer.Ordinal);
         var files = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)

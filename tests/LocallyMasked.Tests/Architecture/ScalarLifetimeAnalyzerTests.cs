@@ -1,6 +1,6 @@
+using LocallyMasked.TestSupport;
 using System.Collections.Immutable;
 using LocallyMasked.Analyzers;
-using LocallyMasked.Tests.Training.Data;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -23,7 +23,7 @@ public class ScalarLifetimeAnalyzerTests
         var listed = ScalarLifetimeAnalyzer.ConvertingMembers;
         if (Environment.GetEnvironmentVariable("LOCALLYMASKED_WRITE_SCALAR_LIST") == "1")
         {
-            File.WriteAllLines(IdxReaderTests.FindRepositoryFile(ListPath), new[]
+            File.WriteAllLines(RepositoryFiles.Find(ListPath), new[]
             {
                 "# TorchSharp members that create a Scalar they do not keep alive (documentation ids), from TorchSharp's IL.",
                 $"# Regenerate: LOCALLYMASKED_WRITE_SCALAR_LIST=1 dotnet test --filter {nameof(ScalarLifetimeAnalyzerTests)}",

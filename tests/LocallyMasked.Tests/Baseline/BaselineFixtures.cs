@@ -13,8 +13,13 @@ internal static class BaselineFixtures
 {
     private static readonly Lazy<JsonDocument> Manifest = new(() => JsonDocument.Parse(File.ReadAllText(Path("baseline_manifest.json"))));
 
-    public static string Path(string name, [CallerFilePath] string source = "") =>
-        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(source)!, "Fixtures", name);
+    // Beside this source file, whichever test project compiles it.
+    private static readonly string Folder = FixturesFolder();
+
+    public static string Path(string name) => System.IO.Path.Combine(Folder, name);
+
+    private static string FixturesFolder([CallerFilePath] string source = "") =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(source)!, "Fixtures");
 
     public static IEnumerable<string> ModelNames =>
         Manifest.Value.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToArray();

@@ -1,7 +1,6 @@
 using LocallyMasked.Likelihoods;
 using TorchSharp;
 using static TorchSharp.torch;
-using LocallyMasked.Training.Evaluation;
 
 namespace LocallyMasked.Tests.Likelihoods;
 
@@ -20,13 +19,5 @@ public class BinaryLikelihoodTests
         minus[1].Should().BeApproximately(-1.2 - z1, 1e-12);
         plus[1].Should().BeApproximately(0.5 - z1, 1e-12);
         (Math.Exp(minus[0]) + Math.Exp(plus[0])).Should().BeApproximately(1.0, 1e-12);
-    }
-
-    [Fact]
-    public void Bits_per_dimension_divides_by_dimensions_and_ln2()
-    {
-        var report = new EvaluationReport(new[] { 1.0 }, 1.0, 1, 3072);
-        report.BitsPerDimension(3072 * Math.Log(2) * 2.5).Should().BeApproximately(2.5, 1e-12);
-        new EvaluationReport(new[] { 1.0 }, 1.0, 1, 5).BitsPerDimension(10.0 * Math.Log(2)).Should().BeApproximately(2.0, 1e-12);
     }
 }
