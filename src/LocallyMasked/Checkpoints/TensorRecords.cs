@@ -107,6 +107,24 @@ internal static class TensorRecords
         }
     }
 
+    /// <summary>The element type of the first floating-point tensor of a named list, or null when it holds none; the list is skipped.</summary>
+    /// <param name="reader">The source, at the list's count.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <param name="what">What the list holds, for messages.</param>
+    public static ScalarType? FirstFloatingPointType(BinaryReader reader, string path, string what)
+    {
+        int count = reader.ReadInt32();
+        ScalarType? found = null;
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            var (dtype, shape) = ReadHeader(reader, path, what, name);
+            if (found is null && is_floating_point(dtype)) found = dtype;
+            SkipData(reader, dtype, shape);
+        }
+        return found;
+    }
+
     /// <summary>
     /// Checks that the tensor at the reader's position has a valid header and that the stream holds all its data, then
     /// puts the position back.

@@ -177,6 +177,23 @@ public static class TrainingCheckpointFile
         }
     }
 
+    /// <summary>The element type the model's floating-point tensors were saved in (null when it has none).</summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <exception cref="InvalidDataException">The file is not a complete checkpoint.</exception>
+    internal static ScalarType? StoredModelType(string path)
+    {
+        using var reader = Open(path);
+        try
+        {
+            ReadHeader(reader, path);
+            return TensorRecords.FirstFloatingPointType(reader, path, "model");
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: truncated checkpoint.", e);
+        }
+    }
+
     private static TrainingCheckpointSections Read(BinaryReader reader, string path, IReadOnlyDictionary<string, Tensor> model,
         IReadOnlyDictionary<string, Tensor>? average, bool applyTensors)
     {

@@ -31,7 +31,7 @@ internal static class TrainingCheckpointModels
         if (useAverage && !TrainingCheckpointFile.HasWeightAverage(path))
             throw new InvalidDataException($"{path}: the checkpoint holds no moving average of the weights (it was trained without EMA); load its trained weights instead.");
         // Built in the stored dtype (the checkpoint's tensors are loaded in place), converted afterwards if asked.
-        var model = definition.Create(config, options.Device, null);
+        var model = definition.Create(config, options.Device, TrainingCheckpointFile.StoredModelType(path));
         try
         {
             var module = model.Module;
