@@ -177,16 +177,16 @@ public static class TrainingCheckpointFile
         }
     }
 
-    /// <summary>The element type the model's floating-point tensors were saved in (null when it has none).</summary>
+    /// <summary>The metadata, and the element type the model's floating-point tensors were saved in (null when it has none), in one read.</summary>
     /// <param name="path">The checkpoint file.</param>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint.</exception>
-    internal static ScalarType? StoredModelType(string path)
+    internal static (CheckpointMetadata Metadata, ScalarType? ModelType) ReadMetadataAndModelType(string path)
     {
         using var reader = Open(path);
         try
         {
-            ReadHeader(reader, path);
-            return TensorRecords.FirstFloatingPointType(reader, path, "model");
+            var metadata = ReadHeader(reader, path);
+            return (metadata, TensorRecords.FirstFloatingPointType(reader, path, "model"));
         }
         catch (EndOfStreamException e)
         {

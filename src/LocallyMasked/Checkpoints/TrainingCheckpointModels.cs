@@ -17,7 +17,7 @@ internal static class TrainingCheckpointModels
     /// <param name="options">The caller's options (checked).</param>
     public static LoadedModel Load(string path, ModelLoadOptions options)
     {
-        var metadata = TrainingCheckpointFile.ReadMetadata(path);
+        var (metadata, storedType) = TrainingCheckpointFile.ReadMetadataAndModelType(path);
         var notes = new List<ConfigurationNote>();
         var (definition, recorded) = ModelOf(metadata, path);
         if (options.ImageSize is { } size && (size.Height != recorded.Height || size.Width != recorded.Width))
@@ -31,7 +31,7 @@ internal static class TrainingCheckpointModels
         if (useAverage && !TrainingCheckpointFile.HasWeightAverage(path))
             throw new InvalidDataException($"{path}: the checkpoint holds no moving average of the weights (it was trained without EMA); load its trained weights instead.");
         // Built in the stored dtype (the checkpoint's tensors are loaded in place), converted afterwards if asked.
-        var model = definition.Create(config, options.Device, TrainingCheckpointFile.StoredModelType(path));
+        var model = definition.Create(config, options.Device, storedType);
         try
         {
             var module = model.Module;
