@@ -48,16 +48,9 @@ public sealed class CommonOptions
         DefaultValueFactory = _ => "lmconv",
     };
 
-    /// <summary>The --model names and the models they mean.</summary>
-    public static IReadOnlyDictionary<string, ModelKind> ModelNames { get; } = new Dictionary<string, ModelKind>(StringComparer.Ordinal)
-    {
-        ["lmconv"] = ModelKind.LocallyMaskedPixelCnn,
-        ["pixelcnn++"] = ModelKind.PixelCnnPlusPlus,
-    };
-
-    /// <summary>The program's name of a model kind (lmconv, pixelcnn++).</summary>
+    /// <summary>The program's name of a model kind (lmconv, pixelcnn++: <see cref="ModelDefinition.Name"/> in the model catalog).</summary>
     /// <param name="kind">The kind.</param>
-    public static string NameOf(ModelKind kind) => ModelNames.First(kv => kv.Value == kind).Key;
+    public static string NameOf(ModelKind kind) => ModelCatalog.Get(kind).Name;
 
     /// <summary>--filters.</summary>
     public Option<int> Filters { get; } = new("--filters") { Description = "Feature channels per layer.", DefaultValueFactory = _ => 16 };
@@ -115,7 +108,7 @@ public sealed class CommonOptions
     {
         Device.AcceptOnlyFromAmong("cpu", "cuda");
         Sampler.AcceptOnlyFromAmong("cached", "naive");
-        Model.AcceptOnlyFromAmong(ModelNames.Keys.ToArray());
+        Model.AcceptOnlyFromAmong(ModelCatalog.Names.ToArray());
         Dataset.AcceptOnlyFromAmong(DataSources.Names);
         Order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
         Normalization.AcceptOnlyFromAmong(NormalizationNames.Keys.ToArray());
@@ -170,7 +163,7 @@ public sealed class CommonOptions
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(terminal);
         bool naive = result.GetValue(Sampler) == "naive";
-        if (!naive && model.Kind != ModelKind.LocallyMaskedPixelCnn)
+        if (!naive && model is not LocallyMaskedPixelCnn)
         {
             if (Given(result, Sampler))
                 throw new InputError(
@@ -245,11 +238,12 @@ public sealed class CommonOptions
     /// <param name="channels">Image channels.</param>
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
-    public IImageModelConfig ConfigFor(ParseResult result, ModelKind model, DatasetKind kind, int channels, int height, int width)
+    public IImageModelConfig ConfigFor(ParseResult result, ModelDefinition model, DatasetKind kind, int channels, int height, int width)
     {
-        if (model == ModelKind.LocallyMaskedPixelCnn) return ConfigFor(result, kind, channels, height, width);
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.ConfigurationType == typeof(PixelCnnConfig)) return ConfigFor(result, kind, channels, height, width);
         if (Given(result, MaxDilation))
-            throw new InputError($"--max-dilation: a {NameOf(model)} model has no dilated convolutions (it halves and doubles its images); leave --max-dilation out.");
+            throw new InputError($"--max-dilation: a {model.Name} model has no dilated convolutions (it halves and doubles its images); leave --max-dilation out.");
         var config = new PixelCnnPlusPlusConfig
         {
             ImageChannels = channels,
@@ -264,7 +258,7 @@ public sealed class CommonOptions
         };
         if (height % 4 != 0 || width % 4 != 0)
             throw new InputError(
-                $"--model pixelcnn++: the images are {height}x{width}; PixelCNN++ halves them twice and doubles them back, so their height and width "
+                $"--model {model.Name}: the images are {height}x{width}; PixelCNN++ halves them twice and doubles them back, so their height and width "
                 + "must be multiples of 4 (for a folder of images use --size, e.g. --size 28x28).");
         return config;
     }
@@ -285,11 +279,12 @@ public sealed class CommonOptions
     /// <param name="model">Which model.</param>
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
-    public IReadOnlyList<GenerationOrder> OrdersFor(ParseResult result, ModelKind model, int height, int width)
+    public IReadOnlyList<GenerationOrder> OrdersFor(ParseResult result, ModelDefinition model, int height, int width)
     {
-        if (model == ModelKind.LocallyMaskedPixelCnn)
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.TakesAnyOrder)
             return OrderNames.Variants(result.GetValue(Order)!, height, width, result.GetValue(Orders));
-        CheckRasterOnly(result, model);
+        CheckRasterOnly(result, model.Kind);
         return new[] { GenerationOrders.Raster(height, width) };
     }
 
@@ -298,7 +293,7 @@ public sealed class CommonOptions
     /// <param name="model">The model's kind.</param>
     public void CheckRasterOnly(ParseResult result, ModelKind model)
     {
-        if (model == ModelKind.LocallyMaskedPixelCnn) return;
+        if (ModelCatalog.Get(model).TakesAnyOrder) return;
         string order = result.GetValue(Order)!;
         if (Given(result, Order) && order is not ("raster" or "raster_scan"))
             throw new InputError($"--order {order}: a {NameOf(model)} model generates in raster order only; leave --order out (or give --order raster).");

@@ -98,7 +98,7 @@ public static class TrainCommand
         string? resumePath = result.GetValue(o.Resume);
         CheckpointMetadata? resumed = null;
         IImageModelConfig? resumedConfig = null;
-        var modelKind = CommonOptions.ModelNames[result.GetValue(common.Model)!];
+        var definition = ModelCatalog.Named(result.GetValue(common.Model)!);
         DatasetKind kind;
         if (resumePath is not null)
         {
@@ -108,11 +108,11 @@ public static class TrainCommand
                     common.Filters, common.Blocks, common.Mixtures, common.Dropout, common.MaxDilation },
                 $"with --resume: the run continues with the settings stored in {resumePath}; remove them, or start a new run without --resume");
             resumed = CheckpointMetadata.Read(resumePath);
-            var requested = modelKind;
-            (modelKind, resumedConfig) = ConfigOf(resumed, resumePath);
-            if (CommonOptions.Given(result, common.Model) && requested != modelKind)
+            var requested = definition;
+            (definition, resumedConfig) = ConfigOf(resumed, resumePath);
+            if (CommonOptions.Given(result, common.Model) && requested != definition)
                 throw new InputError(
-                    $"--model {CommonOptions.NameOf(requested)}: {resumePath} holds a {CommonOptions.NameOf(modelKind)} model; leave --model out to continue it, or start a new run without --resume.");
+                    $"--model {requested.Name}: {resumePath} holds a {definition.Name} model; leave --model out to continue it, or start a new run without --resume.");
             if (resumed.Step >= target)
                 throw new InputError($"--steps {target}: {resumePath} is already at step {resumed.Step}; give a larger --steps to train further.");
             kind = CommonOptions.Given(result, common.Dataset) ? DataSources.KindOf(result, common) : KindOf(resumedConfig);
@@ -149,8 +149,8 @@ public static class TrainCommand
         }
         else
         {
-            config = common.ConfigFor(result, modelKind, kind, train.Channels, train.Height, train.Width);
-            orders = common.OrdersFor(result, modelKind, train.Height, train.Width);
+            config = common.ConfigFor(result, definition, kind, train.Channels, train.Height, train.Width);
+            orders = common.OrdersFor(result, definition, train.Height, train.Width);
             options = new TrainerOptions
             {
                 BatchSize = result.GetValue(o.Batch),
@@ -183,12 +183,7 @@ public static class TrainCommand
             throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
         torch.random.manual_seed(unchecked((long)options.Seed));
-        using IAutoregressiveImageModel model = config switch
-        {
-            PixelCnnPlusPlusConfig baseline => new PixelCnnPlusPlus(baseline, device),
-            PixelCnnConfig lmconv => new LocallyMaskedPixelCnn(lmconv, device),
-            _ => throw new InvalidOperationException($"No model for a {config.GetType().Name}."),
-        };
+        using var model = definition.Create(config, device);
         using var trainer = PixelCnnTraining.CreateTrainer(model, orders, train, test, options);
         if (resumePath is not null)
         {
@@ -276,14 +271,11 @@ public static class TrainCommand
         return ExitCodes.Success;
     }
 
-    private static (ModelKind Kind, IImageModelConfig Config) ConfigOf(CheckpointMetadata metadata, string path)
+    private static (ModelDefinition Definition, IImageModelConfig Config) ConfigOf(CheckpointMetadata metadata, string path)
     {
         try
         {
-            var kind = PixelCnnCheckpoint.ModelKindOf(metadata, path);
-            return (kind, kind == ModelKind.PixelCnnPlusPlus
-                ? PixelCnnPlusPlusConfig.FromJson(metadata.ModelConfiguration)
-                : PixelCnnConfig.FromJson(metadata.ModelConfiguration));
+            return (metadata.Definition(), metadata.ReadConfiguration());
         }
         catch (InvalidDataException e)
         {

@@ -8,7 +8,8 @@ namespace LocallyMasked.Training;
 /// <summary>
 /// Connects <see cref="Trainer"/> to the library's models (<see cref="LocallyMaskedPixelCnn"/> and the PixelCNN++ baseline
 /// <see cref="PixelCnnPlusPlus"/>, through <see cref="IAutoregressiveImageModel"/>): the training objective, and trainers
-/// whose checkpoints record the model's type and configuration (so that <c>PixelCnnCheckpoint.LoadModel</c> rebuilds it).
+/// whose checkpoints record the model's type and configuration as <see cref="ModelCatalog"/> names and writes them (so that
+/// <c>PixelCnnCheckpoint.LoadModel</c> rebuilds it).
 /// </summary>
 public static class PixelCnnTraining
 {
@@ -50,7 +51,9 @@ public static class PixelCnnTraining
             throw new ArgumentException(
                 $"The {config.Likelihood} likelihood needs {(binary ? "DynamicBinarization" : "Signed")} inputs, got {options.Encoding}.", nameof(options));
         // Signed inputs are quantized to the model's bit depth.
-        return new Trainer(model.Module, Objective(model), orders, train, test, options with { Bits = config.Bits }, config.ToJson());
+        var definition = ModelCatalog.Get(model.Kind);
+        return new Trainer(model.Module, Objective(model), orders, train, test, options with { Bits = config.Bits },
+            definition.WriteConfiguration(config), definition.TypeName);
     }
 
     /// <summary>A trainer for the PixelCNN++ baseline: its order set is its raster order (<see cref="PixelCnnPlusPlus.Order"/>).</summary>

@@ -23,7 +23,7 @@ namespace LocallyMasked.Training;
 /// model, the optimizer and the average keep the state of the last good step.
 /// One dispose scope per step: tensors made by a step die with it.
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed partial class Trainer : IDisposable
 {
     private const int RunningWindow = 50;
 
@@ -37,6 +37,7 @@ public sealed class Trainer : IDisposable
     private readonly ShardWorkers? workers;
     private readonly Queue<double> recent = new();
     private readonly Device device;
+    private readonly string modelType;
     private readonly ScalarType dtype;
     private int[]? permutation;
     private long permutationEpoch = -1;
@@ -49,6 +50,8 @@ public sealed class Trainer : IDisposable
     /// <param name="test">Test images for periodic evaluation, or null.</param>
     /// <param name="options">Settings.</param>
     /// <param name="modelConfiguration">The model's configuration as JSON, stored in checkpoints so that the model can be rebuilt.</param>
+    /// <param name="modelType">The model's type as checkpoints record it (<c>ModelDefinition.TypeName</c> of the model catalog); null
+    /// records the module's .NET type name.</param>
     public Trainer(
         Module model,
         NegativeLogLikelihood objective,
@@ -56,7 +59,8 @@ public sealed class Trainer : IDisposable
         ImageDataset train,
         ImageDataset? test,
         TrainerOptions options,
-        string modelConfiguration = "")
+        string modelConfiguration = "",
+        string? modelType = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(objective);
@@ -75,6 +79,7 @@ public sealed class Trainer : IDisposable
         Orders = orders.ToArray();
         Options = options;
         ModelConfiguration = modelConfiguration ?? string.Empty;
+        this.modelType = modelType ?? model.GetType().FullName ?? model.GetName();
         parameters = model.parameters().ToArray();
         if (parameters.Count == 0) throw new ArgumentException("Expected a model with parameters.", nameof(model));
         device = parameters[0].device;
@@ -251,47 +256,6 @@ public sealed class Trainer : IDisposable
         return PixelScaling.Binarize(bytes, u, dtype).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Saves a checkpoint atomically (model, optimizer, average, step, settings, orders, random state).</summary>
-    /// <param name="path">The checkpoint file; a previous one is replaced only when the new one is complete.</param>
-    public void Save(string path) => CheckpointFile.Save(path, Metadata(), Parts());
-
-    /// <summary>Writes a checkpoint to a stream (what <see cref="Save(string)"/> writes to its temporary file).</summary>
-    /// <param name="stream">The destination.</param>
-    public void Save(Stream stream) => CheckpointFile.Write(stream, Metadata(), Parts());
-
-    /// <summary>
-    /// Restores the state saved by <see cref="Save(string)"/> into this trainer (built with the same model shape and
-    /// orders), so that training continues exactly where it stopped.
-    /// </summary>
-    /// <param name="path">The checkpoint file.</param>
-    public void Resume(string path)
-    {
-        var metadata = CheckpointFile.Load(path, Parts(), restoreRandomState: true, accept: stored =>
-        {
-            // Refused before anything is loaded.
-            if (stored.OrderSequences.Count != Orders.Count || !stored.Orders().SequenceEqual(Orders))
-                throw new InvalidDataException($"{path}: the checkpoint trains a different order set.");
-            if (stored.TrainingImages != 0 && stored.TrainingImages != train.Count)
-                throw new InvalidDataException(
-                    $"{path}: the checkpoint was trained on {stored.TrainingImages} images and this trainer has {train.Count}; its batches, epochs and learning-rate schedule would not continue.");
-        });
-        Step = metadata.Step;
-        recent.Clear();
-    }
-
-    /// <summary>The metadata a checkpoint of the current state holds.</summary>
-    public CheckpointMetadata Metadata() => new()
-    {
-        Step = Step,
-        TrainingImages = train.Count,
-        Options = Options.ToJson(),
-        Height = train.Height,
-        Width = train.Width,
-        OrderSequences = Orders.Select(o => o.Sequence.ToArray()).ToArray(),
-        ModelType = model.GetType().FullName ?? model.GetName(),
-        ModelConfiguration = ModelConfiguration,
-    };
-
     /// <summary>Frees the optimizer and the moving average, and stops the shard workers.</summary>
     public void Dispose()
     {
@@ -378,8 +342,6 @@ public sealed class Trainer : IDisposable
             foreach (var g in Gradients) g?.Dispose();
         }
     }
-
-    private CheckpointFile.Parts Parts() => new(model, optimizer, average?.Tensors);
 
     /// <summary>The global L2 norm of the parameters' gradients (what clipping would compare with its limit).</summary>
     private double GradientNorm()

@@ -1,8 +1,7 @@
 using System.Runtime.CompilerServices;
 
-// The training package reuses the argument checks of orders; the tests compare fast paths against the internal
-// reference paths they replace.
-[assembly: InternalsVisibleTo("LocallyMasked.Training")]
+// The tests compare fast paths against the internal reference paths they replace. The training package uses the public
+// API only.
 [assembly: InternalsVisibleTo("LocallyMasked.Tests")]
 [assembly: InternalsVisibleTo("LocallyMasked.Training.Tests")]
 [assembly: InternalsVisibleTo("LocallyMasked.Cli.Tests")]

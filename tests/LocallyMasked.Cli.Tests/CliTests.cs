@@ -60,13 +60,13 @@ public sealed class CliTests : IDisposable
         CliApp.Run(new[] { "train", "--steps", "2", "--batch-size", "4", "--train-images", "64", "--eval-every", "0",
             "--final-eval-images", "4", "--samples", "0", "--checkpoint-every", "1" }.Concat(tiny).ToArray()).Should().Be(0);
         string checkpoint = Path.Combine(dir, "model.ckpt");
-        CheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(2);
+        TrainingCheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(2);
         string early = Path.Combine(dir, "early.ckpt");
         File.Copy(checkpoint, early);
 
         CliApp.Run(new[] { "train", "--steps", "3", "--resume", checkpoint, "--train-images", "64", "--final-eval-images", "4",
             "--samples", "0", "--output", dir }).Should().Be(0);
-        CheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(3);
+        TrainingCheckpointFile.ReadMetadata(checkpoint).Step.Should().Be(3);
 
         CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--images", "4", "--region", "top" }).Should().Be(0);
         CliApp.Run(new[] { "evaluate", "--checkpoint", checkpoint, "--average", early, "--images", "2", "--orders", "1" })

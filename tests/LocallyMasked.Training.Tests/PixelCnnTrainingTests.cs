@@ -117,4 +117,30 @@ public sealed class PixelCnnTrainingTests : IDisposable
         }
         foreach (var t in first.Values) t.Dispose();
     }
+
+    [Fact]
+    public void AFloat64CheckpointLoadsInFloat64UnlessAnotherTypeIsAsked()
+    {
+        // The model is built in the dtype its tensors were saved in (they load in place), whatever the default dtype.
+        torch.manual_seed(6);
+        var data = Digits(8, 6);
+        var orders = GenerationOrders.SCurve(6, 6).Variants().Take(2).ToArray();
+        using var model = new LocallyMaskedPixelCnn(TinyBinary(), dtype: ScalarType.Float64);
+        using var trainer = PixelCnnTraining.CreateTrainer(model, orders, data, null,
+            new TrainerOptions { BatchSize = 4, LearningRate = 0.01, Encoding = InputEncoding.DynamicBinarization });
+        string path = Path.Combine(dir, "double.ckpt");
+        trainer.Train(1);
+        trainer.Save(path);
+        torch.get_default_dtype().Should().Be(ScalarType.Float32);
+
+        using (var file = PixelCnnCheckpoint.LoadModel(path))
+        {
+            file.Model.DType.Should().Be(ScalarType.Float64);
+            foreach (var (name, value) in model.state_dict()) file.Model.Module.state_dict()[name].Equals(value).Should().BeTrue(name);
+        }
+        using var single = PixelCnnCheckpoint.LoadModel(path, new ModelLoadOptions { DType = ScalarType.Float32 });
+        single.Model.DType.Should().Be(ScalarType.Float32);
+        foreach (var (name, value) in model.state_dict())
+            single.Model.Module.state_dict()[name].Equals(value.to(ScalarType.Float32)).Should().BeTrue(name);
+    }
 }

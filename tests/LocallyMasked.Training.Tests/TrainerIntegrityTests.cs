@@ -50,7 +50,7 @@ public sealed class TrainerIntegrityTests : IDisposable
             string good = Path.Combine(dir, "good.ckpt");
             trainer.Save(good);
             var bytes = File.ReadAllBytes(good);
-            CheckpointFile.ReadMetadata(good).Format.Should().Be(CheckpointMetadata.CurrentFormat);
+            TrainingCheckpointFile.ReadMetadata(good).Format.Should().Be(CheckpointMetadata.CurrentFormat);
             trainer.Train(3);
             var trained = Snapshot(model);
 

@@ -66,8 +66,7 @@ internal static class CheckpointConfigInference
         return config;
     }
 
-    private static string StripPrefix(string key) =>
-        key.StartsWith(PixelCnnCheckpoint.DataParallelPrefix, StringComparison.Ordinal) ? key[PixelCnnCheckpoint.DataParallelPrefix.Length..] : key;
+    private static string StripPrefix(string key) => StateDictFit.WithoutPrefix(key);
 
     /// <summary>The likelihood head and mixture count that <paramref name="parameters"/> outputs per pixel mean.</summary>
     private static (LikelihoodKind Likelihood, int Mixtures) Head(int imageChannels, int parameters)

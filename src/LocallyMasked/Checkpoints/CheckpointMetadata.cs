@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LocallyMasked.Models;
 using LocallyMasked.Orders;
 
 namespace LocallyMasked.Checkpoints;
@@ -43,7 +44,7 @@ public sealed record CheckpointMetadata
     /// <summary>The order set, each order as its pixel sequence.</summary>
     public IReadOnlyList<int[]> OrderSequences { get; init; } = Array.Empty<int[]>();
 
-    /// <summary>The model's type name (for messages when a checkpoint is loaded into the wrong model).</summary>
+    /// <summary>The model's type name (<see cref="ModelDefinition.TypeName"/>; empty in format-1 files, which hold a Locally Masked PixelCNN++).</summary>
     public string ModelType { get; init; } = string.Empty;
 
     /// <summary>The model's configuration, serialized as JSON by the code that built the model.</summary>
@@ -53,7 +54,15 @@ public sealed record CheckpointMetadata
     /// <param name="path">The checkpoint file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a training checkpoint of this library, or its metadata is corrupt.</exception>
-    public static CheckpointMetadata Read(string path) => CheckpointFile.ReadMetadata(path);
+    public static CheckpointMetadata Read(string path) => TrainingCheckpointFile.ReadMetadata(path);
+
+    /// <summary>The model the checkpoint holds, as <see cref="ModelCatalog"/> knows it (from <see cref="ModelType"/>).</summary>
+    /// <exception cref="InvalidDataException">The recorded type is not a model of this library; the message names it.</exception>
+    public ModelDefinition Definition() => ModelCatalog.ForRecordedType(ModelType);
+
+    /// <summary>The recorded configuration (<see cref="ModelConfiguration"/>), read by the model's catalog entry and validated.</summary>
+    /// <exception cref="InvalidDataException">The recorded type is unknown, or the configuration is missing or invalid; the message says which.</exception>
+    public IImageModelConfig ReadConfiguration() => Definition().ReadConfiguration(ModelConfiguration);
 
     /// <summary>The order set as orders.</summary>
     public IReadOnlyList<GenerationOrder> Orders() =>

@@ -41,5 +41,5 @@ public sealed record LoadedModel(
     /// <summary>Disposes the model.</summary>
     public void Dispose() => Model.Dispose();
 
-    private static string Describe(ModelKind kind) => kind == ModelKind.PixelCnnPlusPlus ? "PixelCNN++ baseline" : "Locally Masked PixelCNN++";
+    private static string Describe(ModelKind kind) => ModelCatalog.Get(kind).Description;
 }

@@ -9,7 +9,7 @@ namespace LocallyMasked.Layers;
 /// CPU generator of its own with <see cref="UseGenerator"/>: a trainer that computes shards of a batch on several threads
 /// at once gives each shard its own seeded generator, so that the draws do not depend on how the threads interleave.
 /// </summary>
-internal static class ChannelDropout
+public static class ChannelDropout
 {
     [ThreadStatic]
     private static Generator? threadGenerator;

@@ -53,6 +53,21 @@ public abstract class PixelLikelihood
     };
 
     /// <summary>
+    /// Distribution parameters per pixel of a kind (what <see cref="ParameterChannels"/> of <see cref="Create"/>'s
+    /// distribution is), without building it: 10 x mixtures (RGB), 3 x mixtures (grey) or 2 (binary).
+    /// </summary>
+    /// <param name="kind">The distribution.</param>
+    /// <param name="mixtureComponents">Logistic components (ignored for <see cref="LikelihoodKind.Binary"/>).</param>
+    /// <exception cref="InvalidOperationException">The kind is not a <see cref="LikelihoodKind"/>.</exception>
+    internal static int ParameterChannelsOf(LikelihoodKind kind, int mixtureComponents) => kind switch
+    {
+        LikelihoodKind.RgbLogisticMixture => 10 * mixtureComponents,
+        LikelihoodKind.GreyLogisticMixture => 3 * mixtureComponents,
+        LikelihoodKind.Binary => 2,
+        _ => throw new InvalidOperationException($"Unknown likelihood {kind}."),
+    };
+
+    /// <summary>
     /// Log-probability in nats of every pixel's value (summed over its channels) given the parameters.
     /// </summary>
     /// <param name="x">Pixel values (N, C, ...) in [-1, 1] (binary pixels: -1 or +1).</param>

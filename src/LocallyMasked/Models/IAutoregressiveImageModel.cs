@@ -72,14 +72,20 @@ public interface IAutoregressiveImageModel : IDisposable
     /// <returns>(N).</returns>
     Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders);
 
-    /// <summary>Log-likelihood in nats of every image under every order: entry (n, k) is log p(x_n) under <paramref name="orders"/>[k].</summary>
+    /// <summary>
+    /// Log-likelihood in nats of every image under every order: entry (n, k) is log p(x_n) under <paramref name="orders"/>[k].
+    /// Each distinct order is evaluated once (a repeated order's columns are equal).
+    /// </summary>
     /// <param name="x">Images (N, C, H, W).</param>
     /// <param name="orders">The K orders.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all at once and halves while the device runs out of memory.</param>
+    /// <param name="maxBatchSize">Most image x distinct-order pairs per network pass; null tries all at once and halves while the device runs out of memory.</param>
     /// <returns>(N, K).</returns>
     Tensor PerOrderLogLikelihoods(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null);
 
-    /// <summary>Log-likelihood in nats of every image under the uniform mixture of the orders (the order ensemble; one order: that order's).</summary>
+    /// <summary>
+    /// Log-likelihood in nats of every image under the uniform mixture of the orders (the order ensemble: logsumexp over the
+    /// list minus log K, so a repeated order weighs as often as it is listed; one order, however often listed: that order's).
+    /// </summary>
     /// <param name="x">Images (N, C, H, W).</param>
     /// <param name="orders">The orders.</param>
     /// <param name="maxBatchSize">As for <see cref="PerOrderLogLikelihoods"/>.</param>

@@ -278,11 +278,8 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         return Likelihood.LogProbability(x, parameters).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Log-likelihood in nats of every pixel under one order shared by the batch.</summary>
-    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="order">The generation order.</param>
-    /// <returns>(N, H, W).</returns>
-    public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order) => LogLikelihoodPerPixel(x, MasksFor(order));
+    /// <inheritdoc/>
+    public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order) => ModelLikelihoods.PerPixel(this, x, order);
 
     /// <summary>Log-likelihood in nats of every pixel, image i under <paramref name="orders"/>[i].</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
@@ -304,59 +301,23 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         return LogLikelihoodPerPixel(x, masks).sum(new long[] { 1, 2 }).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Log-likelihood in nats of every image under one order.</summary>
-    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="order">The generation order.</param>
-    /// <returns>(N).</returns>
-    public Tensor LogLikelihood(Tensor x, GenerationOrder order) => LogLikelihood(x, MasksFor(order));
+    /// <inheritdoc/>
+    public Tensor LogLikelihood(Tensor x, GenerationOrder order) => ModelLikelihoods.PerImage(this, x, order);
 
-    /// <summary>Log-likelihood in nats of every image, image i under <paramref name="orders"/>[i].</summary>
-    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="orders">N orders.</param>
-    /// <returns>(N).</returns>
-    public Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders)
-    {
-        using var scope = NewDisposeScope();
-        return LogLikelihood(x, MasksFor(orders)).MoveToOuterDisposeScope();
-    }
+    /// <inheritdoc/>
+    public Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders) => ModelLikelihoods.PerImage(this, x, orders);
 
-    /// <summary>
-    /// Log-likelihood in nats of every image under the uniform mixture of the given orders (the paper's order ensemble):
-    /// logsumexp over orders of log p_order(x) - log(#orders). All image x order pairs are evaluated in batched passes.
-    /// </summary>
-    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="orders">The ensemble's orders (repeats allowed: the mixture weights are uniform over the list).</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
-    /// <returns>(N).</returns>
-    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
-    {
-        using var scope = NewDisposeScope();
-        return OrderEnsemble.Mix(PerOrderLogLikelihoods(x, orders, maxBatchSize)).MoveToOuterDisposeScope();
-    }
+    /// <inheritdoc/>
+    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        ModelLikelihoods.Ensemble(this, x, orders, maxBatchSize);
 
-    /// <summary>
-    /// Log-likelihood in nats of every image under every order, in batched passes: entry (n, k) is log p(x_n) under
-    /// <paramref name="orders"/>[k]. <see cref="OrderEnsemble.Mix"/> turns it into the ensemble's.
-    /// </summary>
-    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="orders">The K orders.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries all pairs in one pass and halves it while the device runs out of memory.</param>
-    /// <returns>(N, K).</returns>
+    /// <inheritdoc/>
     public Tensor PerOrderLogLikelihoods(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
-        EnsembleEvaluation.PerOrderLogLikelihoods(this, x, orders, null, maxBatchSize);
+        ModelLikelihoods.PerOrder(this, x, orders, null, maxBatchSize);
 
-    /// <summary>
-    /// Conditional log-likelihood in nats of a region's pixels given all other pixels, under the ensemble of the given
-    /// orders, each rearranged with <see cref="GenerationOrder.WithRegionLast"/> so that every observed pixel comes first;
-    /// only the region's pixels are scored and the K conditionals are mixed uniformly.
-    /// </summary>
-    /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
-    /// <param name="region">The region to score (the rest is the observed context).</param>
-    /// <param name="orders">Base orders; each is moved to region-last form.</param>
-    /// <param name="maxBatchSize">Most image x order pairs per network pass; null tries one pass and halves it while the device runs out of memory.</param>
-    /// <returns>(N).</returns>
+    /// <inheritdoc/>
     public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
-        EnsembleEvaluation.RegionLogLikelihood(this, x, region, orders, maxBatchSize);
+        ModelLikelihoods.Region(this, x, region, orders, maxBatchSize);
 
     /// <summary>Drops the cached masks (they are rebuilt on demand).</summary>
     public void ClearMaskCache()

@@ -5,8 +5,12 @@ using static TorchSharp.torch;
 
 namespace LocallyMasked.Models;
 
-/// <summary>The argument checks both models make on images and orders, in one place.</summary>
-internal static class ModelInputs
+/// <summary>
+/// The argument checks every <see cref="IAutoregressiveImageModel"/> makes on images and orders, in one place, for code
+/// that takes a model (a trainer, an evaluation, a sampler) and refuses bad input the way the model would, before it
+/// starts working.
+/// </summary>
+public static class ModelInputs
 {
     /// <summary>Checks shape, dtype, device and value range of an input batch.</summary>
     /// <param name="model">The model the images are for.</param>
@@ -60,10 +64,13 @@ internal static class ModelInputs
         if (!model.SupportsOrder(order)) throw Unsupported(model, order, null, argumentName);
     }
 
-    private static ArgumentException Unsupported(IAutoregressiveImageModel model, GenerationOrder order, int? index, string argumentName) =>
-        new(model.Kind == ModelKind.PixelCnnPlusPlus
-                ? $"PixelCNN++ models images in raster order only (row by row, left to right: GenerationOrders.Raster); "
-                  + $"got {(index is { } i ? $"order {i}, " : "")}{order}. Use LocallyMaskedPixelCnn for other orders."
-                : $"The model does not support {(index is { } j ? $"order {j}, " : "")}{order}.",
+    private static ArgumentException Unsupported(IAutoregressiveImageModel model, GenerationOrder order, int? index, string argumentName)
+    {
+        string which = $"{(index is { } i ? $"order {i}, " : "")}{order}";
+        var anyOrder = ModelCatalog.Models.First(d => d.TakesAnyOrder);
+        return new(ModelCatalog.Get(model.Kind).OrderRestriction is { } restriction
+                ? $"{restriction}; got {which}. Use {anyOrder.ModelType.Name} for other orders."
+                : $"The model does not support {which}.",
             argumentName);
+    }
 }

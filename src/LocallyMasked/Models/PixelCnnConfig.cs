@@ -62,13 +62,7 @@ public sealed record PixelCnnConfig : IImageModelConfig
     public int InputChannels => ImageChannels + 1;
 
     /// <summary>Number of distribution parameters per pixel (M): 10 x mixtures (RGB), 3 x mixtures (grey) or 2 (binary).</summary>
-    public int ParameterChannels => Likelihood switch
-    {
-        LikelihoodKind.RgbLogisticMixture => 10 * MixtureComponents,
-        LikelihoodKind.GreyLogisticMixture => 3 * MixtureComponents,
-        LikelihoodKind.Binary => 2,
-        _ => throw new InvalidOperationException($"Unknown likelihood {Likelihood}."),
-    };
+    public int ParameterChannels => PixelLikelihood.ParameterChannelsOf(Likelihood, MixtureComponents);
 
     /// <summary>Pixels per image (H * W).</summary>
     public int PixelCount => Height * Width;
@@ -102,7 +96,7 @@ public sealed record PixelCnnConfig : IImageModelConfig
 
     /// <summary>
     /// The CelebA-HQ 64x64 5-bit model with 320 filters. The block count is the reference default (5);
-    /// <c>PixelCnnCheckpoint.InferConfig</c> reads the real value from a checkpoint.
+    /// <c>PixelCnnCheckpoint.LoadModel</c> reads the real value from a checkpoint.
     /// </summary>
     public static PixelCnnConfig CelebAHq64 => new()
     {
@@ -118,34 +112,15 @@ public sealed record PixelCnnConfig : IImageModelConfig
     /// <summary>Reads a configuration written by <see cref="ToJson"/> and validates it.</summary>
     /// <param name="json">The JSON text.</param>
     /// <exception cref="InvalidDataException">The text is not a valid configuration; the message says why.</exception>
-    public static PixelCnnConfig FromJson(string json)
+    public static PixelCnnConfig FromJson(string json) => ConfigurationJson.Read<PixelCnnConfig>(json, node =>
     {
-        if (string.IsNullOrWhiteSpace(json)) throw new InvalidDataException("No model configuration was recorded.");
-        PixelCnnConfig config;
-        try
-        {
-            // Version 0.1 named a multiplicative mask weight "LearnMaskWeight"; the reference code's weight is additive, so
-            // such a model computes something else under the same weights and cannot be loaded.
-            if (JsonNode.Parse(json) is JsonObject node && node["LearnMaskWeight"] is JsonValue old && old.TryGetValue(out bool multiplicative) && multiplicative)
-                throw new InvalidDataException(
-                    "The model was trained by LocallyMasked 0.1 with a multiplicative mask weight (LearnMaskWeight); this version implements the " +
-                    "reference code's additive mask weight (LearnWeightForMasks), so the weights do not carry over: retrain the model.");
-            config = JsonSerializer.Deserialize<PixelCnnConfig>(json) ?? throw new InvalidDataException("The model configuration is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The model configuration is not a PixelCnnConfig ({e.Message}).", e);
-        }
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"The recorded model configuration is invalid: {e.Message}", e);
-        }
-        return config;
-    }
+        // Version 0.1 named a multiplicative mask weight "LearnMaskWeight"; the reference code's weight is additive, so
+        // such a model computes something else under the same weights and cannot be loaded.
+        if (node is JsonObject o && o["LearnMaskWeight"] is JsonValue old && old.TryGetValue(out bool multiplicative) && multiplicative)
+            throw new InvalidDataException(
+                "The model was trained by LocallyMasked 0.1 with a multiplicative mask weight (LearnMaskWeight); this version implements the " +
+                "reference code's additive mask weight (LearnWeightForMasks), so the weights do not carry over: retrain the model.");
+    });
 
     /// <summary>Checks every field and their combination.</summary>
     /// <exception cref="ArgumentException">A field is out of range or the combination is inconsistent; the message names it.</exception>

@@ -176,43 +176,26 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) in raster order.</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <returns>(N, H, W).</returns>
-    public Tensor LogLikelihoodPerPixel(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var parameters = forward(x);
-        return Likelihood.LogProbability(x, parameters).MoveToOuterDisposeScope();
-    }
+    public Tensor LogLikelihoodPerPixel(Tensor x) => ModelLikelihoods.PerPixel(this, x, _supportedOrders);
 
     /// <summary>Log-likelihood in nats of every pixel under an order, which must be the raster order.</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="order">The raster order of the configured size (<see cref="GenerationOrders.Raster"/>).</param>
     /// <returns>(N, H, W).</returns>
     /// <exception cref="ArgumentException">The order is not the raster order of the configured size.</exception>
-    public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order)
-    {
-        CheckOrder(order, nameof(order));
-        return LogLikelihoodPerPixel(x);
-    }
+    public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order) => ModelLikelihoods.PerPixel(this, x, order);
 
     /// <summary>Log-likelihood in nats of every image in raster order.</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <returns>(N).</returns>
-    public Tensor LogLikelihood(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        return LogLikelihoodPerPixel(x).sum(new long[] { 1, 2 }).MoveToOuterDisposeScope();
-    }
+    public Tensor LogLikelihood(Tensor x) => ModelLikelihoods.PerImage(this, x, _order);
 
     /// <summary>Log-likelihood in nats of every image under an order, which must be the raster order (the API of <see cref="LocallyMaskedPixelCnn"/>).</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="order">The raster order of the configured size (<see cref="GenerationOrders.Raster"/>).</param>
     /// <returns>(N).</returns>
     /// <exception cref="ArgumentException">The order is not the raster order of the configured size.</exception>
-    public Tensor LogLikelihood(Tensor x, GenerationOrder order)
-    {
-        CheckOrder(order, nameof(order));
-        return LogLikelihood(x);
-    }
+    public Tensor LogLikelihood(Tensor x, GenerationOrder order) => ModelLikelihoods.PerImage(this, x, order);
 
     /// <summary>The distribution parameters of every pixel (<see cref="forward"/>); the orders must all be the raster order.</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
@@ -230,13 +213,7 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <param name="orders">N orders, all raster.</param>
     /// <returns>(N).</returns>
     /// <exception cref="ArgumentException">An order is not the raster order, or their number is not N.</exception>
-    public Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders)
-    {
-        ModelInputs.CheckOrders(this, orders, nameof(orders));
-        if (x is not null && x.dim() >= 1 && orders.Count != x.shape[0])
-            throw new ArgumentException($"Expected one order per image: {x.shape[0]} images, {orders.Count} orders.", nameof(orders));
-        return LogLikelihood(x!);
-    }
+    public Tensor LogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders) => ModelLikelihoods.PerImage(this, x, orders);
 
     /// <summary>
     /// Log-likelihood in nats of every image under every order (N, K): every order must be the raster order, so every
@@ -247,13 +224,8 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <param name="maxBatchSize">Most images per network pass; null tries all at once and halves while the device runs out of memory.</param>
     /// <returns>(N, K).</returns>
     /// <exception cref="ArgumentException">An order is not the raster order (named in the message).</exception>
-    public Tensor PerOrderLogLikelihoods(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
-    {
-        ModelInputs.CheckOrders(this, orders, nameof(orders));
-        using var scope = NewDisposeScope();
-        var logLikelihood = Chunked(x, maxBatchSize, null);
-        return logLikelihood.unsqueeze(1).expand(logLikelihood.shape[0], orders.Count).contiguous().MoveToOuterDisposeScope();
-    }
+    public Tensor PerOrderLogLikelihoods(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        ModelLikelihoods.PerOrder(this, x, orders, null, maxBatchSize);
 
     /// <summary>
     /// The order ensemble's log-likelihood: every order must be the raster order, and a mixture of one distribution is
@@ -264,11 +236,8 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <param name="maxBatchSize">Most images per network pass; null tries all at once.</param>
     /// <returns>(N).</returns>
     /// <exception cref="ArgumentException">An order is not the raster order.</exception>
-    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
-    {
-        ModelInputs.CheckOrders(this, orders, nameof(orders));
-        return Chunked(x, maxBatchSize, null);
-    }
+    public Tensor EnsembleLogLikelihood(Tensor x, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        ModelLikelihoods.Ensemble(this, x, orders, maxBatchSize);
 
     /// <summary>
     /// Log-likelihood in nats of a region's pixels in raster order: the sum over the region's pixels of log p(pixel | the
@@ -282,34 +251,8 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <param name="maxBatchSize">Most images per network pass; null tries all at once.</param>
     /// <returns>(N).</returns>
     /// <exception cref="ArgumentException">The region does not fit the model or is empty, or an order is not raster.</exception>
-    public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null)
-    {
-        ArgumentNullException.ThrowIfNull(region);
-        if (region.Height != Config.Height || region.Width != Config.Width)
-            throw new ArgumentException(
-                $"The region is for {region.Height}x{region.Width} images, the model for {Config.Height}x{Config.Width}.", nameof(region));
-        if (region.Pixels.Count == 0) throw new ArgumentException("The region is empty.", nameof(region));
-        ModelInputs.CheckOrders(this, orders, nameof(orders));
-        var weights = new double[Config.PixelCount];
-        foreach (var pixel in region.Pixels) weights[pixel] = 1.0;
-        using var scope = NewDisposeScope();
-        var pixelWeights = tensor(weights, dtype: DType, device: Device).reshape(Config.Height, Config.Width);
-        return Chunked(x, maxBatchSize, pixelWeights).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The (weighted) raster log-likelihood of every image, in chunks of at most <paramref name="maxBatchSize"/> images.</summary>
-    private Tensor Chunked(Tensor x, int? maxBatchSize, Tensor? pixelWeights)
-    {
-        CheckInput(x, nameof(x));
-        if (maxBatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "Expected a positive batch size.");
-        using var scope = NewDisposeScope();
-        return EnsembleEvaluation.EvaluateInChunks(x.shape[0], maxBatchSize, (start, count) =>
-        {
-            var perPixel = LogLikelihoodPerPixel(x.narrow(0, start, count));
-            if (pixelWeights is not null) perPixel = perPixel * pixelWeights;
-            return perPixel.sum(new long[] { 1, 2 });
-        }).MoveToOuterDisposeScope();
-    }
+    public Tensor RegionLogLikelihood(Tensor x, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int? maxBatchSize = null) =>
+        ModelLikelihoods.Region(this, x, region, orders, maxBatchSize);
 
     /// <summary>
     /// Copies a state dict with the authors' key names into the model, all or nothing: every key (after removing a
@@ -321,35 +264,13 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
-        const string prefix = "module.";
-        var incoming = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, value) in stateDict)
-            incoming[key.StartsWith(prefix, StringComparison.Ordinal) ? key[prefix.Length..] : key] = value;
-
-        var target = state_dict();
-        var problems = new List<string>();
-        problems.AddRange(target.Keys.Where(k => !incoming.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).Select(k => $"missing: {k}"));
-        problems.AddRange(incoming.Keys.Where(k => !target.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).Select(k => $"unexpected: {k}"));
-        foreach (var (key, value) in incoming.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            if (!target.TryGetValue(key, out var t)) continue;
-            if (!t.shape.SequenceEqual(value.shape))
-                problems.Add($"shape: {key} is ({string.Join(", ", value.shape)}), the model's ({string.Join(", ", t.shape)})");
-            else if (!value.is_floating_point())
-                problems.Add($"dtype: {key} is {value.dtype}, expected floating point");
-        }
-        if (problems.Count > 0)
+        var fit = StateDictFit.Of(this, stateDict);
+        if (!fit.Fits)
             throw new ArgumentException(
-                $"The state dict does not fit this PixelCNN++ ({problems.Count} problems; nothing was loaded):{Environment.NewLine}  "
-                + string.Join(Environment.NewLine + "  ", problems), nameof(stateDict));
-
-        using (no_grad())
-        {
-            foreach (var (key, value) in incoming) target[key].copy_(value);
-        }
+                $"The state dict does not fit this PixelCNN++ ({fit.Problems.Count} problems; nothing was loaded):{Environment.NewLine}  "
+                + string.Join(Environment.NewLine + "  ", fit.Problems), nameof(stateDict));
+        fit.CopyInto(this);
     }
-
-    private void CheckOrder(GenerationOrder order, string argumentName) => ModelInputs.CheckOrder(this, order, argumentName);
 
     private void CheckInput(Tensor x, string argumentName) => ModelInputs.CheckImages(this, x, argumentName);
 }

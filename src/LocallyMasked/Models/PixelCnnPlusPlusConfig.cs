@@ -42,13 +42,7 @@ public sealed record PixelCnnPlusPlusConfig : IImageModelConfig
     public int InputChannels => ImageChannels + 1;
 
     /// <summary>Number of distribution parameters per pixel (M): 10 x mixtures (RGB), 3 x mixtures (grey) or 2 (binary).</summary>
-    public int ParameterChannels => Likelihood switch
-    {
-        LikelihoodKind.RgbLogisticMixture => 10 * MixtureComponents,
-        LikelihoodKind.GreyLogisticMixture => 3 * MixtureComponents,
-        LikelihoodKind.Binary => 2,
-        _ => throw new InvalidOperationException($"Unknown likelihood {Likelihood}."),
-    };
+    public int ParameterChannels => PixelLikelihood.ParameterChannelsOf(Likelihood, MixtureComponents);
 
     /// <summary>Pixels per image (H * W).</summary>
     public int PixelCount => Height * Width;
@@ -86,28 +80,7 @@ public sealed record PixelCnnPlusPlusConfig : IImageModelConfig
     /// <summary>Reads a configuration written by <see cref="ToJson"/> and validates it.</summary>
     /// <param name="json">The JSON text.</param>
     /// <exception cref="InvalidDataException">The text is not a valid configuration; the message says why.</exception>
-    public static PixelCnnPlusPlusConfig FromJson(string json)
-    {
-        if (string.IsNullOrWhiteSpace(json)) throw new InvalidDataException("No model configuration was recorded.");
-        PixelCnnPlusPlusConfig config;
-        try
-        {
-            config = JsonSerializer.Deserialize<PixelCnnPlusPlusConfig>(json) ?? throw new InvalidDataException("The model configuration is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The model configuration is not a PixelCnnPlusPlusConfig ({e.Message}).", e);
-        }
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"The recorded model configuration is invalid: {e.Message}", e);
-        }
-        return config;
-    }
+    public static PixelCnnPlusPlusConfig FromJson(string json) => ConfigurationJson.Read<PixelCnnPlusPlusConfig>(json);
 
     /// <summary>Checks every field and their combination.</summary>
     /// <exception cref="ArgumentException">A field is out of range or the combination is inconsistent; the message names it.</exception>

@@ -1,7 +1,10 @@
 namespace LocallyMasked.Orders;
 
-/// <summary>The argument checks every API that takes a list of orders makes, in one place.</summary>
-internal static class OrderArguments
+/// <summary>
+/// The argument checks every API that takes a list of orders makes, in one place (public for code built on the library,
+/// such as the training package, that takes orders and refuses bad ones the same way).
+/// </summary>
+public static class OrderArguments
 {
     /// <summary>
     /// Checks that <paramref name="orders"/> holds at least one order, no null, and (when a size is given) only orders

@@ -10,7 +10,7 @@ public class EnsembleChunkingTests
     public void Chunks_that_run_out_of_memory_are_halved_and_retried()
     {
         var sizes = new List<long>();
-        var result = EnsembleEvaluation.EvaluateInChunks(11, null, (start, count) =>
+        var result = ModelLikelihoods.EvaluateInChunks(11, null, (start, count) =>
         {
             sizes.Add(count);
             if (count > 3) throw new System.Runtime.InteropServices.ExternalException("CUDA out of memory. Tried to allocate 2.00 GiB");
@@ -24,10 +24,10 @@ public class EnsembleChunkingTests
     [Fact]
     public void Other_failures_and_fixed_chunk_sizes_are_not_retried()
     {
-        Action act = () => EnsembleEvaluation.EvaluateInChunks(8, 4, (start, count) =>
+        Action act = () => ModelLikelihoods.EvaluateInChunks(8, 4, (start, count) =>
             throw new System.Runtime.InteropServices.ExternalException("CUDA out of memory"));
         act.Should().Throw<System.Runtime.InteropServices.ExternalException>();
-        act = () => EnsembleEvaluation.EvaluateInChunks(8, null, (start, count) => throw new InvalidOperationException("bug"));
+        act = () => ModelLikelihoods.EvaluateInChunks(8, null, (start, count) => throw new InvalidOperationException("bug"));
         act.Should().Throw<InvalidOperationException>();
     }
 }
