@@ -28,6 +28,9 @@ public sealed partial class MpiCommunicator : IDisposable, IPinnedSum
     // The first polls only yield the core (a peer on the same machine usually needs it); after this, a poll per millisecond.
     private static readonly TimeSpan BusyPolling = TimeSpan.FromMilliseconds(20);
 
+    // How long Abort waits between flushing this process's output and ending the job.
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromMilliseconds(250);
+
     // Buffers of collectives that never completed: MPI may still write into them, so they live as long as the process.
     private static readonly List<Array> Abandoned = [];
 
@@ -136,10 +139,16 @@ public sealed partial class MpiCommunicator : IDisposable, IPinnedSum
     /// Ends every rank of the job now (MPI_Abort on MPI_COMM_WORLD), with <paramref name="exitCode"/> as the job's exit
     /// code: the way out after an error that the other ranks cannot learn about otherwise (a timeout, a failed
     /// collective, an error on this rank alone). MPICH prints one line of its own ("application called MPI_Abort").
+    /// Standard output and error are flushed first, and given a quarter of a second to reach the launcher.
     /// </summary>
     [DoesNotReturn]
     public void Abort(int exitCode)
     {
+        // What this process printed must reach the launcher before MPI_Abort makes it end the job: MPICH's Hydra drops
+        // output still in transit from a rank it kills.
+        Console.Out.Flush();
+        Console.Error.Flush();
+        Thread.Sleep(AbortGrace);
         // Not under the lock: another thread may be waiting in a collective, and an abort must not wait for it.
         if (!disposed) native.Abort(MpiAbi.CommWorld, exitCode);
         Environment.Exit(exitCode);

@@ -32,7 +32,7 @@ public class MultiProcessFailureTests
         job.Code.Should().Be(4, job.ToString());
         job.Elapsed.Should().BeLessThan(WellBeforeTheStalledRankWakes, job.ToString());
         job.ErrLines.Should().Contain($"rank {ranks - 1} exits early");
-        job.ErrLines.Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).Should().NotBeEmpty()
+        job.ErrLines.Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).Should().NotBeEmpty(job.ToString())
             .And.AllSatisfy(l => l.Should().MatchRegex(
                 $"^error: MPI allreduce \\(sum of 1,000 floats\\), exchange of segments did not complete within 3 s on rank [0-{ranks - 2}] of {ranks}: another rank stopped, hangs or cannot be reached$"));
         job.Out.Should().NotContain("allreduce done");
