@@ -50,9 +50,12 @@ public class MultiProcessTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
+    [InlineData(4)]
     public void Allreduce_equals_one_process_adding_the_ranks_in_order_bit_for_bit(int ranks)
     {
-        var job = Job(ranks);
+        // 4 ranks: where MPICH 4.0.2's own MPI_Allreduce adds in another order (docs/cluster.md, "Sums in a fixed order").
+        var job = ranks <= 3 ? Job(ranks) : MpiJob.Cached(ranks, "allreduce");
+        job.Code.Should().Be(0, job.ToString());
         foreach (int count in ProbeData.AllreduceCounts)
         {
             string floats = Digest(SumReference.Floats(ranks, count, SumReference.InRankOrder));
