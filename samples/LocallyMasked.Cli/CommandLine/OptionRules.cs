@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.CommandLine;
 
 /// <summary>
 /// Range checks attached to options: the parser reports a value out of range as a usage error (exit code 2) before the

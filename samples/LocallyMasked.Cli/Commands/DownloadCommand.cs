@@ -1,7 +1,9 @@
 using System.CommandLine;
+using LocallyMasked.Cli.CommandLine;
+using LocallyMasked.Cli.Data;
 using LocallyMasked.Training.Data;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Commands;
 
 /// <summary>
 /// The `download` command: fetches mnist, fashion-mnist or cifar10 into a folder, checking every file against its
@@ -10,7 +12,8 @@ namespace LocallyMasked.Cli;
 public static class DownloadCommand
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create()
+    /// <param name="terminal">Where the command writes.</param>
+    public static ProgramCommand<DownloadSettings> Create(Terminal terminal)
     {
         var name = new Argument<string>("name") { Description = $"The data set: {string.Join(", ", DataDownloads.Names)}." };
         name.AcceptOnlyFromAmong(DataDownloads.Names);
@@ -21,26 +24,40 @@ public static class DownloadCommand
         {
             name, to, mirror, stall,
         };
-        command.SetAction(result =>
+        return new ProgramCommand<DownloadSettings>(command, result =>
         {
             var dataset = DatasetCatalog.Find(result.GetValue(name)!);
-            if (result.GetValue(mirror) is { } address) dataset = dataset.WithMirror(DataSources.MirrorUri(address));
+            if (result.GetValue(mirror) is { } address) dataset = dataset.WithMirror(DataOptions.MirrorUri(address));
             double seconds = result.GetValue(stall);
-            if (!(seconds > 0)) throw new ArgumentException($"--stall-seconds {seconds}: expected a positive number of seconds.");
-            string folder = result.GetValue(to) ?? DataDownloads.DefaultFolder(dataset);
-            try
+            if (!(seconds > 0 && seconds <= TimeSpan.MaxValue.TotalSeconds))
+                throw new InputError($"--stall-seconds {seconds}: expected a positive number of seconds.");
+            return new DownloadSettings
             {
-                DataDownloads.Run(dataset, folder, stallTimeout: TimeSpan.FromSeconds(seconds));
-            }
-            catch (OperationCanceledException)
-            {
-                Console.Error.WriteLine($"download cancelled; no partial file was left in {folder}");
-                return 130;
-            }
-            string kind = dataset.Name == "mnist" ? "mnist (or binarized-mnist)" : dataset.Name;
-            Console.WriteLine($"use it with: --dataset {kind} --data {folder}");
-            return 0;
-        });
-        return command;
+                Dataset = dataset,
+                Folder = result.GetValue(to) ?? DataDownloads.DefaultFolder(dataset),
+                StallTimeout = TimeSpan.FromSeconds(seconds),
+            };
+        }, Run, terminal);
+    }
+
+    /// <summary>Downloads, verifies and unpacks; says which options use the folder.</summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="terminal">Where the command writes.</param>
+    public static int Run(DownloadSettings settings, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(terminal);
+        try
+        {
+            DataDownloads.Run(settings.Dataset, settings.Folder, terminal.Out, terminal.Interactive, settings.StallTimeout);
+        }
+        catch (OperationCanceledException)
+        {
+            terminal.Error.WriteLine($"lmconv: download cancelled; no partial file was left in {settings.Folder}");
+            return ExitCodes.Interrupted;
+        }
+        string kind = settings.Dataset.Name == Datasets.Mnist.Name ? $"mnist (or {Datasets.BinarizedMnist.Name})" : settings.Dataset.Name;
+        terminal.Line($"use it with: --dataset {kind} --data {settings.Folder}");
+        return ExitCodes.Success;
     }
 }

@@ -1,22 +1,12 @@
 using LocallyMasked.Training.Data;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Data;
 
-/// <summary>Runs the library's downloader for the program: progress on the console, Ctrl+C, and messages that name --data.</summary>
+/// <summary>Runs the library's downloader for the program: progress lines, Ctrl+C, and messages that name --data.</summary>
 public static class DataDownloads
 {
     /// <summary>The names `download` accepts.</summary>
     public static string[] Names { get; } = DatasetCatalog.All.Select(d => d.Name).ToArray();
-
-    /// <summary>The catalogue entry for a --dataset kind (binarized-mnist uses MNIST's files).</summary>
-    /// <param name="kind">The data set.</param>
-    public static DatasetDescription For(DatasetKind kind) => kind switch
-    {
-        DatasetKind.Mnist or DatasetKind.BinarizedMnist => DatasetCatalog.Mnist,
-        DatasetKind.FashionMnist => DatasetCatalog.FashionMnist,
-        DatasetKind.Cifar10 => DatasetCatalog.Cifar10,
-        _ => throw new ArgumentException("--download: a folder of images cannot be downloaded; --download works with --dataset mnist, binarized-mnist, fashion-mnist or cifar10."),
-    };
 
     /// <summary>The default folder of a downloaded data set: data/NAME under the current folder.</summary>
     /// <param name="dataset">The data set.</param>
@@ -29,14 +19,15 @@ public static class DataDownloads
     /// </summary>
     /// <param name="dataset">The data set (with the mirror already applied).</param>
     /// <param name="folder">The target folder.</param>
-    /// <param name="output">Where to print; the console when null.</param>
+    /// <param name="output">Where to print (a command's <see cref="Terminal.Out"/>).</param>
+    /// <param name="interactive">Redraw one progress line per file (a terminal) rather than print a line now and then.</param>
     /// <param name="stallTimeout">Give up when no data arrives for this long (30 s when null).</param>
-    public static DatasetDownloadReport Run(DatasetDescription dataset, string folder, TextWriter? output = null, TimeSpan? stallTimeout = null)
+    public static DatasetDownloadReport Run(DatasetDescription dataset, string folder, TextWriter output, bool interactive = false, TimeSpan? stallTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        var writer = output ?? Console.Out;
-        writer.WriteLine($"{dataset.Name}: {Path.GetFullPath(folder)} (from {string.Join(" or ", dataset.Mirrors)})");
+        ArgumentNullException.ThrowIfNull(output);
+        output.WriteLine($"{dataset.Name}: {Path.GetFullPath(folder)} (from {string.Join(" or ", dataset.Mirrors)})");
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
@@ -44,7 +35,7 @@ public static class DataDownloads
         {
             using var downloader = new DatasetDownloader
             {
-                Progress = new DownloadProgressPrinter(writer, interactive: output is null && !Console.IsOutputRedirected),
+                Progress = new DownloadProgressPrinter(output, interactive),
                 StallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30),
             };
             DatasetDownloadReport report;
@@ -56,9 +47,9 @@ public static class DataDownloads
             {
                 throw new DatasetDownloadException($"{e.Message} Then pass that folder as --data.", e.Url, e);
             }
-            foreach (var name in report.AlreadyPresent) writer.WriteLine($"  {name}: already there, checksums verified");
-            if (report.Unpacked.Count > 0) writer.WriteLine($"  unpacked {string.Join(", ", report.Unpacked)}");
-            writer.WriteLine($"{dataset.Name}: ready in {report.Folder} ({report.Downloaded.Count} downloaded, {report.AlreadyPresent.Count} already there)");
+            foreach (var name in report.AlreadyPresent) output.WriteLine($"  {name}: already there, checksums verified");
+            if (report.Unpacked.Count > 0) output.WriteLine($"  unpacked {string.Join(", ", report.Unpacked)}");
+            output.WriteLine($"{dataset.Name}: ready in {report.Folder} ({report.Downloaded.Count} downloaded, {report.AlreadyPresent.Count} already there)");
             return report;
         }
         finally

@@ -1,119 +1,103 @@
-using System.CommandLine;
+using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
+using LocallyMasked.Training;
 using LocallyMasked.Training.Data;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Data;
 
-/// <summary>The command-line side of data: --dataset resolution, --download, and folders of images.</summary>
-public static partial class DataSources
+/// <summary>
+/// The data sets the program reads, in one table: for each --dataset name its reader, the likelihood head and input
+/// encoding of its models, its bit depth, its images' channels and usual size (the published model's configuration),
+/// and its download. It lives in the program because it pairs the program's names with what the program owns (the
+/// embedded digits, the image-folder reader) and with the packages' pieces; the training package keeps what is about
+/// files alone (readers, downloads).
+/// </summary>
+public static class Datasets
 {
-    /// <summary>
-    /// The data set a command works on: --dataset, or <see cref="DatasetKind.Images"/> when --dataset was left out and
-    /// --data is a folder of images.
-    /// </summary>
-    /// <param name="result">The parse result.</param>
-    /// <param name="common">The shared options.</param>
-    public static DatasetKind KindOf(ParseResult result, CommonOptions common)
+    /// <summary>MNIST digits as 8-bit grey images (a logistic mixture over 256 levels).</summary>
+    public static DatasetDefinition Mnist { get; } = new()
     {
-        ArgumentNullException.ThrowIfNull(result);
-        ArgumentNullException.ThrowIfNull(common);
-        var kind = Parse(result.GetValue(common.Dataset)!);
-        return !CommonOptions.Given(result, common.Dataset) && result.GetValue(common.Data) is { Length: > 0 } folder && IsImageFolder(folder)
-            ? DatasetKind.Images
-            : kind;
-    }
+        Name = "mnist",
+        Description = "MNIST digits, 8-bit grey",
+        Likelihood = LikelihoodKind.GreyLogisticMixture,
+        Encoding = InputEncoding.Signed,
+        Bits = 8,
+        Channels = 1,
+        Template = PixelCnnConfig.GreyMnist,
+        Download = DatasetCatalog.Mnist,
+        ReadFiles = (folder, train) => string.IsNullOrEmpty(folder) ? EmbeddedDigits.Read(train) : IdxReader.ReadDirectory(folder, train),
+    };
+
+    /// <summary>MNIST digits binarized anew at every step (a two-class likelihood, nats per image, as the paper reports).</summary>
+    public static DatasetDefinition BinarizedMnist { get; } = Mnist with
+    {
+        Name = "binarized-mnist",
+        Description = "MNIST digits, binarized",
+        Likelihood = LikelihoodKind.Binary,
+        Encoding = InputEncoding.DynamicBinarization,
+        Bits = null,
+        Template = PixelCnnConfig.BinarizedMnist,
+    };
+
+    /// <summary>Fashion-MNIST: MNIST's format and file names, modelled like <see cref="Mnist"/>; not embedded.</summary>
+    public static DatasetDefinition FashionMnist { get; } = Mnist with
+    {
+        Name = "fashion-mnist",
+        Description = "Fashion-MNIST, 8-bit grey",
+        Download = DatasetCatalog.FashionMnist,
+        ReadFiles = (folder, train) => string.IsNullOrEmpty(folder)
+            ? throw new ArgumentException("Fashion-MNIST is not embedded: pass --download (it goes to data/fashion-mnist), or --data with the folder of its four IDX files.")
+            : IdxReader.ReadDirectory(folder, train),
+    };
+
+    /// <summary>CIFAR-10's binary batches, 8-bit RGB; not embedded.</summary>
+    public static DatasetDefinition Cifar10 { get; } = new()
+    {
+        Name = "cifar10",
+        Description = "CIFAR-10, 8-bit RGB",
+        Likelihood = LikelihoodKind.RgbLogisticMixture,
+        Encoding = InputEncoding.Signed,
+        Bits = 8,
+        Channels = 3,
+        Template = PixelCnnConfig.Cifar10,
+        Download = DatasetCatalog.Cifar10,
+        ReadFiles = (folder, train) => string.IsNullOrEmpty(folder)
+            ? throw new ArgumentException("CIFAR-10 is not embedded: pass --download (it goes to data/cifar10), or --data with the folder of data_batch_1.bin .. test_batch.bin.")
+            : Cifar10Reader.ReadDirectory(folder, train),
+    };
+
+    /// <summary>A folder of PNG, JPEG or BMP images: 8-bit grey or RGB by their channels (<c>--channels</c>); size by
+    /// <c>--size</c>. A weight file without a recorded size is assumed to be CIFAR-10's.</summary>
+    public static DatasetDefinition Images { get; } = new()
+    {
+        Name = "images",
+        Description = "a folder of images",
+        Encoding = InputEncoding.Signed,
+        Bits = 8,
+        Template = PixelCnnConfig.Cifar10,
+    };
+
+    /// <summary>Every data set, in the order --dataset lists them.</summary>
+    public static IReadOnlyList<DatasetDefinition> All { get; } = new[] { Mnist, BinarizedMnist, FashionMnist, Cifar10, Images };
+
+    /// <summary>The --dataset names.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(d => d.Name).ToArray();
+
+    /// <summary>The data set called <paramref name="name"/>.</summary>
+    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <exception cref="ArgumentException">An unknown name.</exception>
+    public static DatasetDefinition Named(string name) =>
+        All.FirstOrDefault(d => d.Name == name)
+        ?? throw new ArgumentException($"Unknown data set '{name}'; expected {string.Join(", ", Names)}.", nameof(name));
 
     /// <summary>
-    /// The folder to read <paramref name="kind"/> from: --data, after downloading into it (default data/NAME) when
-    /// --download is given. Null means the embedded digits.
+    /// The data set a model is taken to model when no --dataset says otherwise: the first in <see cref="All"/> whose
+    /// likelihood is the model's (binarized-mnist, mnist or cifar10).
     /// </summary>
-    /// <param name="result">The parse result.</param>
-    /// <param name="common">The shared options.</param>
-    /// <param name="kind">The data set.</param>
-    public static string? FolderOf(ParseResult result, CommonOptions common, DatasetKind kind)
+    /// <param name="config">The model's configuration.</param>
+    public static DatasetDefinition For(IImageModelConfig config)
     {
-        ArgumentNullException.ThrowIfNull(result);
-        ArgumentNullException.ThrowIfNull(common);
-        string? folder = result.GetValue(common.Data);
-        string? mirror = result.GetValue(common.DataExtras.Mirror);
-        if (!result.GetValue(common.DataExtras.Download))
-        {
-            if (mirror is not null) throw new ArgumentException("--mirror: only used with --download (or the download command).");
-            return folder;
-        }
-        var dataset = DataDownloads.For(kind);
-        if (mirror is not null) dataset = dataset.WithMirror(MirrorUri(mirror));
-        folder ??= DataDownloads.DefaultFolder(dataset);
-        try
-        {
-            DataDownloads.Run(dataset, folder);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new DatasetDownloadException($"Download of {dataset.Name} into {folder} cancelled; no partial file was left.");
-        }
-        return folder;
+        ArgumentNullException.ThrowIfNull(config);
+        return All.First(d => d.Likelihood == config.Likelihood || (d.Likelihood is null && d.Fits(config.Likelihood, config.ImageChannels)));
     }
-
-    /// <summary>Reads a split with the image-folder options of the command line (over <paramref name="model"/>'s shape when given).</summary>
-    /// <param name="result">The parse result.</param>
-    /// <param name="common">The shared options.</param>
-    /// <param name="kind">The data set.</param>
-    /// <param name="folder">The folder from <see cref="FolderOf"/>.</param>
-    /// <param name="train">True for the training split.</param>
-    /// <param name="model">The model that will see the images (its channels and size are the defaults), or null.</param>
-    public static ImageDataset Read(ParseResult result, CommonOptions common, DatasetKind kind, string? folder, bool train, IImageModelConfig? model = null)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        ArgumentNullException.ThrowIfNull(common);
-        bool images = !string.IsNullOrEmpty(folder) && (kind == DatasetKind.Images || IsImageFolder(folder));
-        if (!images && common.DataExtras.AnyFolderOption(result))
-            throw new ArgumentException(
-                $"--size, --channels and --test-fraction apply to a --data folder of images; {(folder is null ? "the embedded digits are" : folder + " holds")} {kind} data.");
-        var defaults = new ImageFolderOptions
-        {
-            // A data set named by --dataset fixes the channels (grey MNIST-like digits, RGB CIFAR-like pictures).
-            Channels = model?.ImageChannels ?? kind switch
-            {
-                DatasetKind.Mnist or DatasetKind.BinarizedMnist or DatasetKind.FashionMnist => 1,
-                DatasetKind.Cifar10 => 3,
-                _ => null,
-            },
-            Height = model?.Height,
-            Width = model?.Width,
-        };
-        var options = common.DataExtras.FolderOptions(result, result.GetValue(common.Seed), defaults);
-        if (model is not null && (options.Channels != model.ImageChannels || options.Height != model.Height || options.Width != model.Width))
-            throw new ArgumentException(
-                $"--size/--channels: the model takes {model.ImageChannels}x{model.Height}x{model.Width} images (CxHxW); leave these options out to use its size.");
-        return Read(kind, folder, train, options);
-    }
-
-    /// <summary>Whether a --data folder holds images and none of the files of MNIST or CIFAR-10.</summary>
-    /// <param name="folder">The folder.</param>
-    public static bool IsImageFolder(string folder)
-    {
-        if (!Directory.Exists(folder)) return false;
-        bool datasetFiles = Directory.EnumerateFiles(folder).Select(Path.GetFileName)
-                .Any(name => name!.Contains("-ubyte", StringComparison.Ordinal) || name.EndsWith(".bin", StringComparison.Ordinal))
-            || Directory.Exists(Path.Combine(folder, "cifar-10-batches-bin"));
-        return !datasetFiles && ImageFolderReader.HasImages(folder);
-    }
-
-    private static ImageDataset ReadImages(string folder, bool train, ImageFolderOptions options)
-    {
-        var split = ImageFolderReader.Read(folder, train, options);
-        if (split.Skipped.Count > 0)
-            Console.Error.WriteLine(
-                $"warning: {folder}: skipped {split.Skipped.Count} file(s) of the {(train ? "training" : "test")} split that are not usable images: " +
-                ImageFolderReader.Describe(split.Skipped));
-        return split.Images;
-    }
-
-    /// <summary>Parses a --mirror address.</summary>
-    /// <param name="text">The value.</param>
-    public static Uri MirrorUri(string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            ? uri
-            : throw new ArgumentException($"--mirror {text}: expected an http:// or https:// address, e.g. https://example.org/mnist/.");
 }

@@ -1,6 +1,6 @@
 using LocallyMasked.Training.Data;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Data;
 
 /// <summary>
 /// Prints download progress: on a terminal one updating line per file (bytes, rate, time left); otherwise a line every

@@ -1,6 +1,6 @@
 using LocallyMasked.Training.Data;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Data;
 
 /// <summary>
 /// The 10,000 real MNIST digits embedded in the program (8,000 train, 2,000 test; data/mnist-subset), used when no

@@ -1,9 +1,8 @@
-using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
 using static TorchSharp.torch;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Imaging;
 
 /// <summary>
 /// Sampling and completion of any number of images in batches, with memory independent of the count: each batch is

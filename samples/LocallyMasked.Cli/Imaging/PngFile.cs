@@ -1,7 +1,6 @@
-using LocallyMasked.Cli.Imaging;
 using SkiaSharp;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Imaging;
 
 /// <summary>
 /// Encodes the library's rasters as PNG files with SkiaSharp. The library composes pictures as plain RGB rasters and

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ScottPlot;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Logs;
 
 /// <summary>
 /// Draws a run's learning curves (running training loss and test evaluations against the step) from its metrics.csv

@@ -3,7 +3,7 @@ using System.Text;
 using LocallyMasked.Training;
 using TorchSharp;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Logs;
 
 /// <summary>
 /// The record of a training run in its output folder: <c>metrics.csv</c> (one row per step), TensorBoard event files

@@ -1,10 +1,10 @@
 using LocallyMasked.Orders;
 
-namespace LocallyMasked.Cli;
+namespace LocallyMasked.Cli.Settings;
 
 /// <summary>
-/// Maps the names accepted by <c>--order</c> to orders. Two vocabularies are accepted: the program's own names
-/// and the names of the authors' <c>main.py --order</c>, which mean exactly the authors' orders:
+/// Maps the names accepted by <c>--order</c> to orders. Two vocabularies are accepted: the program's own names and the
+/// names of the authors' <c>main.py --order</c>, which mean exactly the authors' orders:
 /// <list type="table">
 /// <listheader><term>name</term><description>order</description></listheader>
 /// <item><term><c>s-curve</c>, <c>s_curve</c></term><description><see cref="GenerationOrders.SCurve"/></description></item>
@@ -12,16 +12,14 @@ namespace LocallyMasked.Cli;
 /// <item><term><c>zigzag</c></term><description><see cref="GenerationOrders.ZigZag"/> (the program's own; the authors have none)</description></item>
 /// <item><term><c>gilbert2d</c></term><description><see cref="GenerationOrders.GeneralizedHilbert"/>, any size</description></item>
 /// <item><term><c>s_curve_center_quarter_last</c></term><description><see cref="GenerationOrders.SCurveCentreQuarterLast"/></description></item>
-/// <item><term><c>hilbert</c></term><description>
-/// on a square image whose side is a power of two, <see cref="GenerationOrders.Hilbert"/> (the authors'
-/// <c>hilbert</c>); on any other size, where the authors' <c>hilbert</c> is undefined (their code asserts),
-/// <see cref="GenerationOrders.GeneralizedHilbert"/> (their <c>gilbert2d</c>), so that the name keeps working
-/// for 28x28 digits as it always has.
-/// </description></item>
+/// <item><term><c>hilbert</c></term><description><see cref="GenerationOrders.Hilbert"/> on square images whose side is a
+/// power of two; elsewhere <see cref="ReferenceOrders.Resolve"/> gives its generalization, <c>gilbert2d</c>, and the
+/// program prints that it did.</description></item>
 /// </list>
-/// A name's symmetric variants come in the authors' <c>augment_orders</c> index order (identity, reflect rows,
-/// reflect columns, reflect both, transpose, then transpose followed by each reflection), so variant indices of
-/// the authors' test flags mean the same orders here.
+/// The program only maps its names to the library's: what a name means at a size is <see cref="ReferenceOrders"/>'s rule.
+/// A name's symmetric variants come in the authors' <c>augment_orders</c> index order (identity, reflect rows, reflect
+/// columns, reflect both, transpose, then transpose followed by each reflection), so variant indices of the authors'
+/// test flags mean the same orders here.
 /// </summary>
 public static class OrderNames
 {
@@ -38,44 +36,39 @@ public static class OrderNames
     public static string Description { get; } =
         "Base order: s-curve|s_curve, raster|raster_scan, zigzag, gilbert2d (generalized Hilbert, any size), "
         + "s_curve_center_quarter_last (S-curve, centre block last), or hilbert (the Hilbert curve on square "
-        + "power-of-two images, gilbert2d on other sizes). The underscore names are the authors' main.py names "
-        + "and give exactly their orders; the 8 variants follow their index order.";
+        + "power-of-two images; gilbert2d on other sizes, and the program says so). The underscore names are the authors' "
+        + "main.py names and give exactly their orders; the 8 variants follow their index order.";
 
-    /// <summary>The base order called <paramref name="name"/> for an image of the given size.</summary>
+    /// <summary>
+    /// The base order called <paramref name="name"/> for an image of the given size, with the name of the order given:
+    /// another than the one asked for only where the name is undefined at that size (<see cref="ResolvedOrder.Substitution"/> says why).
+    /// </summary>
     /// <param name="name">One of <see cref="All"/>.</param>
     /// <param name="height">Image height; at least 1.</param>
     /// <param name="width">Image width; at least 1.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not one of <see cref="All"/>.</exception>
-    public static GenerationOrder Create(string name, int height, int width)
+    public static ResolvedOrder Resolve(string name, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return name switch
+        if (name == "zigzag") return new ResolvedOrder(name, name, GenerationOrders.ZigZag(height, width), null);
+        string reference = name switch
         {
-            "s-curve" => GenerationOrders.SCurve(height, width),
-            "raster" => GenerationOrders.Raster(height, width),
-            "zigzag" => GenerationOrders.ZigZag(height, width),
-            // The authors' hilbert exists only for power-of-two squares; elsewhere their generalized curve
-            // is the Hilbert order (28x28 digits).
-            "hilbert" when !IsPowerOfTwoSquare(height, width) => GenerationOrders.GeneralizedHilbert(height, width),
-            _ when ReferenceOrders.Names.Contains(name) => ReferenceOrders.Create(name, height, width),
+            "s-curve" => "s_curve",
+            "raster" => "raster_scan",
+            _ when ReferenceOrders.Names.Contains(name) => name,
             _ => throw new ArgumentException($"Unknown order '{name}'; expected one of {string.Join(", ", All)}.", nameof(name)),
         };
+        return ReferenceOrders.Resolve(reference, height, width) with { RequestedName = name };
     }
 
-    /// <summary>
-    /// The orders a model uses: the base order's first <paramref name="count"/> symmetric variants (1 to 8), in the
-    /// authors' index order (identity, reflect rows, reflect columns, ...).
-    /// </summary>
-    /// <param name="name">The base order's name.</param>
-    /// <param name="height">Image height.</param>
-    /// <param name="width">Image width.</param>
-    /// <param name="count">How many variants, 1 to 8.</param>
-    public static IReadOnlyList<GenerationOrder> Variants(string name, int height, int width, int count)
-    {
-        if (count < 1 || count > 8) throw new ArgumentException($"Expected 1 to 8 orders, got {count}.", nameof(count));
-        return Create(name, height, width).Variants().Take(count).ToArray();
-    }
+    /// <summary>The base order called <paramref name="name"/> for an image of the given size (<see cref="Resolve"/>'s order).</summary>
+    /// <param name="name">One of <see cref="All"/>.</param>
+    /// <param name="height">Image height; at least 1.</param>
+    /// <param name="width">Image width; at least 1.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of <see cref="All"/>.</exception>
+    public static GenerationOrder Create(string name, int height, int width) => Resolve(name, height, width).Order;
 
-    private static bool IsPowerOfTwoSquare(int height, int width) =>
-        height == width && height > 0 && (height & (height - 1)) == 0;
+    /// <summary>Whether <paramref name="name"/> means the raster order.</summary>
+    /// <param name="name">An --order value.</param>
+    public static bool IsRaster(string name) => name is "raster" or "raster_scan";
 }
