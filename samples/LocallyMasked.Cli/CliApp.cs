@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
 using LocallyMasked.Checkpoints;
+using LocallyMasked.Cli.CommandLine;
+using LocallyMasked.Cli.Commands;
 using LocallyMasked.Training;
 
 namespace LocallyMasked.Cli;
@@ -16,23 +18,48 @@ public static class CliApp
     /// <summary>--verbose: stack traces with error messages (for every command).</summary>
     public static Option<bool> Verbose { get; } = new("--verbose") { Description = "Print the stack trace with an error message.", Recursive = true };
 
-    /// <summary>Builds the root command with train, evaluate, sample, complete and orders.</summary>
+    /// <summary>The program's commands: train, evaluate, sample, complete, orders and download.</summary>
     /// <param name="terminal">Where the commands write.</param>
-    public static RootCommand CreateRootCommand(Terminal terminal)
+    public static IReadOnlyList<IProgramCommand> CreateCommands(Terminal terminal)
     {
-        var common = new CommonOptions();
-        var root = new RootCommand("Locally masked PixelCNN: train, evaluate, sample, complete, and draw orders.")
+        var shared = new SharedOptions();
+        return new IProgramCommand[]
         {
-            TrainCommand.Create(common, terminal),
-            EvaluateCommand.Create(common, terminal),
-            SampleCommand.Create(common, terminal),
-            CompleteCommand.Create(common, terminal),
+            TrainCommand.Create(shared, terminal),
+            EvaluateCommand.Create(shared, terminal),
+            SampleCommand.Create(shared, terminal),
+            CompleteCommand.Create(shared, terminal),
             OrdersCommand.Create(terminal),
-            DownloadCommand.Create(),
+            DownloadCommand.Create(terminal),
         };
-        root.Options.Add(Verbose);
-        return root;
     }
+
+    /// <summary>Builds the root command with the program's commands.</summary>
+    /// <param name="terminal">Where the commands write.</param>
+    public static RootCommand CreateRootCommand(Terminal terminal) => Root(CreateCommands(terminal));
+
+    /// <summary>
+    /// The typed settings a command line runs with, built as running it would build them, without running it: a
+    /// <c>TrainSettings</c> for <c>train ...</c>, and so on.
+    /// </summary>
+    /// <param name="args">The arguments.</param>
+    /// <exception cref="UsageError">The command line does not parse (the message is the program's usage line).</exception>
+    /// <exception cref="InputError">A value the parser accepts but the command cannot use (named).</exception>
+    public static object Settings(params string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var commands = CreateCommands(new Terminal(TextWriter.Null, TextWriter.Null, interactive: false));
+        var result = Root(commands).Parse(args);
+        if (result.Errors.Count > 0) throw new UsageError(ParseErrors.Describe(result));
+        var command = commands.FirstOrDefault(c => c.Command == result.CommandResult.Command)
+            ?? throw new UsageError($"no command given; expected one of {string.Join(", ", commands.Select(c => c.Command.Name))}.");
+        return command.Bind(result);
+    }
+
+    /// <summary>As <see cref="Settings(string[])"/>, typed.</summary>
+    /// <typeparam name="TSettings">The command's settings type.</typeparam>
+    /// <param name="args">The arguments.</param>
+    public static TSettings Settings<TSettings>(params string[] args) => (TSettings)Settings(args);
 
     /// <summary>Parses and runs a command line on the console; returns the exit code.</summary>
     /// <param name="args">The arguments.</param>
@@ -48,13 +75,8 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var terminal = new Terminal(output, error);
-        var root = CreateRootCommand(terminal);
-        var result = root.Parse(args);
-        if (result.Action is ParseErrorAction)
-        {
-            error.WriteLine($"lmconv: {ParseErrorMessage(result)} (see 'lmconv{CommandPath(result)} --help')");
-            return ExitCodes.Usage;
-        }
+        var result = CreateRootCommand(terminal).Parse(args);
+        if (result.Action is ParseErrorAction) return Report(new UsageError(ParseErrors.Describe(result)), verbose: false, error);
         bool verbose = result.GetValue(Verbose);
         try
         {
@@ -64,6 +86,14 @@ public static class CliApp
         {
             return Report(e, verbose, error);
         }
+    }
+
+    private static RootCommand Root(IEnumerable<IProgramCommand> commands)
+    {
+        var root = new RootCommand("Locally masked PixelCNN: train, evaluate, sample, complete, and draw orders.");
+        foreach (var command in commands) root.Subcommands.Add(command.Command);
+        root.Options.Add(Verbose);
+        return root;
     }
 
     /// <summary>Prints an exception as the program's error line and returns the exit code for it.</summary>
@@ -76,6 +106,7 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(error);
         (int code, string message) = exception switch
         {
+            UsageError => (ExitCodes.Usage, exception.Message),
             TrainingDivergedException => (ExitCodes.Diverged, $"training stopped: {exception.Message}"),
             InputError or InvalidDataException or CheckpointException or FileNotFoundException or DirectoryNotFoundException
                 or UnauthorizedAccessException or PathTooLongException => (ExitCodes.BadInput, OneLine(exception)),
@@ -115,36 +146,5 @@ public static class CliApp
             if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
         }
         return message.Trim();
-    }
-
-    private static string ParseErrorMessage(ParseResult result)
-    {
-        var messages = result.Errors.Select(Describe).Distinct().ToList();
-        // A misspelt command gives "Required command was not provided." and "Unrecognized command or argument 'x'.":
-        // the second one says what is wrong.
-        var unrecognized = messages.Where(m => m.StartsWith("Unrecognized", StringComparison.Ordinal)).ToList();
-        if (unrecognized.Count > 0) messages = unrecognized;
-        return string.Join(" ", messages.Take(3));
-    }
-
-    /// <summary>A parse error on one line, naming its option when the parser's message does not.</summary>
-    private static string Describe(System.CommandLine.Parsing.ParseError error)
-    {
-        string message = string.Join(" ", error.Message.Split(new[] { '\r', '\n', '\t' }, StringSplitOptions.RemoveEmptyEntries).Select(p => p.Trim()));
-        var option = error.SymbolResult switch
-        {
-            System.CommandLine.Parsing.OptionResult o => o.Option,
-            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option,
-            _ => null,
-        };
-        return option is not null && !message.Contains(option.Name, StringComparison.Ordinal) ? $"{option.Name}: {message}" : message;
-    }
-
-    private static string CommandPath(ParseResult result)
-    {
-        var names = new List<string>();
-        for (var command = result.CommandResult; command is not null; command = command.Parent as System.CommandLine.Parsing.CommandResult)
-            if (command.Command is not RootCommand) names.Insert(0, command.Command.Name);
-        return names.Count == 0 ? "" : " " + string.Join(" ", names);
     }
 }

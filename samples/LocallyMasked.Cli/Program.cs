@@ -1,7 +1,7 @@
 using LocallyMasked.Cli;
 using LocallyMasked.Training.Runtime;
 
-// Before libtorch loads: OpenMP workers sleep instead of spinning (several-fold faster on shared cores;
+// Before libtorch loads: OpenMP workers sleep instead of spinning (spinning workers take shared cores from each other;
 // an OMP_WAIT_POLICY set by the user wins).
 OpenMpWaitPolicy.PreferPassive();
 // Freed tensor memory stays in the heap for the next step instead of being faulted in again (glibc).

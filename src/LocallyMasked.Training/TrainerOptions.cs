@@ -4,13 +4,28 @@ using LocallyMasked.Checkpoints;
 
 namespace LocallyMasked.Training;
 
-/// <summary>The settings of a training run (immutable; stored in every checkpoint).</summary>
+/// <summary>
+/// The settings of a training run (immutable; stored in every checkpoint). The defaults are those of the paper's
+/// models (160 filters, 5 blocks per stage, trained for hundreds of thousands of steps). <c>lmconv train</c> uses the
+/// same defaults where they mean the same (the Adam betas, the decay unit, clipping, the weight average, order sampling,
+/// the seed) and its own where its default model, about a hundred times smaller and trained for 1,000 steps, needs
+/// others; each property that differs says why.
+/// </summary>
 public sealed record TrainerOptions
 {
-    /// <summary>Images per step.</summary>
+    /// <summary>
+    /// Images per step. 32, as the authors' published commands give it. <c>lmconv train --batch-size</c> defaults to 16:
+    /// its small default model, trained on the CPU, takes twice as many steps in the same time, which its 1,000-step
+    /// runs need more than larger batches.
+    /// </summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>Adam's initial learning rate.</summary>
+    /// <summary>
+    /// Adam's initial learning rate. 2e-4, the authors' default for the paper's models. <c>lmconv train --lr</c> defaults
+    /// to 2e-3: a model of 16 filters and 1 block per stage tolerates a step ten times larger, and a run of 1,000 steps
+    /// needs it; with 2e-4 such a model is far from converged when the run ends. Give 2e-3 (with
+    /// <see cref="LearningRateDecay"/> 0.9995) when training a model of that size for a few thousand steps.
+    /// </summary>
     public double LearningRate { get; init; } = 2e-4;
 
     /// <summary>Adam's first-moment decay (PixelCNN++'s TensorFlow code uses 0.95; the LMConv authors' PyTorch loop keeps Adam's default 0.9).</summary>
@@ -19,7 +34,11 @@ public sealed record TrainerOptions
     /// <summary>Adam's second-moment decay (PixelCNN++'s TensorFlow code uses 0.9995; the LMConv authors' PyTorch loop keeps Adam's default 0.999).</summary>
     public double Beta2 { get; init; } = 0.9995;
 
-    /// <summary>Multiplicative learning-rate decay, applied once per <see cref="DecayEvery"/>: lr(step) = lr * decay^step by default.</summary>
+    /// <summary>
+    /// Multiplicative learning-rate decay, applied once per <see cref="DecayEvery"/>: lr(step) = lr * decay^step by
+    /// default. 0.999995, the authors' value for runs of hundreds of thousands of steps. <c>lmconv train --lr-decay</c>
+    /// defaults to 0.9995, which halves its larger learning rate within about 1,400 steps, the length of its runs.
+    /// </summary>
     public double LearningRateDecay { get; init; } = 0.999995;
 
     /// <summary>Whether <see cref="LearningRateDecay"/> applies after every step (the default) or after every epoch.</summary>
@@ -43,10 +62,17 @@ public sealed record TrainerOptions
     /// <summary>Seed of every random choice the trainer makes (shuffling, orders, binarization).</summary>
     public ulong Seed { get; init; } = 1;
 
-    /// <summary>Evaluate on the test images every this many steps; 0 turns periodic evaluation off.</summary>
+    /// <summary>
+    /// Evaluate on the test images every this many steps; 0 (the default) turns periodic evaluation off, so that a
+    /// library caller decides. <c>lmconv train --eval-every</c> defaults to 100, for the test curve in its log.
+    /// </summary>
     public int EvaluateEvery { get; init; }
 
-    /// <summary>How many test images a periodic evaluation uses (the first ones); 0 means all.</summary>
+    /// <summary>
+    /// How many test images a periodic evaluation uses (the first ones); 0 means all. <c>lmconv train --eval-images</c>
+    /// defaults to 200, so that its periodic evaluations cost a small share of a short run; its final evaluation uses 500
+    /// (<c>--final-eval-images</c>).
+    /// </summary>
     public int EvaluationImages { get; init; } = 500;
 
     /// <summary>
@@ -55,6 +81,8 @@ public sealed record TrainerOptions
     /// On a few CPU cores small models train markedly faster with 2 (docs/benchmarks.md, "Training step: shards on
     /// threads"). Results are reproducible for a fixed number of workers and threads; different counts add the same
     /// terms in another order. Dropout draws from a generator per shard, seeded from <see cref="Seed"/> and the step.
+    /// The default stays 1 because the best count depends on the machine and the model; <c>lmconv train --workers</c>
+    /// defaults to 2 on a CPU with at least 2 libtorch threads (its small model is of the kind that gains), else 1.
     /// </summary>
     public int Workers { get; init; } = 1;
 

@@ -16,23 +16,11 @@ public sealed class BaselineCliTests : IDisposable
 
     private string P(string relative) => Path.Combine(dir, relative);
 
-    /// <summary>Runs the program in-process, capturing the console (model lines go there) and the terminal.</summary>
+    /// <summary>Runs the program in-process, with its output and errors captured (everything it prints goes through its terminal).</summary>
     private static (int Code, string Out, string Error) Run(params string[] args)
     {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = CliApp.Run(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
+        var run = Lmconv.Run(args);
+        return (run.Code, run.Out, run.Err);
     }
 
     private static void ShouldFailInOneLine((int Code, string Out, string Error) run, int code, params string[] named)

@@ -1,4 +1,5 @@
 using LocallyMasked.Cli;
+using LocallyMasked.Cli.Data;
 
 namespace LocallyMasked.Cli.Tests;
 
@@ -255,6 +256,8 @@ public sealed class CliErrorTests : IClassFixture<TinyCheckpoint>, IDisposable
         var before = CheckpointCopy("resume.ckpt");
         var resume = Lmconv.Run("train", "--resume", copy, "--steps", "5", "--lr", "0.1", "--batch-size", "8", "--order", "hilbert", "--output", Untouched);
         ShouldFailInOneLine(resume, ExitCodes.BadInput, "--lr", "--batch-size", "--order", "--resume");
+        // The bit depth is the stored model's too (it was ignored without a word).
+        ShouldFailInOneLine(Lmconv.Run("train", "--resume", copy, "--steps", "5", "--bits", "4", "--output", Untouched), ExitCodes.BadInput, "--bits", "--resume");
         File.ReadAllBytes(copy).Should().Equal(before);
         NothingWritten();
     }

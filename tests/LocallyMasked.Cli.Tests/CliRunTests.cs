@@ -1,6 +1,8 @@
 using System.Globalization;
 using LocallyMasked.Checkpoints;
 using LocallyMasked.Cli;
+using LocallyMasked.Cli.Imaging;
+using LocallyMasked.Cli.Logs;
 using SkiaSharp;
 
 namespace LocallyMasked.Cli.Tests;

@@ -1,5 +1,7 @@
 using LocallyMasked.TestSupport;
 using LocallyMasked.Cli;
+using LocallyMasked.Cli.Data;
+using LocallyMasked.Cli.Settings;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
@@ -87,46 +89,25 @@ public sealed class CliTests : IDisposable
         using (var model = new LocallyMasked.Models.LocallyMaskedPixelCnn(config))
             LocallyMasked.Checkpoints.PixelCnnCheckpoint.SavePyTorch(model, path);
 
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        try
-        {
-            CliApp.Run(new[] { "evaluate", "--checkpoint", path, "--dataset", "binarized-mnist", "--images", "2", "--orders", "2" })
-                .Should().Be(0);
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-        string text = output.ToString();
+        var run = Lmconv.Run("evaluate", "--checkpoint", path, "--dataset", "binarized-mnist", "--images", "2", "--orders", "2");
+        run.Code.Should().Be(0, run.Err);
+        string text = run.Out;
         text.Should().Contain("inferred: 4 filters, 2 blocks, Binary");
         text.Should().Contain("ensemble of 2");
         // The file does not record the normalization or the dilation: both are said, with the options that change them.
         text.Should().Contain("assumed (not recorded in authors.pth; the published models' settings): --normalization pono, --max-dilation 2");
 
-        var (code, quiet, _) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--dataset", "binarized-mnist", "--count", "1",
-            "--orders", "1", "--normalization", "order_rescale", "--max-dilation", "3", "--output", dir }));
+        var (code, quiet, _) = Capture(new[] { "sample", "--checkpoint", path, "--dataset", "binarized-mnist", "--count", "1",
+            "--orders", "1", "--normalization", "order_rescale", "--max-dilation", "3", "--output", dir });
         code.Should().Be(0);
         quiet.Should().NotContain("assumed");
     }
 
-    private static (int Code, string Output, string Error) Capture(Func<int> run)
+    /// <summary>Runs the program in-process: everything it prints goes through its terminal to these writers.</summary>
+    private static (int Code, string Output, string Error) Capture(params string[] args)
     {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = run();
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
+        var run = Lmconv.Run(args);
+        return (run.Code, run.Out, run.Err);
     }
 
     [Fact]
@@ -134,26 +115,26 @@ public sealed class CliTests : IDisposable
     {
         string fixtures = Path.Combine(RepositoryFiles.Find("tests/LocallyMasked.Tests/Fidelity/Fixtures"), "checkpoints");
         string path = Path.Combine(fixtures, "m14_bin_pono_k3d2_nobias.pth");
-        var (code, text, _) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--count", "2", "--order-variants", "0", "3", "5",
-            "--order-index", "2", "--output", dir }));
+        var (code, text, _) = Capture(new[] { "sample", "--checkpoint", path, "--count", "2", "--order-variants", "0", "3", "5",
+            "--order-index", "2", "--output", dir });
         code.Should().Be(0, text);
         text.Should().NotContain("assumed", "the args record every setting");
         Decode(Path.Combine(dir, "samples.png")).Should().Be(((1 + 2 * 9) * 3, (1 + 9) * 3));
 
-        var (overridden, overrideText, _) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--count", "1", "--normalization", "none",
-            "--ema-weights", "--output", dir }));
+        var (overridden, overrideText, _) = Capture(new[] { "sample", "--checkpoint", path, "--count", "1", "--normalization", "none",
+            "--ema-weights", "--output", dir });
         overridden.Should().Be(0);
         overrideText.Should().Contain("override: --normalization none instead of the file's pono").And.Contain("moving average");
 
         foreach (var (variants, message) in new[] { (new[] { "16" }, "0..15"), (new[] { "1", "1" }, "more than once") })
         {
-            var (bad, _, error) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", path, "--count", "1", "--order-variants" }
-                .Concat(variants).Concat(new[] { "--output", dir }).ToArray()));
+            var (bad, _, error) = Capture(new[] { "sample", "--checkpoint", path, "--count", "1", "--order-variants" }
+                .Concat(variants).Concat(new[] { "--output", dir }).ToArray());
             bad.Should().Be(1);
             error.Should().Contain("--order-variants").And.Contain(message);
         }
-        var (unknown, _, unknownError) = Capture(() => CliApp.Run(new[] { "sample", "--checkpoint", Path.Combine(fixtures, "bad_args_unknown_order.pth"),
-            "--count", "1", "--output", dir }));
+        var (unknown, _, unknownError) = Capture(new[] { "sample", "--checkpoint", Path.Combine(fixtures, "bad_args_unknown_order.pth"),
+            "--count", "1", "--output", dir });
         unknown.Should().Be(1);
         unknownError.Should().Contain("bad_args_unknown_order.pth").And.Contain("'zigzag'");
     }
@@ -161,10 +142,13 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void UnknownRegionsAndMissingDataAreReportedClearly()
     {
-        var act = () => RegionNames.Parse("middle", 28, 28);
+        var act = () => new RegionChoice("middle");
         act.Should().Throw<ArgumentException>().WithMessage("*middle*top, bottom, left, right, centre*");
-        RegionNames.Parse("centre", 28, 28).Pixels.Should().HaveCount(14 * 14);
-        var cifar = () => DataSources.Read(DatasetKind.Cifar10, null, train: true);
+        new RegionChoice("centre").For(28, 28).Pixels.Should().HaveCount(14 * 14);
+        var outside = () => new RegionChoice("box:20,20,10,10").For(28, 28);
+        outside.Should().Throw<InputError>().WithMessage("--region box:20,20,10,10: does not fit the model's 28x28 images*");
+        var terminal = new Terminal(TextWriter.Null, TextWriter.Null, interactive: false);
+        var cifar = () => DataSources.Read(Datasets.Cifar10, null, train: true, new ImageFolderOptions(), terminal);
         cifar.Should().Throw<ArgumentException>().WithMessage("*--data*");
     }
 }

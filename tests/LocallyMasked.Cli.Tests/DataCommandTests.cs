@@ -1,5 +1,6 @@
 using LocallyMasked.Checkpoints;
 using LocallyMasked.Cli;
+using LocallyMasked.Cli.Data;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using LocallyMasked.Training.Tests.Data;
@@ -23,20 +24,8 @@ public sealed class DataCommandTests : IDisposable
     /// <summary>Runs the program in-process and returns its exit code, standard output and standard error.</summary>
     private static (int Code, string Out, string Error) Run(params string[] args)
     {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = CliApp.Run(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
+        var run = Lmconv.Run(args);
+        return (run.Code, run.Out, run.Err);
     }
 
     private static readonly string[] TinyTraining =

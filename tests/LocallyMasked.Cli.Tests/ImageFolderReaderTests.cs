@@ -1,4 +1,5 @@
 using LocallyMasked.Cli;
+using LocallyMasked.Cli.Data;
 
 namespace LocallyMasked.Cli.Tests;
 

@@ -35,7 +35,11 @@ public sealed record PixelCnnPlusPlusConfig : IImageModelConfig
     /// <summary>Bit depth of the pixel values for the logistic heads (2^bits levels on [-1, 1]), 1 to 16; ignored by <see cref="LikelihoodKind.Binary"/>.</summary>
     public int Bits { get; init; } = 8;
 
-    /// <summary>Channel dropout probability inside every gated block during training, in [0, 1); 0.5 in the authors' baseline.</summary>
+    /// <summary>
+    /// Channel dropout probability inside every gated block during training, in [0, 1); 0.5 in the authors' baseline.
+    /// <c>lmconv train --model pixelcnn++</c> defaults to 0, as for its locally masked model: its small default models
+    /// (16 filters) underfit rather than overfit, and one default for both keeps their comparison like for like.
+    /// </summary>
     public double Dropout { get; init; } = 0.5;
 
     /// <summary>Channels of the network input: the image plus one channel of ones (which lets the first layers tell padding from image).</summary>

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using LocallyMasked.Cli.CommandLine;
+using LocallyMasked.Cli.Data;
+using LocallyMasked.Cli.Imaging;
+using LocallyMasked.Cli.ModelFiles;
+
+namespace LocallyMasked.Cli.Commands;
+
+/// <summary>The `sample` command: draws whole images in one of the model's orders and writes PNG sheets.</summary>
+public static class SampleCommand
+{
+    /// <summary>Builds the command.</summary>
+    /// <param name="shared">The shared options.</param>
+    /// <param name="terminal">Where the command writes.</param>
+    public static ProgramCommand<SampleSettings> Create(SharedOptions shared, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A training checkpoint of this program, or a PyTorch .pth.", Required = true };
+        var count = new Option<int>("--count") { Description = $"Images to draw; written as sheets of at most {ImageBatches.SamplesPerSheet} as they are finished.", DefaultValueFactory = _ => 16 }
+            .AtLeast(1, "a number of images");
+        var batch = new Option<int>("--batch-size") { Description = "Images generated together (memory grows with it, not with --count).", DefaultValueFactory = _ => 64 }
+            .AtLeast(1, "a batch size");
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (1: the model's distribution).", DefaultValueFactory = _ => 1.0 }
+            .Finite(v => v > 0, "a positive temperature");
+        var orderIndex = new Option<int>("--order-index") { Description = "Which of the model's orders to generate in.", DefaultValueFactory = _ => 0 }
+            .AtLeast(0, "an order index");
+        var command = new Command("sample", "Sample images in any order and write them as PNG sheets.") { checkpoint, count, batch, temperature, orderIndex };
+        shared.AddDeviceOptions(command);
+        SharedOptions.Add(command, shared.Data.Dataset, shared.Output);
+        shared.AddOrderOptions(command);
+        shared.AddModelFileOptions(command);
+        shared.AddSamplingOptions(command);
+        return new ProgramCommand<SampleSettings>(command, result => new SampleSettings
+        {
+            Model = shared.ModelFileOf(result, result.GetValue(checkpoint)!),
+            Device = shared.DeviceOf(result),
+            Dataset = result.Given(shared.Data.Dataset) ? Datasets.Named(result.GetValue(shared.Data.Dataset)!) : null,
+            Orders = shared.OrdersOf(result),
+            OrderIndex = result.GetValue(orderIndex),
+            Count = result.GetValue(count),
+            BatchSize = result.GetValue(batch),
+            Temperature = result.GetValue(temperature),
+            Sampler = shared.SamplerOf(result),
+            Seed = result.GetValue(shared.Seed),
+            Output = result.GetValue(shared.Output)!,
+        }, Run, terminal);
+    }
+
+    /// <summary>Loads the model and draws the images in batches, writing each sheet as soon as it is full.</summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="terminal">Where the command writes.</param>
+    public static int Run(SampleSettings settings, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(terminal);
+        string path = settings.Model.Checkpoint;
+        Checks.ExistingFile(path, "--checkpoint");
+        Checks.WritableFolder(settings.Output, "--output");
+        using var threads = settings.Device.ApplyThreads();
+        var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
+        using var model = loaded.Model;
+        DataChecks.DataFitsModel(loaded.Dataset, model.Configuration, path);
+        if (settings.OrderIndex >= loaded.Orders.Count)
+            throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
+        using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images drawn so far");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (sheets, drawn) = ImageBatches.Sample(terminal, settings.Sampler.Create(model, terminal), loaded.Orders[settings.OrderIndex], settings.Count,
+            settings.BatchSize, settings.Seed, settings.Temperature, settings.Output, "samples", interrupts.Token);
+        terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s)");
+        return interrupts.ExitCode ?? ExitCodes.Success;
+    }
+}

@@ -1,0 +1,72 @@
+using LocallyMasked.Cli.Imaging;
+using LocallyMasked.Cli.Settings;
+using LocallyMasked.Training;
+using TorchSharp;
+
+namespace LocallyMasked.Cli.Commands;
+
+public static partial class TrainCommand
+{
+    /// <summary>
+    /// Trains as the settings say, in the paper's stages: settle the data, the model and its orders (or read them from the
+    /// checkpoint to resume), build the model and its trainer, train with checkpoints, then evaluate per order and for
+    /// the ensemble on test images and draw samples.
+    /// </summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="terminal">Where the command writes.</param>
+    public static int Run(TrainSettings settings, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(terminal);
+        // Everything is checked before any work starts: options, files, folders, data and model.
+        Checks.WritableFolder(settings.Output, "--output");
+        Checks.WritableFile(settings.CheckpointPath, "--checkpoint");
+        var device = settings.Device.Resolve();
+        var setup = TrainingSetup.Prepare(settings, terminal);
+        var (train, test) = (setup.Train, setup.Test);
+        terminal.Line($"data: {train.Count} training and {test.Count} test images of {train.Channels}x{train.Height}x{train.Width} ({train.Name})");
+
+        using var threads = settings.Device.ApplyThreads();
+        var options = setup.Options;
+        // How a step is split over threads changes the order in which gradient terms are added and, with dropout, the
+        // draws (one generator per shard; torch's own with one worker): a resumed run repeats the original bit for bit
+        // with the same --threads and --workers, so a resume keeps the stored count unless told otherwise, or unless it
+        // moves to a GPU, where one pass is the default.
+        if (settings.Workers is not null || setup.Resumed is null || device.type != DeviceType.CPU)
+            options = options with { Workers = settings.Workers ?? Math.Min(options.BatchSize, DeviceSettings.DefaultWorkers(device)) };
+        if (options.Workers > options.BatchSize)
+            throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");
+        // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
+        torch.random.manual_seed(unchecked((long)options.Seed));
+        using var model = setup.Definition.Create(setup.Config, device);
+        using var trainer = PixelCnnTraining.CreateTrainer(model, setup.Orders, train, test, options);
+        if (settings.Resume is { } resume)
+        {
+            trainer.Resume(resume.Path);
+            terminal.Line($"resumed from {resume.Path} at step {trainer.Step}");
+        }
+        var config = setup.Config;
+        long parameterCount = model.Module.parameters().Sum(p => p.numel());
+        terminal.Line($"model: {setup.Definition.Name}, {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
+                      $"{(model.SupportedOrders is null ? $"{setup.Orders.Count} orders" : "raster order")}, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads" +
+                      (options.Workers > 1 ? $" in {options.Workers} workers" : ""));
+        if (trainer.Average is { } average)
+            terminal.Line(FormattableString.Invariant($"weights: test evaluations and samples use the moving average of the weights (decay {average.Decay}); the checkpoint keeps both"));
+
+        if (TrainingLoop.Run(trainer, settings, setup, terminal) is { } exit) return exit;
+
+        using (trainer.Average?.Apply())
+        {
+            int finalImages = settings.FinalImages > 0 ? Math.Min(settings.FinalImages, test.Count) : test.Count;
+            var report = EvaluationTable.Evaluate(terminal, model, test, options.Encoding, setup.Orders, finalImages, 64, trainer.OnWorkers);
+            EvaluationTable.Print(terminal, report, setup.Dataset.ReportsBitsPerDimension, model.SupportedOrders is null ? null : new[] { "raster" });
+            if (settings.Samples > 0)
+            {
+                var (sheets, _) = ImageBatches.Sample(terminal, settings.Sampler.Create(model, terminal), setup.Orders[0], settings.Samples,
+                    Math.Min(settings.Samples, 64), options.Seed, 1.0, settings.Output, "samples", CancellationToken.None, scale: 3);
+                terminal.Line($"samples: {string.Join(", ", sheets)}");
+            }
+        }
+        return ExitCodes.Success;
+    }
+}

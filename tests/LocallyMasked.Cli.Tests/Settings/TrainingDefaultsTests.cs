@@ -1,0 +1,59 @@
+using System.Reflection;
+using System.Xml.Linq;
+using LocallyMasked.Cli.Commands;
+using LocallyMasked.Cli.Data;
+using LocallyMasked.Cli.Settings;
+using LocallyMasked.Models;
+using LocallyMasked.Training;
+
+namespace LocallyMasked.Cli.Tests.Settings;
+
+/// <summary>
+/// <c>lmconv train</c>'s defaults against the library's: equal where they mean the same; where they differ, the
+/// difference is one of the program's documented choices and the library's XML docs say why.
+/// </summary>
+public class TrainingDefaultsTests
+{
+    /// <summary>The trainer settings whose program default differs from the library's on purpose.</summary>
+    private static readonly string[] Documented =
+    {
+        nameof(TrainerOptions.BatchSize), nameof(TrainerOptions.LearningRate), nameof(TrainerOptions.LearningRateDecay),
+        nameof(TrainerOptions.EvaluateEvery), nameof(TrainerOptions.EvaluationImages),
+    };
+
+    private static XElement? Documentation(string assemblyName, string member)
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, assemblyName + ".xml");
+        File.Exists(file).Should().BeTrue($"{file} is built beside the tests");
+        return XDocument.Load(file).Descendants("member").SingleOrDefault(m => (string?)m.Attribute("name") == member);
+    }
+
+    [Fact]
+    public void Trainer_defaults_equal_the_librarys_except_the_documented_ones()
+    {
+        var program = CliApp.Settings<TrainSettings>("train").Options;
+        var library = new TrainerOptions();
+        var differing = typeof(TrainerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => !Equals(p.GetValue(program), p.GetValue(library))).Select(p => p.Name).ToArray();
+        differing.Should().BeEquivalentTo(Documented);
+        program.Should().Be(TrainingDefaults.Options);
+        foreach (var name in Documented.Append(nameof(TrainerOptions.Workers)))
+        {
+            var docs = Documentation("LocallyMasked.Training", $"P:LocallyMasked.Training.TrainerOptions.{name}");
+            docs.Should().NotBeNull(name);
+            docs!.Value.Should().Contain("lmconv train", $"the docs of TrainerOptions.{name} say why the program's default differs");
+        }
+    }
+
+    [Fact]
+    public void Model_defaults_equal_the_librarys_except_the_size_and_the_baselines_dropout()
+    {
+        var model = CliApp.Settings<TrainSettings>("train").Model;
+        model.ConfigFor(Datasets.BinarizedMnist, 1, 28, 28).Should()
+            .Be(PixelCnnConfig.BinarizedMnist with { Filters = 16, ResidualBlocks = 1, MixtureComponents = 5 });
+        CliApp.Settings<TrainSettings>("train", "--model", "pixelcnn++").Model.ConfigFor(Datasets.Cifar10, 3, 32, 32).Should()
+            .Be(PixelCnnPlusPlusConfig.Cifar10 with { Filters = 16, ResidualBlocks = 1, MixtureComponents = 5, Dropout = 0 });
+        Documentation("LocallyMasked", "T:LocallyMasked.Models.PixelCnnConfig")!.Value.Should().Contain("lmconv train");
+        Documentation("LocallyMasked", "P:LocallyMasked.Models.PixelCnnPlusPlusConfig.Dropout")!.Value.Should().Contain("lmconv train");
+    }
+}
