@@ -2,6 +2,7 @@ using LocallyMasked.Convolution;
 using LocallyMasked.Convolution.Planning;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
+using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -101,6 +102,27 @@ public sealed class PlanCostsTests
         var gradients = autograd.grad(new[] { actual.square().sum() }, new[] { x, weight, bias });
         for (var i = 0; i < 3; i++)
             LocallyMaskedConv2dTests.MaxAbsDifference(gradients[i], expectedGradients[i]).Should().BeLessThan(1e-10, $"{plan}, gradient {i}");
+    }
+
+    [Fact]
+    public void EstimatesAreFiniteForGroupsThatSeeNoTap()
+    {
+        // A type-A mask's first pixel sees nothing: its group has no tap. Its estimate was 0 / 0 (NaN), which won every
+        // comparison of plans and never merged.
+        var shape = new LayerShape(16, 2, 16, 28, 28, 3, 1, 4);
+        foreach (var products in new[] { 1, 2 })
+            PathEstimates.Group(PlanCosts.CpuTable, shape, 1, 1, 0, products).Should().BeInRange(1e-9, 1e-3);
+        var order = GenerationOrders.SCurve(28, 28).Variants()[3];
+        var analysis = MaskAnalysis.FromOrder(order, 3, 1, LocallyMasked.Masks.MaskType.A);
+        // Without fixed costs a group per pattern is cheapest, the empty one included.
+        var perPattern = PlanCosts.CpuTable with { OperationSeconds = 0, ProductHalfFlops = 0 };
+        var gathered = MaskPlan.Create(analysis, 2, ScalarType.Float32, CPU, perPattern, 16, 16, periodic: false, gathered: true);
+        gathered.Gathered!.Forward.Should().Contain(g => g.Taps.Length == 0, "the first pixel's group computes no tap");
+        gathered.Estimate.Should().BeInRange(1e-9, 1.0);
+        var table = MaskPlan.Create(analysis, 2, ScalarType.Float32, CPU, PlanCosts.CpuTable, 16, 16, periodic: false, gathered: true);
+        table.Estimate.Should().BeInRange(1e-9, 1.0);
+        MaskPlan.Create(analysis, 2, ScalarType.Float32, CPU, PlanCosts.CpuTable, 16, 16).Estimate.Should().BeLessThanOrEqualTo(table.Estimate,
+            "the fastest plan is chosen by finite estimates");
     }
 
     [Fact]
