@@ -214,7 +214,7 @@ internal static class TrainingStepReport
     /// <summary>
     /// <c>--planning</c>: the planning a step with one order per image needs (batch 16, random S-curve variants, the
     /// model's four convolution shapes), in ms and managed MB per step: the per-image mask tensor analysed from its values
-    /// (what every step did before issue 22), and the plan composed from the orders' cached analyses. The gathered index
+    /// (the path of a mask without a source), and the plan composed from the orders' cached analyses. The gathered index
     /// tensors are built in both. Medians over the steps after 2 warm-up steps.
     /// </summary>
     private static int PlanningTable(PixelCnnConfig config, int steps)

@@ -107,8 +107,8 @@ public sealed class PlanCostsTests
     [Fact]
     public void EstimatesAreFiniteForGroupsThatSeeNoTap()
     {
-        // A type-A mask's first pixel sees nothing: its group has no tap. Its estimate was 0 / 0 (NaN), which won every
-        // comparison of plans and never merged.
+        // A type-A mask's first pixel sees nothing: its group has no tap. An estimate of 0 / 0 (NaN) would win every
+        // comparison of plans (NaN sorts first) and never merge.
         var shape = new LayerShape(16, 2, 16, 28, 28, 3, 1, 4);
         foreach (var products in new[] { 1, 2 })
             PathEstimates.Group(PlanCosts.CpuTable, shape, 1, 1, 0, products).Should().BeInRange(1e-9, 1e-3);
