@@ -37,8 +37,9 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
     /// <param name="maskWeight">Whether the convolutions learn a mask weight (see <see cref="LocallyMaskedConv2d.mask_weight"/>).</param>
     /// <param name="device">Device of the parameters; the default device when null.</param>
     /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
+    /// <param name="planning">What chooses the convolutions' computation paths; <see cref="PlanningPolicy.Deterministic"/> when null.</param>
     public GatedResidualBlock(int filters, bool hasSkipInput, int kernelSize, FeatureNormalization normalization,
-        double dropout, bool bias, bool maskWeight, Device? device = null, ScalarType? dtype = null)
+        double dropout, bool bias, bool maskWeight, Device? device = null, ScalarType? dtype = null, PlanningPolicy? planning = null)
         : base(nameof(GatedResidualBlock))
     {
         if (filters < 2) throw new ArgumentOutOfRangeException(nameof(filters), filters, "Expected at least 2 filters.");
@@ -48,9 +49,9 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
         if (!Enum.IsDefined(normalization)) throw new ArgumentOutOfRangeException(nameof(normalization), normalization, "Unknown feature normalization.");
         Normalization = normalization;
         bool weightNormalization = normalization == FeatureNormalization.WeightNorm;
-        _convInput = new LocallyMaskedConv2d(2 * filters, filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype);
+        _convInput = new LocallyMaskedConv2d(2 * filters, filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype, planning);
         if (hasSkipInput) _skip = new NetworkInNetwork(2 * filters, filters, device, dtype);
-        _convOut = new LocallyMaskedConv2d(2 * filters, 2 * filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype);
+        _convOut = new LocallyMaskedConv2d(2 * filters, 2 * filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype, planning);
         RegisterComponents();
     }
 
