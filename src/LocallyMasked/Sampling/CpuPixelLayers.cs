@@ -25,10 +25,10 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
     private readonly BufferPlan _plan;
     private readonly Tensor[] _buffers;
     private readonly Tensor? _activated;
-    private readonly int[] _fused;
-    private readonly bool[] _deferred;
+    private readonly IReadOnlyList<int> _fused;
+    private readonly IReadOnlyList<bool> _deferred;
     private readonly Tensor _placeholder;
-    private readonly Dictionary<SkipGroup, (Tensor Features, long[] Rows)> _skipFeatures = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<SkipGroup, (Tensor Features, long[] Rows, int Inputs, int Outputs)> _skipFeatures = new(ReferenceEqualityComparer.Instance);
     private readonly T[] _scratch;
     private readonly double[] _values;
     private readonly double[] _parameters;
@@ -51,33 +51,11 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
             }
         }
 
-        // concat_elu is written straight into the cache rows of the convolutions that read it, when only convolutions do.
         var calls = Trace.Calls;
-        _fused = Enumerable.Repeat(-1, calls.Count).ToArray();
-        _deferred = new bool[calls.Count];
-        int Origin(int k) => k >= 0 && calls[k].Kind == HookKind.Dropout ? Origin(calls[k].Inputs[0]) : k;
-        var readers = Enumerable.Range(0, calls.Count).Where(k => calls[k].Kind != HookKind.Dropout)
-            .SelectMany(k => calls[k].Inputs.Select((input, position) => (Reader: k, Position: position, Origin: Origin(input))))
-            .ToLookup(r => r.Origin);
-        for (int k = 0; k < calls.Count; k++)
-        {
-            if (calls[k].Kind != HookKind.ConcatElu || !readers[k].Any()) continue;
-            if (!readers[k].All(r => calls[r.Reader].Kind == HookKind.Convolve && r.Position == 0)) continue;
-            _deferred[k] = true;
-            foreach (var r in readers[k]) _fused[r.Reader] = k;
-        }
-
-        // Where each hook call's result goes: convolutions and the output head make new tensors (their products'),
-        // dropout and an identity normalization pass their input on, the others write into buffers reused across the step
-        // or over their first input when nothing reads it later.
-        _plan = BufferPlan.Of(Trace, k => calls[k].Kind switch
-        {
-            HookKind.Convolve or HookKind.Output => Placement.Elsewhere,
-            HookKind.ConcatElu => _deferred[k] ? Placement.Deferred : Placement.Buffer,
-            HookKind.Dropout => Placement.Alias,
-            HookKind.Normalize => Normalizes(calls[k].Normalization) ? Placement.BufferOrInPlace : Placement.Alias,
-            _ => Placement.BufferOrInPlace,
-        }, k => _fused[k] >= 0 ? new[] { _fused[k] } : Array.Empty<int>());
+        var layout = CpuLayout.Of(Trace);
+        _plan = layout.Plan;
+        _fused = layout.Fused;
+        _deferred = layout.Deferred;
         _buffers = _plan.Widths.Select(width => empty(Batch, width, dtype)).ToArray();
         int output = calls.Count - 1;
         if (!_plan.Overwritable(output, 0)) _activated = empty(Batch, ((NetworkInNetwork)calls[output].Layer!).InChannels, dtype);
@@ -85,9 +63,9 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
         _placeholder = empty(0, dtype);
         foreach (var group in SkipGroups)
         {
-            long count = group.Weights.shape[0];
-            var rows = Enumerable.Range(0, (int)(count * Batch)).Select(r => (long)r).ToArray();
-            _skipFeatures[group] = (empty(new long[] { count, Batch, group.Weights.shape[1] }, dtype), rows);
+            var shape = group.Weights.shape;
+            var rows = Enumerable.Range(0, (int)(shape[0] * Batch)).Select(r => (long)r).ToArray();
+            _skipFeatures[group] = (empty(new long[] { shape[0], Batch, shape[1] }, dtype), rows, (int)shape[1] / 2, (int)shape[2]);
         }
         _values = new double[Batch * config.ImageChannels];
         _parameters = new double[Batch * config.ParameterChannels];
@@ -127,15 +105,16 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
     {
         int call = Next(HookKind.Convolve, conv);
         var prepared = Prepared(conv);
-        // The first layer's input (the pixel) is written after sampling: its type-A mask hides the centre.
         if (_fused[call] is int deferred and >= 0)
         {
+            // concat_elu of the value the deferred call was given, written straight into the cache rows.
             var source = ValueOf(Trace.Calls[deferred].Inputs[0]);
             CpuKernels.ConcatEluRows<T>(Data(source), prepared.Channels / 2, Data(prepared.Cache), WriteRows());
             Lap(StepPhase.Write, 0);
         }
         else if (!prepared.ReadsNetworkInput)
         {
+            // (The first layer's input, the pixel, is written after sampling: its type-A mask hides the centre.)
             CpuKernels.CopyRows<T>(Data(input), prepared.Channels, Data(prepared.Cache), WriteRows());
             Lap(StepPhase.Write, 0);
         }
@@ -174,7 +153,7 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
     public override Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role)
     {
         int call = Next(HookKind.Normalize);
-        if (!Normalizes(normalization)) return Produced(call, input);
+        if (!CpuLayout.Normalizes(normalization)) return Produced(call, input);
         var output = Target(call, input);
         var features = Data(output);
         if (!ReferenceEquals(output, input)) Data(input).CopyTo(features);
@@ -209,11 +188,11 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
 
     private protected override void ComputeSkips(SkipGroup group, Tensor[] inputs)
     {
-        var (buffer, featureRows) = _skipFeatures[group];
+        var (buffer, featureRows, inputChannels, channels) = _skipFeatures[group];
         var features = Data(buffer);
-        int rows = (int)Batch, channels = (int)group.Weights.shape[2];
+        int rows = (int)Batch;
         for (int j = 0; j < inputs.Length; j++)
-            CpuKernels.ConcatEluRows<T>(Data(inputs[j]), channels, features, featureRows.AsSpan(j * rows, rows));
+            CpuKernels.ConcatEluRows<T>(Data(inputs[j]), inputChannels, features, featureRows.AsSpan(j * rows, rows));
         Lap(StepPhase.Elementwise, 0);
         group.Outputs = BatchedProduct(buffer, group.Weights);
         Lap(StepPhase.Product, 1);
@@ -238,15 +217,11 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
     /// <summary>Where call <paramref name="call"/> writes its result: over <paramref name="input"/> or into its buffer.</summary>
     private Tensor Target(int call, Tensor input) => _plan.InPlace[call] ? input : _buffers[_plan.BufferOf[call]];
 
-    private static bool Normalizes(FeatureNormalization normalization) =>
-        normalization is FeatureNormalization.Pono or FeatureNormalization.OrderRescale;
-
     private BiasRows<T> Bias(PixelConvolution conv)
     {
         if (conv.Terms is { } terms)
         {
-            var all = terms.All;
-            return new BiasRows<T>(Data(all), (int)all.shape[1], (int)terms.Offset(conv), all.shape[0] > 1);
+            return new BiasRows<T>(Data(terms.All), (int)terms.Width, (int)terms.Offset(conv), !Tables.Shared);
         }
         return conv.Bias is { } bias ? new BiasRows<T>(Data(bias), 0, 0, false) : default;
     }

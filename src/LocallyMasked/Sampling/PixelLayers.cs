@@ -48,6 +48,7 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
     /// <param name="tables">The call's step tables.</param>
     private protected PixelLayers(LocallyMaskedPixelCnn model, StepTables tables)
     {
+        if (model.training) throw new InvalidOperationException("The cached sampler evaluates the model in evaluation mode (no dropout).");
         Model = model;
         Tables = tables;
         Batch = tables.Batch;
@@ -62,6 +63,7 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
         _input = zeros(new long[] { Batch, config.ImageChannels + 1 }, dtype, device);
         Images = zeros(new long[] { tables.Rows, config.ImageChannels }, dtype, device);
 
+        var convolutions = new List<PixelConvolution>();
         foreach (var call in calls.Where(c => c.Kind == HookKind.Convolve))
         {
             var module = (LocallyMaskedConv2d)call.Layer!;
@@ -72,20 +74,23 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
                 throw new InvalidOperationException("The convolution of the network's input must use the first layer's type-A mask, which hides the pixel being drawn.");
             var cache = first ? Images : zeros(new long[] { tables.Rows, module.InChannels }, dtype, device);
             if (!first) _caches.Add(module, cache);
-            _convolutions.Add(module, new PixelConvolution(module, call.Role, cache, first ? config.ImageChannels : module.InChannels, first, tables));
+            convolutions.Add(new PixelConvolution(module, call.Role, cache, first ? config.ImageChannels : module.InChannels, first, tables));
+            _convolutions.Add(module, convolutions[^1]);
         }
-        var convolutions = _convolutions.Values.ToArray();
         First = convolutions.Single(c => c.ReadsNetworkInput);
 
-        // The skip connections in groups whose inputs all exist when the group's first skip is asked for (for this network,
-        // one group: the down pass's skip inputs are the up pass's outputs), each group one batched product.
+        // The skip connections in groups of layers of one shape whose inputs all exist when the group's first skip is
+        // asked for (for this network, one group: the down pass's skip inputs are the up pass's outputs), each group one
+        // batched product.
         _skipGroups = new SkipGroup?[calls.Count];
         _skipPositions = new int[calls.Count];
         var skips = Enumerable.Range(0, calls.Count).Where(i => calls[i].Kind == HookKind.Skip).ToArray();
         for (int at = 0; at < skips.Length;)
         {
             int start = skips[at], end = at + 1;
-            while (end < skips.Length && calls[skips[end]].Inputs[1] < start) end++;
+            var shape = (NetworkInNetwork)calls[start].Layer!;
+            while (end < skips.Length && calls[skips[end]].Inputs[1] < start && calls[skips[end]].Layer is NetworkInNetwork next
+                && next.InChannels == shape.InChannels && next.OutChannels == shape.OutChannels) end++;
             var members = skips[at..end];
             var layers = members.Select(i => (NetworkInNetwork)calls[i].Layer!).ToArray();
             var group = new SkipGroup(

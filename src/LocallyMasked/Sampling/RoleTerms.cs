@@ -36,6 +36,9 @@ internal sealed class RoleTerms
 
     public MaskRole Role { get; }
 
+    /// <summary>The output channels of all the role's convolutions, sum of O.</summary>
+    public long Width => _offsets[^1] + _sizes[^1];
+
     /// <summary>The mask-dependent weights, (k*k, sum of O).</summary>
     public Tensor Weights { get; }
 

@@ -68,7 +68,7 @@ internal sealed class TorchPixelLayers : PixelLayers
     public override Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role)
     {
         int call = Next(HookKind.Gate);
-        long filters = gate.shape[1] / 2;
+        long filters = Trace.Calls[call].Channels;
         var value = NormalizeOf(gate.narrow(1, 0, filters), normalization, role);
         var sigmoid = gate.narrow(1, filters, filters).sigmoid();
         var output = u.addcmul(value, sigmoid, _one);
