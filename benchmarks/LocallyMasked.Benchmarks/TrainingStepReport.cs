@@ -290,11 +290,17 @@ internal static class TrainingStepReport
 
         public abstract Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role);
 
-        public Tensor Linear(NetworkInNetwork layer, Tensor input) => _module.Linear(layer, input);
+        public Tensor ConcatElu(Tensor input) => _module.ConcatElu(input);
 
         public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => _module.Normalize(input, normalization, role);
 
         public Tensor Dropout(GatedResidualBlock block, Tensor input) => _module.Dropout(block, input);
+
+        public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => _module.Skip(t, layer, skip);
+
+        public Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role) => _module.Gate(u, gate, normalization, role);
+
+        public Tensor Output(NetworkInNetwork layer, Tensor u) => _module.Output(layer, u);
     }
 
     /// <summary>The authors' layer: unfold the padded input, multiply the columns by the mask, one batched matmul.</summary>

@@ -1,5 +1,6 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Layers;
@@ -33,7 +34,7 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
 
     public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role) => conv.Forward(input, MaskOf(role), _masks?.SourceOf(role));
 
-    public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
+    public Tensor ConcatElu(Tensor input) => Layers.ConcatElu.Apply(input);
 
     public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => normalization switch
     {
@@ -52,6 +53,16 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
         block.Dropout > 0 && block.training ? ChannelDropout.Apply(input, block.Dropout, _dropout) : input;
+
+    public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => t.Plus(layer.forward(Layers.ConcatElu.Apply(skip)));
+
+    public Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role)
+    {
+        var halves = gate.chunk(2, 1);
+        return u.Plus(Normalize(halves[0], normalization, role) * halves[1].sigmoid());
+    }
+
+    public Tensor Output(NetworkInNetwork layer, Tensor u) => layer.forward(u.Elu());
 
     private Tensor MaskOf(MaskRole role) => role switch { MaskRole.First => _first, MaskRole.Dilated => _dilated, _ => _undilated };
 }

@@ -180,9 +180,9 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     }
 
     /// <summary>
-    /// The network's wiring (the paper's figure, read top to bottom), with the weighted layers, normalization and dropout
-    /// applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler records its
-    /// caches with it. The cached sampler's per-pixel steps mirror it (Sampling/PixelNetwork): keep the two in step.
+    /// The network's wiring (the paper's figure, read top to bottom), the one place that says how the layers connect; every
+    /// operation is applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler
+    /// records its caches with it and evaluates it at one pixel per image at every step.
     /// </summary>
     /// <param name="input">The images with their channel of ones, (N, C + 1[, H, W]).</param>
     /// <param name="layers">Where the network is evaluated.</param>
@@ -209,7 +209,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
             if (stage < StageCount - 1)
                 u = layers.Normalize(layers.Convolve(_upsize[stage], u, MaskRole.Dilated), normalization, MaskRole.Dilated);
         }
-        return layers.Linear(_output, u.Elu());
+        return layers.Output(_output, u);
     }
 
     /// <summary>
