@@ -24,6 +24,7 @@ internal static class TrainingCheckpointModels
             throw new ArgumentException(
                 $"{path}: a training checkpoint's model is {recorded.Height}x{recorded.Width} and its orders are of that size; ModelLoadOptions.ImageSize applies to weight files only.",
                 nameof(options));
+        LoadOverrides.CheckImageSize(recorded.Height, recorded.Width, options, $"'{path}'");
         IImageModelConfig config = recorded;
         if (recorded is PixelCnnConfig lmconv) config = LoadOverrides.Apply(lmconv, options, notes, path);
         else LoadOverrides.CheckBaseline(options, $"'{path}'");
@@ -46,6 +47,7 @@ internal static class TrainingCheckpointModels
                         parameter.copy_(average[name]);
                 foreach (var t in average.Values) t.Dispose();
             }
+            if (!options.AllowNonFiniteWeights) FiniteWeights.Check(module.state_dict(), $"'{path}'");
             if (options.DType is { } dtype && dtype != model.DType) module.to(dtype);
         }
         catch
@@ -65,6 +67,7 @@ internal static class TrainingCheckpointModels
     {
         var metadata = TrainingCheckpointFile.ReadMetadata(paths[0]);
         var (definition, config) = ModelOf(metadata, paths[0]);
+        LoadOverrides.CheckImageSize(config.Height, config.Width, options, $"'{paths[0]}'");
         foreach (var path in paths.Skip(1))
         {
             var (otherDefinition, otherConfig) = ModelOf(TrainingCheckpointFile.ReadMetadata(path), path);
@@ -100,6 +103,7 @@ internal static class TrainingCheckpointModels
                     target.copy_(mean.to(target.dtype).to(target.device));
                 }
             }
+            if (!options.AllowNonFiniteWeights) FiniteWeights.Check(model.Module.state_dict(), $"the mean of {string.Join(", ", paths.Select(p => $"'{p}'"))}");
         }
         catch
         {
