@@ -39,7 +39,7 @@ internal static class DataStreams
     /// <exception cref="InvalidDataException">The gzip data is corrupt.</exception>
     public static byte[] ReadUpTo(Stream stream, long count, string name)
     {
-        if (count < 0 || count > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(count), count, "Expected a count within an array's length.");
+        if (count < 0 || count > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(count), $"Expected a count within an array's length, got {count}.");
         var buffer = new byte[Math.Min(count, 1 << 16)];
         int filled = 0;
         try

@@ -61,7 +61,7 @@ public sealed partial class DatasetDownloader : IDisposable
     {
         get => stallTimeout;
         init => stallTimeout = value > TimeSpan.Zero && value <= MaxStallTimeout ? value
-            : throw new ArgumentOutOfRangeException(nameof(StallTimeout), value, $"The stall timeout must be more than 0 and at most {MaxStallTimeout.TotalSeconds} s.");
+            : throw new ArgumentOutOfRangeException(nameof(StallTimeout), $"The stall timeout must be more than 0 and at most {MaxStallTimeout.TotalSeconds} s, got {value}.");
     }
 
     /// <summary>
@@ -73,7 +73,7 @@ public sealed partial class DatasetDownloader : IDisposable
     {
         get => minimumBytesPerSecond;
         init => minimumBytesPerSecond = double.IsFinite(value) && value >= 0 ? value
-            : throw new ArgumentOutOfRangeException(nameof(MinimumBytesPerSecond), value, "The minimum rate must be a finite number of bytes per second, 0 or more.");
+            : throw new ArgumentOutOfRangeException(nameof(MinimumBytesPerSecond), $"The minimum rate must be a finite number of bytes per second, 0 or more, got {value}.");
     }
 
     /// <summary>Receives progress reports on the downloading thread (throttled to <see cref="ProgressInterval"/>, plus a last one per file).</summary>
@@ -85,7 +85,7 @@ public sealed partial class DatasetDownloader : IDisposable
     {
         get => progressInterval;
         init => progressInterval = value >= TimeSpan.Zero && value <= MaxStallTimeout ? value
-            : throw new ArgumentOutOfRangeException(nameof(ProgressInterval), value, "The progress interval must be between 0 and a day.");
+            : throw new ArgumentOutOfRangeException(nameof(ProgressInterval), $"The progress interval must be between 0 and a day, got {value}.");
     }
 
     /// <summary>
@@ -96,7 +96,7 @@ public sealed partial class DatasetDownloader : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">Not a number in that range.</exception>
     public static TimeSpan StallTimeoutFromSeconds(double seconds) =>
         seconds > 0 && seconds <= MaxStallTimeout.TotalSeconds ? TimeSpan.FromSeconds(seconds)
-            : throw new ArgumentOutOfRangeException(nameof(seconds), seconds, $"Expected a number of seconds more than 0 and at most {MaxStallTimeout.TotalSeconds}.");
+            : throw new ArgumentOutOfRangeException(nameof(seconds), $"Expected a number of seconds more than 0 and at most {MaxStallTimeout.TotalSeconds}, got {seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
 
     /// <summary>
     /// Makes <paramref name="folder"/> hold <paramref name="dataset"/>: verifies the files already there, fetches the

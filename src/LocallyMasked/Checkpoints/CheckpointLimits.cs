@@ -72,5 +72,5 @@ public sealed record CheckpointLimits
 
     private static long InRange(long value, long min, long max, string name) =>
         value >= min && value <= max ? value
-            : throw new ArgumentOutOfRangeException(name, value, $"CheckpointLimits.{name} must be between {min} and {max}, got {value}.");
+            : throw new ArgumentOutOfRangeException(name, $"CheckpointLimits.{name} must be between {min} and {max}, got {value}.");
 }

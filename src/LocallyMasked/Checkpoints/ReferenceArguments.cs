@@ -59,7 +59,7 @@ internal sealed record ReferenceArguments
         int ToInt(string key, object? value, string expected) => value switch
         {
             long l and >= int.MinValue and <= int.MaxValue => (int)l,
-            _ => throw new CheckpointException($"{Name(key)} {(value is IEnumerable and not string ? "holds" : "is")} {Describe(value)}, expected {expected}."),
+            _ => throw new CheckpointException($"{Name(key)} {(value is IEnumerable and not string and not IDictionary ? "holds" : "is")} {Describe(value)}, expected {expected}."),
         };
         int? Int(string key) => Get(key) is { } value ? ToInt(key, value, "an integer") : null;
         double? Double(string key) => Get(key) switch

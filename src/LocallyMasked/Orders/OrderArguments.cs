@@ -48,11 +48,11 @@ public static class OrderArguments
     /// <exception cref="ArgumentOutOfRangeException">A side below 1, or more pixels than an int indexes.</exception>
     public static int CheckImageSize(int height, int width)
     {
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "The image height must be at least 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "The image width must be at least 1.");
+        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), $"The image height must be at least 1, got {height}.");
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), $"The image width must be at least 1, got {width}.");
         long pixels = (long)height * width;
         if (pixels > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(height), height,
+            throw new ArgumentOutOfRangeException(nameof(height),
                 $"A {height}x{width} image has {pixels} pixels; pixel indices are ints, so at most {int.MaxValue} are possible.");
         return (int)pixels;
     }

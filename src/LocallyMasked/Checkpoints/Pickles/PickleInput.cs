@@ -33,6 +33,7 @@ internal sealed class PickleInput
     /// <summary>One byte.</summary>
     public byte ReadByte()
     {
+        if (Position >= _end) throw new EndOfStreamException($"The pickle ends at byte {Position} before its STOP opcode.");
         Reserve(1, "an opcode");
         int b = _stream.ReadByte();
         if (b < 0) throw new EndOfStreamException($"The pickle ends at byte {Position - 1} before its STOP opcode.");

@@ -77,7 +77,7 @@ internal sealed partial class PickleMachine
     {
         if (length < 0 || length > MaxIntegerBytes) throw Invalid(at, $"an integer of {length} bytes (at most {MaxIntegerBytes} are read)");
         var value = new BigInteger(_input.ReadBytes(length, "an integer"), isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private static byte[] Unquote(byte[] line, long at) =>
