@@ -204,7 +204,7 @@ internal sealed partial class PickleMachine
     private object? Call(object? callable, PickleTuple arguments, long at)
     {
         if (_host is not null && _host.TryReduce(callable, arguments, out var result)) return result;
-        if (callable is PickleGlobal { Module: "collections", Name: "OrderedDict" } && arguments.Count == 0) return new PickleDict();
+        if (TryBuiltin(callable, arguments, at, out var builtin)) return builtin;
         var built = new PickleObject(callable, arguments);
         Grow(built, callable, at);
         Grow(built, arguments, at);
