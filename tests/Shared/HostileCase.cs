@@ -30,7 +30,7 @@ internal static class HostileCases
     public static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(5);
 
     /// <summary>The managed bytes a case may allocate.</summary>
-    public const long AllocationLimit = 64L << 20;
+    public const long AllocationLimit = 128L << 20;
 
     /// <summary>How much a case may raise the process's peak resident memory.</summary>
     public const long PeakGrowthLimit = 256L << 20;

@@ -57,8 +57,8 @@ public static class Cifar10Reader
         return new ImageDataset(pixels, labels, 3, Size, Size, string.Join(", ", paths.Select(Path.GetFileName)));
     }
 
-    /// <summary>The most records a batch may hold (the official batches hold 10,000), so that a damaged or hostile file costs bounded memory.</summary>
-    public const int MaxRecords = 100_000;
+    /// <summary>The most records a batch may hold: 10,000, as every official batch does (a subset holds fewer), so that a damaged or hostile file costs bounded memory.</summary>
+    public const int MaxRecords = 10_000;
 
     /// <summary>Reads one batch: its pixels laid out (N, 3, 32, 32) and its labels; at most <see cref="MaxRecords"/> records are read or inflated.</summary>
     /// <param name="stream">The batch's bytes (raw or gzip).</param>
@@ -70,7 +70,7 @@ public static class Cifar10Reader
         using var inflater = ReferenceEquals(inflated, stream) ? null : inflated;
         var data = DataStreams.ReadUpTo(inflated, (long)MaxRecords * RecordSize, name);
         if (data.Length == MaxRecords * RecordSize && !DataStreams.AtEnd(inflated, name))
-            throw new InvalidDataException($"{name}: more than {MaxRecords} records of {RecordSize} bytes; a CIFAR-10 batch holds 10,000.");
+            throw new InvalidDataException($"{name}: more than {MaxRecords} records of {RecordSize} bytes; a CIFAR-10 batch holds {MaxRecords}.");
         if (data.Length == 0) throw new InvalidDataException($"{name}: empty file; a CIFAR-10 batch holds records of {RecordSize} bytes.");
         if (data.Length % RecordSize != 0)
             throw new InvalidDataException(

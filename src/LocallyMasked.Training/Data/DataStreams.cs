@@ -40,13 +40,17 @@ internal static class DataStreams
     public static byte[] ReadUpTo(Stream stream, long count, string name)
     {
         if (count < 0 || count > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(count), $"Expected a count within an array's length, got {count}.");
-        var buffer = new byte[Math.Min(count, 1 << 16)];
+        // A seekable stream's length bounds what it can give: the array is allocated once. A stream of unknown length
+        // (gzip) grows the array as bytes arrive, so that what is allocated is at most twice what was received.
+        bool knownLength = stream.CanSeek;
+        long available = knownLength ? Math.Min(count, Math.Max(0, stream.Length - stream.Position)) : count;
+        var buffer = new byte[knownLength ? available : Math.Min(count, 1 << 16)];
         int filled = 0;
         try
         {
-            while (filled < count)
+            while (filled < available)
             {
-                if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(count, 2L * buffer.Length));
+                if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(available, 2L * buffer.Length));
                 int n = stream.Read(buffer, filled, buffer.Length - filled);
                 if (n == 0) break;
                 filled += n;

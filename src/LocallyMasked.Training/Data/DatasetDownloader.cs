@@ -254,19 +254,32 @@ public sealed partial class DatasetDownloader : IDisposable
         return missing;
     }
 
-    /// <summary>Removes <paramref name="folder"/> and its parents up to <paramref name="topmost"/> as long as they are empty.</summary>
+    /// <summary>
+    /// Removes <paramref name="folder"/> and its parents up to <paramref name="topmost"/> as long as they are empty; a
+    /// folder already removed (by a download unwinding while <see cref="CleanUp"/> runs) is passed over.
+    /// </summary>
     private static void TryRemoveEmptyFolders(string folder, string topmost)
     {
-        try
+        for (var d = folder; d is not null && d.Length >= topmost.Length; d = Path.GetDirectoryName(d))
         {
-            for (var d = folder; d is not null && d.Length >= topmost.Length; d = Path.GetDirectoryName(d))
+            try
             {
-                if (!Directory.Exists(d) || Directory.EnumerateFileSystemEntries(d).Any()) return;
+                if (!Directory.Exists(d)) continue;
+                if (Directory.EnumerateFileSystemEntries(d).Any()) return;
                 Directory.Delete(d);
             }
+            catch (DirectoryNotFoundException)
+            {
+            }
+            catch (IOException)
+            {
+                if (Directory.Exists(d)) return;   // not empty after all
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return;
+            }
         }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 
     private static string FirstLine(string text)

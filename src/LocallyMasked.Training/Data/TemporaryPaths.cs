@@ -20,11 +20,16 @@ internal sealed class TemporaryPaths
     /// <param name="path">Its full path.</param>
     public void Forget(string path) => _paths.TryRemove(path, out _);
 
-    /// <summary>Deletes a path now (a folder with its contents) and forgets it; errors are ignored.</summary>
+    /// <summary>
+    /// Deletes a path now (a folder with its contents) and then forgets it; errors are ignored. Deleting before forgetting
+    /// means that a path no longer recorded is already gone, whichever thread deleted it.
+    /// </summary>
     /// <param name="path">Its full path.</param>
     public void Delete(string path)
     {
-        if (_paths.TryRemove(path, out bool folder)) TryDelete(path, folder);
+        if (!_paths.TryGetValue(path, out bool folder)) return;
+        TryDelete(path, folder);
+        _paths.TryRemove(path, out _);
     }
 
     /// <summary>Deletes every recorded path (folders with their contents); errors are ignored.</summary>
