@@ -36,7 +36,7 @@ public sealed class DatasetDownloaderHostileTests : IDisposable
         // over each stall timeout) does.
         var dataset = Serve("trickle/");
         string target = Path.Combine(dir, "trickle");
-        using var downloader = new DatasetDownloader { StallTimeout = TimeSpan.FromSeconds(0.5) };
+        using var downloader = new DatasetDownloader { StallTimeout = TimeSpan.FromSeconds(1) };
         var clock = Stopwatch.StartNew();
 
         var act = () => downloader.DownloadAsync(dataset, target).WaitAsync(TimeSpan.FromSeconds(10));
