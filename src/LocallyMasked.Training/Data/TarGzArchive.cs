@@ -58,9 +58,9 @@ internal static class TarGzArchive
                 foreach (var (path, size) in wanted)
                 {
                     if (!found.TryGetValue(path, out long actual))
-                        throw new InvalidDataException($"{archive}: the archive has no entry '{path}'.");
+                        throw new InvalidDataException($"{archive}: the archive has no entry {Printable(path)}.");
                     if (actual != size)
-                        throw Rejected($"{archive}: entry '{path}' has {actual} bytes, expected {size}.");
+                        throw Rejected($"{archive}: entry {Printable(path)} has {actual} bytes, expected {size}.");
                 }
             var written = new List<string>();
             foreach (var path in found.Keys)
@@ -97,14 +97,14 @@ internal static class TarGzArchive
                 string name = Normalize(entry.Name);
                 if (name.Length == 0) continue;   // "./" itself
                 if (Path.IsPathRooted(entry.Name) || entry.Name.StartsWith('/') || name.Split('/').Any(part => part == ".."))
-                    throw Rejected($"{archive}: entry '{entry.Name}' points outside the destination folder; the archive is rejected.");
+                    throw Rejected($"{archive}: entry {Printable(entry.Name)} points outside the destination folder; the archive is rejected.");
                 string full = Path.GetFullPath(Path.Combine(temp, name));
                 if (!full.StartsWith(tempWithSeparator, StringComparison.Ordinal))
-                    throw Rejected($"{archive}: entry '{entry.Name}' points outside the destination folder; the archive is rejected.");
+                    throw Rejected($"{archive}: entry {Printable(entry.Name)} points outside the destination folder; the archive is rejected.");
                 // The header's size is known before the data is read: what cannot fit is refused before any byte is written.
                 declared += entry.Length;
                 if (declared > bound)
-                    throw Rejected($"{archive}: entry '{name}' declares {entry.Length} bytes, more than the archive may unpack to ({bound} bytes); it is rejected.");
+                    throw Rejected($"{archive}: entry {Printable(name)} declares {entry.Length} bytes, more than the archive may unpack to ({bound} bytes); it is rejected.");
                 switch (entry.EntryType)
                 {
                     case TarEntryType.Directory:
@@ -112,9 +112,9 @@ internal static class TarGzArchive
                         break;
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                         if (wanted is not null && !wanted.TryGetValue(name, out _)) break;
-                        if (found.ContainsKey(name)) throw Rejected($"{archive}: entry '{name}' occurs twice.");
+                        if (found.ContainsKey(name)) throw Rejected($"{archive}: entry {Printable(name)} occurs twice.");
                         if (wanted is not null && entry.Length != wanted[name])
-                            throw Rejected($"{archive}: entry '{name}' declares {entry.Length} bytes, expected {wanted[name]}; nothing was unpacked.");
+                            throw Rejected($"{archive}: entry {Printable(name)} declares {entry.Length} bytes, expected {wanted[name]}; nothing was unpacked.");
                         if (wanted is null && found.Count >= MaxEntries)
                             throw Rejected($"{archive}: more than {MaxEntries} files; the archive is rejected.");
                         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -123,7 +123,7 @@ internal static class TarGzArchive
                         break;
                     default:
                         throw Rejected(
-                            $"{archive}: entry '{entry.Name}' is a {entry.EntryType}; only regular files and folders are unpacked, so the archive is rejected.");
+                            $"{archive}: entry {Printable(entry.Name)} is a {entry.EntryType}; only regular files and folders are unpacked, so the archive is rejected.");
                 }
             }
         }
@@ -149,6 +149,14 @@ internal static class TarGzArchive
         var e = new InvalidDataException(message);
         e.Data[RejectedKey] = true;
         return e;
+    }
+
+    /// <summary>An entry name for a one-line message: quoted, its control characters (a newline) escaped, shortened.</summary>
+    private static string Printable(string name)
+    {
+        var text = new System.Text.StringBuilder("'");
+        foreach (char c in name.Length > 200 ? name[..200] : name) text.Append(char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString());
+        return text.Append(name.Length > 200 ? "...'" : "'").ToString();
     }
 
     private static string FirstLine(string text)

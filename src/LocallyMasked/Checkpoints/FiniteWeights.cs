@@ -36,6 +36,6 @@ internal static class FiniteWeights
         if (tensorsFound == 0) return;
         string more = tensorsFound > found.Count ? $" and {tensorsFound - found.Count} more tensors" : string.Empty;
         throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
-            $"{source} holds {valuesFound:N0} weights that are NaN or infinite, in {string.Join(", ", found)}{more}: the model would give NaN likelihoods and samples. Set ModelLoadOptions.AllowNonFiniteWeights to load it anyway."));
+            $"{source} holds {valuesFound:N0} {(valuesFound == 1 ? "weight that is" : "weights that are")} NaN or infinite, in {string.Join(", ", found)}{more}: the model would give NaN likelihoods and samples. Set ModelLoadOptions.AllowNonFiniteWeights to load it anyway."));
     }
 }
