@@ -155,6 +155,7 @@ public static class PixelCnnCheckpoint
         ArgumentNullException.ThrowIfNull(paths);
         if (paths.Count == 0) throw new ArgumentException("Expected at least one checkpoint.", nameof(paths));
         options ??= new ModelLoadOptions();
+        LoadOverrides.Check(options);
         foreach (var path in paths)
             if (DetectFormat(path) != CheckpointFormat.Training)
                 throw new ArgumentException($"{path}: only training checkpoints of this library can be averaged.", nameof(paths));

@@ -94,8 +94,7 @@ internal static class PyTorchFiles
             };
             throw new CheckpointException($"Refused '{path}': {e.Message.TrimEnd('.')}; CheckpointLimits.{name} (now {value}) raises the limit.", e);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or OverflowException or UnauthorizedAccessException
-                                  && e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (Exception e) when (e is not (CheckpointException or FileNotFoundException or DirectoryNotFoundException))
         {
             throw new CheckpointException(
                 $"Could not read '{path}' as a PyTorch checkpoint (a file written by torch.save): {e.Message}", e);

@@ -1,5 +1,6 @@
 using LocallyMasked.Models;
 using LocallyMasked.Numerics;
+using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,6 +26,7 @@ internal static class TrainingCheckpointModels
                 $"{path}: a training checkpoint's model is {recorded.Height}x{recorded.Width} and its orders are of that size; ModelLoadOptions.ImageSize applies to weight files only.",
                 nameof(options));
         LoadOverrides.CheckImageSize(recorded.Height, recorded.Width, options, $"'{path}'");
+        var orders = OrdersOf(metadata, path);
         IImageModelConfig config = recorded;
         if (recorded is PixelCnnConfig lmconv) config = LoadOverrides.Apply(lmconv, options, notes, path);
         else LoadOverrides.CheckBaseline(options, $"'{path}'");
@@ -56,7 +58,7 @@ internal static class TrainingCheckpointModels
             throw;
         }
         model.Module.eval();
-        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, useAverage, notes);
+        return new LoadedModel(model, CheckpointFormat.Training, orders, metadata, useAverage, notes);
     }
 
     /// <summary>The mean of the trained weights of several checkpoints of one model (in evaluation mode); the orders and metadata are the first file's.</summary>
@@ -68,6 +70,7 @@ internal static class TrainingCheckpointModels
         var metadata = TrainingCheckpointFile.ReadMetadata(paths[0]);
         var (definition, config) = ModelOf(metadata, paths[0]);
         LoadOverrides.CheckImageSize(config.Height, config.Width, options, $"'{paths[0]}'");
+        var orders = OrdersOf(metadata, paths[0]);
         foreach (var path in paths.Skip(1))
         {
             var (otherDefinition, otherConfig) = ModelOf(TrainingCheckpointFile.ReadMetadata(path), path);
@@ -115,7 +118,20 @@ internal static class TrainingCheckpointModels
             foreach (var t in sums.Values) t.Dispose();
         }
         model.Module.eval();
-        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, false, Array.Empty<ConfigurationNote>());
+        return new LoadedModel(model, CheckpointFormat.Training, orders, metadata, false, Array.Empty<ConfigurationNote>());
+    }
+
+    /// <summary>The orders a training checkpoint records, built before the model; an order that is not one (a size past an int's pixels, a sequence that is no permutation) is refused naming the file.</summary>
+    private static IReadOnlyList<GenerationOrder> OrdersOf(CheckpointMetadata metadata, string path)
+    {
+        try
+        {
+            return metadata.Orders();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint records an invalid order ({e.Message})", e);
+        }
     }
 
     /// <summary>The model and configuration a training checkpoint records, with the file named in a refusal.</summary>

@@ -5,8 +5,8 @@ namespace LocallyMasked.Checkpoints.Pickles;
 /// strings, bytes, global names and <see cref="PickleObject"/>s; nothing is imported or called, and what a format gives
 /// meaning to (torch.save's tensors) is built by an <see cref="IPickleHost"/>. Bounded: the bytes read
 /// (<see cref="PickleInput"/>), the values pushed or remembered and the nesting height of containers (checked as each
-/// element is added) have limits, and every failure is an <see cref="InvalidDataException"/> (a
-/// <see cref="PickleLimitException"/> for a limit) or an <see cref="EndOfStreamException"/>. Reference cycles
+/// element is added) have limits; a malformed pickle is an <see cref="InvalidDataException"/> or an
+/// <see cref="EndOfStreamException"/>, a pickle beyond a limit a <see cref="PickleLimitException"/>. Reference cycles
 /// (<c>L = []; L.append(L)</c>) are built as Python builds them; code that walks the values must bound itself.
 /// Out-of-band buffers (protocol 5) and the extension registry (EXT1/2/4) are refused.
 /// </summary>

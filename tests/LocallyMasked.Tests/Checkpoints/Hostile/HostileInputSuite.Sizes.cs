@@ -26,6 +26,18 @@ public sealed partial class HostileInputSuite
             WriteTrainingCheckpoint(path, TinyGrey with { Height = 2000, Width = 2000 }, Weights);
             return () => PixelCnnCheckpoint.LoadModel(path).Dispose();
         }, fail, "CheckpointLimits.MaxImagePixels");
+        yield return new HostileCase("a training checkpoint records an order of 100000x100000 pixels", folder =>
+        {
+            var path = Path.Combine(folder, "hostile.ckpt");
+            WriteTrainingCheckpoint(path, TinyGrey, Weights, m => m with { Height = 100_000, Width = 100_000 });
+            return () => PixelCnnCheckpoint.LoadModel(path).Dispose();
+        }, typeof(InvalidDataException), "records an invalid order (A 100000x100000 image has 10000000000 pixels");
+        yield return new HostileCase("a training checkpoint records an order that is no permutation", folder =>
+        {
+            var path = Path.Combine(folder, "hostile.ckpt");
+            WriteTrainingCheckpoint(path, TinyGrey, Weights, m => m with { OrderSequences = new[] { new int[TinyGrey.Height * TinyGrey.Width] } });
+            return () => PixelCnnCheckpoint.LoadModel(path).Dispose();
+        }, typeof(InvalidDataException), "records an invalid order");
 
         yield return NonFiniteCase("a .pth (zip) holds a NaN weight", "'nin_out.lin_a.bias' (1 of 6 values)", (path, weights) =>
             TorchSaveFiles.WriteZip(path, TorchSaveFiles.Checkpoint(weights)));
@@ -66,7 +78,8 @@ public sealed partial class HostileInputSuite
         }, typeof(CheckpointException), fragment);
 
     /// <summary>Writes a training checkpoint of a Locally Masked PixelCNN++ that records <paramref name="config"/> and holds <paramref name="weights"/>.</summary>
-    private static void WriteTrainingCheckpoint(string path, PixelCnnConfig config, IReadOnlyDictionary<string, Tensor> weights)
+    private static void WriteTrainingCheckpoint(string path, PixelCnnConfig config, IReadOnlyDictionary<string, Tensor> weights,
+        Func<CheckpointMetadata, CheckpointMetadata>? change = null)
     {
         var definition = ModelCatalog.Get(ModelKind.LocallyMaskedPixelCnn);
         var order = GenerationOrders.Raster(TinyGrey.Height, TinyGrey.Width);
@@ -76,6 +89,6 @@ public sealed partial class HostileInputSuite
             OrderSequences = new[] { order.Sequence.ToArray() },
             ModelType = definition.TypeName, ModelConfiguration = definition.WriteConfiguration(config),
         };
-        TrainingCheckpointFile.Save(path, new TrainingCheckpointSections(metadata, null, Array.Empty<byte>()), weights, null);
+        TrainingCheckpointFile.Save(path, new TrainingCheckpointSections(change?.Invoke(metadata) ?? metadata, null, Array.Empty<byte>()), weights, null);
     }
 }
