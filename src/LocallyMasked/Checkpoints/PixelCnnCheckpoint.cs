@@ -34,9 +34,11 @@ public static class PixelCnnCheckpoint
     /// <summary>
     /// Reads the model weights of a PyTorch file: the <c>model_state_dict</c> entry of a full checkpoint, or the
     /// file itself when it is a bare state dict; a leading <c>module.</c> is removed from every key. Both the zip
-    /// format (through TorchSharp.PyBridge) and the legacy format of torch &lt; 1.6, in which the published
-    /// checkpoints were written, are read; other entries (optimizer state, arguments, numpy scalars) are skipped.
-    /// The tensors are on the CPU in the file's dtype and belong to the caller.
+    /// format and the legacy format of torch &lt; 1.6, in which the published checkpoints were written, are read by the
+    /// library's own bounded pickle reader (nothing in the file is run); other entries (optimizer state, arguments, numpy
+    /// scalars) are not walked and their tensors' data is not read. Views are read with their offsets and strides. The
+    /// tensors are contiguous, on the CPU in the file's dtype, and belong to the caller. Weights are returned as they are
+    /// (NaN included: the loaders check them).
     /// </summary>
     /// <param name="path">A file written by <c>torch.save</c>.</param>
     /// <param name="limits">The limits of the reading (pickle size and depth, inflated tensors); <see cref="CheckpointLimits.Default"/> when null.</param>

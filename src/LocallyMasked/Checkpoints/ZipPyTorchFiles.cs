@@ -47,7 +47,8 @@ internal static class ZipPyTorchFiles
 
         var host = new TorchPickleHost();
         object? root;
-        using (var pickle = pickles[0].Open())
+        // The pickle is read a byte at a time: buffered, since an entry's stream reads the file for each call.
+        using (var pickle = new BufferedStream(pickles[0].Open(), 1 << 16))
             root = PickleMachine.Load(new PickleInput(pickle, limits.MaxPickleBytes, pickles[0].Length), host, limits.MaxNestingDepth, limits.MaxPickleValues);
         var selection = select(root);
 
