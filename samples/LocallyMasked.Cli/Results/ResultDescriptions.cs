@@ -33,8 +33,8 @@ public static class ResultDescriptions
             Sha256 = files.Select(FileSha256).ToArray(),
             Weights = file.Average.Count > 0 ? "mean" : file.EmaWeights ? "ema" : "trained",
             Step = loaded.Step,
-            Description = $"{config.Filters} filters, {config.ResidualBlocks} blocks, {config.Likelihood}, {config.MixtureComponents} mixtures, "
-                + $"{config.ImageChannels}x{config.Height}x{config.Width}, {config.Bits} bits",
+            Description = $"{config.Filters} filters, {config.ResidualBlocks} blocks, {config.ImageChannels}x{config.Height}x{config.Width}, {config.Likelihood} likelihood"
+                + (config.Likelihood == LocallyMasked.Likelihoods.LikelihoodKind.Binary ? "" : $", {config.MixtureComponents} mixtures, {config.Bits}-bit"),
             Loading = string.Join(" ", loading),
         };
     }
