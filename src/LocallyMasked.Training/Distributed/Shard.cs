@@ -112,7 +112,7 @@ public sealed record Shard
         }
         if (count < 1)
         {
-            error = "expected at least 1 part";
+            error = "the number of parts must be at least 1";
             return null;
         }
         if (index >= count)

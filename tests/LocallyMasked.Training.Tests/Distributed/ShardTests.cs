@@ -67,7 +67,7 @@ public sealed class ShardTests
 
     [Theory]
     [InlineData("2/2", "numbered 0 to 1")]
-    [InlineData("1/0", "at least 1 part")]
+    [InlineData("1/0", "at least 1")]
     [InlineData("-1/2", "expected I/N")]
     [InlineData("1-2", "expected I/N")]
     [InlineData("auto", "expected I/N")]
