@@ -84,7 +84,7 @@ public sealed class RankGroup : IDisposable
             using var line = new StringWriter();
             int code = CliApp.Report(e, verbose: false, line);
             foreach (var text in line.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                terminal.Error.WriteLine(text.StartsWith("lmconv: ", StringComparison.Ordinal)
+                terminal.Error.WriteLine(IsDistributed && text.StartsWith("lmconv: ", StringComparison.Ordinal)
                     ? $"lmconv: rank {Rank} of {Size}: {text["lmconv: ".Length..]}"
                     : text);
             terminal.Error.Flush();

@@ -55,7 +55,7 @@ public static class ResultFiles
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.Delete(temporary);
+            if (File.Exists(temporary)) File.Delete(temporary);
             throw new InputError($"{option} {path}: cannot write the file ({CliApp.OneLine(e)}).", e);
         }
     }
