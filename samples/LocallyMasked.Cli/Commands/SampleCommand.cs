@@ -3,6 +3,7 @@ using LocallyMasked.Cli.CommandLine;
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.ModelFiles;
+using LocallyMasked.Cli.Outputs;
 
 namespace LocallyMasked.Cli.Commands;
 
@@ -26,7 +27,7 @@ public static class SampleCommand
             .AtLeast(0, "an order index");
         var command = new Command("sample", "Sample images in any order and write them as PNG sheets.") { checkpoint, count, batch, temperature, orderIndex };
         shared.AddDeviceOptions(command);
-        SharedOptions.Add(command, shared.Data.Dataset, shared.Output);
+        SharedOptions.Add(command, shared.Data.Dataset, shared.Output, shared.Force);
         shared.AddOrderOptions(command);
         shared.AddModelFileOptions(command);
         shared.AddSamplingOptions(command);
@@ -43,6 +44,7 @@ public static class SampleCommand
             Sampler = shared.SamplerOf(result),
             Seed = result.GetValue(shared.Seed),
             Output = result.GetValue(shared.Output)!,
+            Force = result.GetValue(shared.Force),
         }, Run, terminal);
     }
 
@@ -56,6 +58,10 @@ public static class SampleCommand
         string path = settings.Model.Checkpoint;
         Checks.ExistingFile(path, "--checkpoint");
         Checks.WritableFolder(settings.Output, "--output");
+        const string name = "samples";
+        int sheetCount = ImageBatches.SheetCount(settings.Count, ImageBatches.SamplesPerSheet);
+        string manifest = RunManifest.FileName(name);
+        OutputFiles.CheckFree(settings.Output, file => file == manifest || ImageBatches.IsSheetName(file, name, sheetCount), settings.Force);
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
@@ -65,8 +71,13 @@ public static class SampleCommand
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images drawn so far");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (sheets, drawn) = ImageBatches.Sample(terminal, settings.Sampler.Create(model, terminal), loaded.Orders[settings.OrderIndex], settings.Count,
-            settings.BatchSize, settings.Seed, settings.Temperature, settings.Output, "samples", interrupts.Token);
-        terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s)");
+            settings.BatchSize, settings.Seed, settings.Temperature, settings.Output, name, interrupts.Token);
+        string? orderName = model.SupportedOrders is null ? settings.Orders.Given ? settings.Orders.Name : null : "raster";
+        var written = new RunManifest("sample", path, settings.Seed, new ManifestOrder(settings.OrderIndex, orderName),
+            ManifestFile.Sheets(sheets, drawn, ImageBatches.SamplesPerSheet));
+        Directory.CreateDirectory(settings.Output);
+        written.Write(Path.Combine(settings.Output, manifest));
+        terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s); files listed in {Path.Combine(settings.Output, manifest)}");
         return interrupts.ExitCode ?? ExitCodes.Success;
     }
 }
