@@ -8,6 +8,7 @@ using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
 using LocallyMasked.Training;
 using static TorchSharp.torch;
+using LocallyMasked.Training.Pictures;
 
 namespace LocallyMasked.Cli.Commands;
 
@@ -153,7 +154,7 @@ public static class PictureCompletion
         {
             string sheet = ImageBatches.SheetPath(settings.Output, sheetName, sheetsWritten++, sheets);
             using (NewDisposeScope())
-                PngFile.Write(ImageSheets.PictureRows(rows.Select(r => (r.Original, (IReadOnlyList<Tensor>)r.Completions)).ToArray(), region), sheet, scale: 3);
+                PngWriter.Write(ImageSheets.PictureRows(rows.Select(r => (r.Original, (IReadOnlyList<Tensor>)r.Completions)).ToArray(), region), sheet, scale: 3);
             written.Add(new ManifestFile(Path.GetFileName(sheet), ManifestFile.Sheet, Images: rows.Count));
             foreach (var t in rows.SelectMany(r => r.Completions.Append(r.Original))) t.Dispose();
             rows.Clear();
@@ -184,7 +185,7 @@ public static class PictureCompletion
                         {
                             int j = before + r, picture = j / count, k = j % count;
                             string file = CompletionFile(pictures[picture].Name, k + 1, count);
-                            PngFile.Write(RgbImage.FromTensor(completed[r]), Path.Combine(settings.Output, file));
+                            PngWriter.Write(RgbImage.FromTensor(completed[r]), Path.Combine(settings.Output, file));
                             written.Add(new ManifestFile(file, ManifestFile.CompletedPicture, Source: pictures[picture].Path, Completion: k + 1));
                             if (k == 0) rows.Add((originals[r].cpu().clone().DetachFromDisposeScope(), new List<Tensor>()));
                             if (k < SheetCompletions) rows[^1].Completions.Add(completed[r].clone().DetachFromDisposeScope());

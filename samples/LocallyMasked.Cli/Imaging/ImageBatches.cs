@@ -1,6 +1,7 @@
 using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
 using static TorchSharp.torch;
+using LocallyMasked.Training.Pictures;
 
 namespace LocallyMasked.Cli.Imaging;
 
@@ -159,7 +160,7 @@ public static class ImageBatches
                 using var scope = NewDisposeScope();
                 var sheet = ImageSheets.Completions(cat(completed, 0), cat(context, 0), region);
                 string path = SheetPath(folder, name, written.Count, sheets);
-                PngFile.Write(sheet, path, scale: 3);
+                PngWriter.Write(sheet, path, scale: 3);
                 written.Add(path);
                 foreach (var t in completed.Concat(context)) t.Dispose();
                 completed.Clear();
@@ -211,7 +212,7 @@ public static class ImageBatches
     private static string WriteGrid(List<Tensor> pending, string path, int scale)
     {
         using (var scope = NewDisposeScope())
-            PngFile.Write(ImageSheets.Grid(cat(pending, 0), scale: 1), path, scale);
+            PngWriter.Write(ImageSheets.Grid(cat(pending, 0), scale: 1), path, scale);
         foreach (var t in pending) t.Dispose();
         pending.Clear();
         return path;

@@ -2,9 +2,12 @@ using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LocallyMasked.Cli.Imaging;
+namespace LocallyMasked.Training.Pictures;
 
-/// <summary>Lays out batches of images as pictures: sample grids and completion sheets.</summary>
+/// <summary>
+/// Lays out batches of images in [-1, 1] as pictures: sample grids, completion sheets of test images (context,
+/// completion and original in rows) and of pictures (a row each); write them with <see cref="PngWriter"/>.
+/// </summary>
 public static class ImageSheets
 {
     /// <summary>The colour between tiles.</summary>
