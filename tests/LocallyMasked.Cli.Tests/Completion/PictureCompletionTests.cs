@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LocallyMasked.TestSupport;
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Imaging;
 using SkiaSharp;
@@ -152,6 +153,23 @@ public sealed class PictureCompletionTests : IClassFixture<TinyCheckpoint>, ICla
         files[1].GetProperty("completion").GetInt32().Should().Be(2);
         files[2].GetProperty("images").GetInt32().Should().Be(1);
         pictures.RootElement.GetProperty("order").GetProperty("missingLast").GetBoolean().Should().BeTrue();
+    }
+
+    [Fact]
+    public void The_readmes_own_picture_command_writes_what_the_readme_says()
+    {
+        // README, "Complete your own picture", with the tiny fixture model instead of the main job's.
+        string images = RepositoryFiles.Find("docs/images");
+        string output = P("own");
+        var run = Lmconv.Run("complete", "--checkpoint", binary.Path, "--image", Path.Combine(images, "digit-8.png"),
+            "--mask", Path.Combine(images, "digit-8-mask.png"), "--count", "4", "--output", output);
+        Succeeds(run);
+        Directory.GetFiles(output).Select(Path.GetFileName).Should().BeEquivalentTo(
+            "digit-8-completed-1.png", "digit-8-completed-2.png", "digit-8-completed-3.png", "digit-8-completed-4.png",
+            "completions-digit-8-mask.png", "completions-digit-8-mask.json");
+        using var committed = SKBitmap.Decode(Path.Combine(images, "digit-8-completions.png"));
+        using var sheet = SKBitmap.Decode(Path.Combine(output, "completions-digit-8-mask.png"));
+        (committed.Width, committed.Height).Should().Be((sheet.Width, sheet.Height), "the README's picture is this command's sheet");
     }
 
     [Fact]
