@@ -126,12 +126,6 @@ public static class CompleteCommand
     }
 
     /// <summary>A --mask for test images: of the model's size, read as <see cref="MaskReader"/> reads masks.</summary>
-    private static LocallyMasked.Orders.ImageRegion TestImageMask(string path, IImageModelConfig config)
-    {
-        var mask = MaskReader.Read(path, config.Height, config.Width);
-        if (mask.Height != config.Height || mask.Width != config.Width)
-            throw new InputError($"--mask {path}: is {mask.Height}x{mask.Width} (HxW), but the test images are {config.Height}x{config.Width}; "
-                + $"the mask must have their size ({MaskReader.Rule}).");
-        return mask.Missing;
-    }
+    private static LocallyMasked.Orders.ImageRegion TestImageMask(string path, IImageModelConfig config) =>
+        MaskReader.Read(path, config.Height, config.Width, ("the test images' size", config.Height, config.Width)).Missing;
 }

@@ -60,8 +60,8 @@ public static class PictureCompletion
         string path = settings.Model.Checkpoint;
         Checks.ExistingFile(path, "--checkpoint");
         Checks.WritableFolder(settings.Output, "--output");
-        foreach (var image in settings.Images.Append(settings.Mask).OfType<string>())
-            if (!File.Exists(image)) throw new InputError($"{(image == settings.Mask ? "--mask" : "--image")} {image}: file not found.");
+        foreach (var image in settings.Images) PictureReader.CheckExists(image, "--image");
+        if (settings.Mask is { } maskFile) PictureReader.CheckExists(maskFile, "--mask");
         var names = settings.Images.Select(Path.GetFileNameWithoutExtension).ToArray();
         if (names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new InputError($"--image: two pictures are named {twice.Key}, and their completions would share {CompletionFile(twice.Key!, 1, settings.Count)}; rename one.");
@@ -130,11 +130,12 @@ public static class PictureCompletion
                     + "use lmconv sample, or a smaller region.");
             return area;
         }
-        var mask = MaskReader.Read(maskPath, config.Height, config.Width);
+        // The first picture's size is checked before the mask's levels; every other picture must have it too.
+        var mask = MaskReader.Read(maskPath, config.Height, config.Width, ($"--image {pictures[0].Path}", pictures[0].Height, pictures[0].Width));
         foreach (var picture in pictures)
             if (picture.Height != mask.Height || picture.Width != mask.Width)
                 throw new InputError($"--mask {maskPath}: is {mask.Height}x{mask.Width} (HxW), but --image {picture.Path} is {picture.Height}x{picture.Width}; "
-                    + $"the mask must have the picture's size ({MaskReader.Rule}).");
+                    + $"the mask must have its size ({MaskReader.Rule}).");
         terminal.Line($"mask {maskPath}: {mask.Height}x{mask.Width}, {mask.Fitting}; {mask.Missing.Pixels.Count} of {pixels} pixels missing");
         return mask.Missing;
     }

@@ -32,8 +32,10 @@ public static class MaskReader
     /// <param name="path">The --mask path.</param>
     /// <param name="height">The model's image height.</param>
     /// <param name="width">The model's image width.</param>
-    /// <exception cref="InputError">A missing or undecodable file, a level neither black nor white, no missing pixel, or only missing ones.</exception>
-    public static Mask Read(string path, int height, int width)
+    /// <param name="sameSizeAs">The picture the mask is for ("--image a.png", "the test images") and its size, checked first; null: any size.</param>
+    /// <exception cref="InputError">A missing or undecodable file, another size than <paramref name="sameSizeAs"/>, a level neither black
+    /// nor white, no missing pixel, or only missing ones.</exception>
+    public static Mask Read(string path, int height, int width, (string Of, int Height, int Width)? sameSizeAs = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         bool[] source;
@@ -41,6 +43,9 @@ public static class MaskReader
         using (var bitmap = PictureReader.Load(path, "--mask"))
         {
             (sourceHeight, sourceWidth) = (bitmap.Height, bitmap.Width);
+            if (sameSizeAs is { } other && (other.Height != sourceHeight || other.Width != sourceWidth))
+                throw new InputError($"--mask {path}: is {sourceHeight}x{sourceWidth} (HxW), but {other.Of} is {other.Height}x{other.Width}; "
+                    + $"the mask must have its size ({Rule}).");
             source = Levels(bitmap, path);
         }
         string fitting = "used as it is";

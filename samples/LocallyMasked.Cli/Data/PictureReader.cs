@@ -58,8 +58,7 @@ public static class PictureReader
     /// <param name="option">The option that named it.</param>
     internal static SKBitmap Load(string path, string option)
     {
-        if (Directory.Exists(path)) throw new InputError($"{option} {path}: is a folder; name a PNG, JPEG or BMP file.");
-        if (!File.Exists(path)) throw new InputError($"{option} {path}: file not found.");
+        CheckExists(path, option);
         try
         {
             return ImageFolderReader.Load(path);
@@ -68,6 +67,17 @@ public static class PictureReader
         {
             throw new InputError($"{option} {path}: {e.Message}; expected a PNG, JPEG or BMP image.", e);
         }
+    }
+
+    /// <summary>Checks that an image file named by <paramref name="option"/> exists (before the model is loaded).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="option">The option that named it.</param>
+    /// <exception cref="InputError">A folder, or no such file.</exception>
+    public static void CheckExists(string path, string option)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new InputError($"{option} {path}: is a folder; name a PNG, JPEG or BMP file.");
+        if (!File.Exists(path)) throw new InputError($"{option} {path}: file not found.");
     }
 
     private static bool IsGrey(SKBitmap bitmap)

@@ -270,6 +270,8 @@ public sealed class PictureCompletionTests : IClassFixture<TinyCheckpoint>, ICla
             new[] { "complete", "--checkpoint", binary.Path, "--output", P("out") }.Concat(more).ToArray();
 
         ShouldFailInOneLine(Lmconv.Run(Complete("--image", picture, "--mask", Mask("small.png", 20))), "--mask", "20x20", "28x28", "white (levels 224-255)");
+        ShouldFailInOneLine(Lmconv.Run(Complete("--image", picture, "--mask", Mask("small-black.png", 20, (_, _) => false))), "--mask", "20x20",
+            "28x28", "must have its size");
         ShouldFailInOneLine(Lmconv.Run(Complete("--image", picture, "--mask", Mask("black.png", missing: (_, _) => false))),
             "--mask", "no pixel is white", "the completion would be the picture itself");
         ShouldFailInOneLine(Lmconv.Run(Complete("--image", picture, "--mask", Mask("white.png", missing: (_, _) => true))),
@@ -288,7 +290,7 @@ public sealed class PictureCompletionTests : IClassFixture<TinyCheckpoint>, ICla
         string notImage = P("notes.png");
         File.WriteAllText(notImage, "not a picture");
         ShouldFailInOneLine(Lmconv.Run(Complete("--image", notImage)), "--image", "notes.png");
-        ShouldFailInOneLine(Lmconv.Run(Complete("--mask", Mask("other-size.png", 20))), "--mask", "20x20", "test images are 28x28");
+        ShouldFailInOneLine(Lmconv.Run(Complete("--mask", Mask("other-size.png", 20))), "--mask", "20x20", "the test images' size is 28x28");
     }
 
     [Fact]
