@@ -87,10 +87,11 @@ public static class CompleteCommand
         string path = settings.Model.Checkpoint;
         Checks.ExistingFile(path, "--checkpoint");
         Checks.WritableFolder(settings.Output, "--output");
-        string name = $"completions-{(settings.Mask is { } maskPath ? Path.GetFileNameWithoutExtension(maskPath) : settings.Region.FileNamePart)}";
-        int sheetCount = ImageBatches.SheetCount(settings.Count, ImageBatches.CompletionsPerSheet);
+        // Under mpiexec the ranks split the images (CompleteParts).
+        if (CompleteParts.Applies) return CompleteParts.Run(settings, terminal);
+        string name = SheetName(settings);
         string manifest = RunManifest.FileName(name);
-        OutputFiles.CheckFree(settings.Output, file => file == manifest || ImageBatches.IsSheetName(file, name, sheetCount), settings.Force);
+        CheckOutputs(settings, name);
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
@@ -115,17 +116,54 @@ public static class CompleteCommand
             indices => Trainer.EncodeFixed(test, indices, encoding, model.Device, model.DType, config.Bits),
             area, order, settings.First, settings.Count, settings.BatchSize, settings.Seed, settings.Temperature, settings.Output,
             name, interrupts.Token);
-        string? orderName = model.SupportedOrders is null ? settings.Orders.Given ? settings.Orders.Name : null : "raster";
-        var written = new RunManifest("complete", path, settings.Seed, new ManifestOrder(settings.OrderIndex, orderName, model.SupportedOrders is null),
-            ManifestFile.Sheets(sheets, done, ImageBatches.CompletionsPerSheet, settings.First));
-        Directory.CreateDirectory(settings.Output);
-        written.Write(Path.Combine(settings.Output, manifest));
+        WriteManifest(settings, model, sheets, done, manifest);
         terminal.Line($"completions: {done} images in {string.Join(", ", sheets)} (rows: context, completion, original; files listed in "
             + $"{Path.Combine(settings.Output, manifest)}; {clock.Elapsed.TotalSeconds:F1} s)");
         return interrupts.ExitCode ?? ExitCodes.Success;
     }
 
+    /// <summary>The base name of the sheets and the manifest of test-image completions: completions-REGION or completions-MASKNAME.</summary>
+    /// <param name="settings">The settings.</param>
+    public static string SheetName(CompleteSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return $"completions-{(settings.Mask is { } maskPath ? Path.GetFileNameWithoutExtension(maskPath) : settings.Region.FileNamePart)}";
+    }
+
+    /// <summary>Stops before any work, in one line, when a sheet of the run or its manifest is in the output folder already, unless --force.</summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="name">The sheets' base name.</param>
+    public static void CheckOutputs(CompleteSettings settings, string name)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        int sheets = ImageBatches.SheetCount(settings.Count, ImageBatches.CompletionsPerSheet);
+        string manifest = RunManifest.FileName(name);
+        OutputFiles.CheckFree(settings.Output, file => file == manifest || ImageBatches.IsSheetName(file, name, sheets), settings.Force);
+    }
+
+    /// <summary>Writes the manifest of test-image completion sheets.</summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="model">The model that completed them.</param>
+    /// <param name="sheets">The sheets written, in order.</param>
+    /// <param name="images">The images completed on them.</param>
+    /// <param name="manifest">The manifest's file name.</param>
+    public static void WriteManifest(CompleteSettings settings, IAutoregressiveImageModel model, IReadOnlyList<string> sheets, int images, string manifest)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(model);
+        string? orderName = model.SupportedOrders is null ? settings.Orders.Given ? settings.Orders.Name : null : "raster";
+        var written = new RunManifest("complete", settings.Model.Checkpoint, settings.Seed, new ManifestOrder(settings.OrderIndex, orderName, model.SupportedOrders is null),
+            ManifestFile.Sheets(sheets, images, ImageBatches.CompletionsPerSheet, settings.First));
+        Directory.CreateDirectory(settings.Output);
+        written.Write(Path.Combine(settings.Output, manifest));
+    }
+
     /// <summary>A --mask for test images: of the model's size, read as <see cref="MaskReader"/> reads masks.</summary>
-    private static LocallyMasked.Orders.ImageRegion TestImageMask(string path, IImageModelConfig config) =>
-        MaskReader.Read(path, config.Height, config.Width, ("the test images' size", config.Height, config.Width)).Missing;
+    /// <param name="path">The --mask file.</param>
+    /// <param name="config">The model's configuration.</param>
+    public static LocallyMasked.Orders.ImageRegion TestImageMask(string path, IImageModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return MaskReader.Read(path, config.Height, config.Width, ("the test images' size", config.Height, config.Width)).Missing;
+    }
 }

@@ -3,6 +3,7 @@ using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.ModelFiles;
 using LocallyMasked.Cli.Outputs;
+using LocallyMasked.Cli.Ranks;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
@@ -57,6 +58,21 @@ public static class PictureCompletion
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(terminal);
+        if (!CompleteParts.Applies) return Complete(settings, terminal);
+        // Under mpiexec rank 0 completes every picture and writes the files (a user's pictures are few, and every file is
+        // then one process's); the other ranks wait for it. An error on rank 0 stops them all.
+        using var group = RankGroup.Join();
+        return group.Run(terminal, t =>
+        {
+            if (group.IsRoot) t.Line($"{group.Size} MPI ranks: rank 0 completes the pictures alone (--image is not split over ranks)");
+            int code = group.IsRoot ? Complete(settings, t) : ExitCodes.Success;
+            group.Gather(code, group.WaitForOthers(TimeSpan.Zero, group.IsRoot ? 1 : 0, 1));
+            return code;
+        });
+    }
+
+    private static int Complete(CompleteSettings settings, Terminal terminal)
+    {
         string path = settings.Model.Checkpoint;
         Checks.ExistingFile(path, "--checkpoint");
         Checks.WritableFolder(settings.Output, "--output");

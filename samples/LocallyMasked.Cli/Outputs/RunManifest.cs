@@ -5,7 +5,7 @@ namespace LocallyMasked.Cli.Outputs;
 /// <summary>
 /// The JSON manifest that <c>sample</c> and <c>complete</c> write beside their pictures: what made them (command,
 /// checkpoint, seed, order) and every file the run wrote, with what each is. Its fields are documented in
-/// docs/manifests.md; <see cref="Version"/> grows when they change.
+/// docs/outputs.md; <see cref="Version"/> grows when they change.
 /// </summary>
 /// <param name="Command">"sample" or "complete".</param>
 /// <param name="Checkpoint">The --checkpoint path as given.</param>
@@ -14,6 +14,9 @@ namespace LocallyMasked.Cli.Outputs;
 /// <param name="Files">The files written, in the order they were written.</param>
 public sealed record RunManifest(string Command, string Checkpoint, ulong Seed, ManifestOrder Order, IReadOnlyList<ManifestFile> Files)
 {
+    /// <summary>For a part of a run (<c>sample --shard</c>): which part; null for a whole run.</summary>
+    public ManifestShard? Shard { get; init; }
+
     /// <summary>The manifest format's version.</summary>
     public const int Version = 1;
 
@@ -41,6 +44,15 @@ public sealed record RunManifest(string Command, string Checkpoint, ulong Seed, 
             else json.WriteNull("name");
             if (Order.MissingLast is { } last) json.WriteBoolean("missingLast", last);
             json.WriteEndObject();
+            if (Shard is { } shard)
+            {
+                json.WriteStartObject("shard");
+                json.WriteNumber("index", shard.Index);
+                json.WriteNumber("count", shard.Count);
+                json.WriteNumber("first", shard.First);
+                json.WriteNumber("images", shard.Images);
+                json.WriteEndObject();
+            }
             json.WriteStartArray("files");
             foreach (var file in Files)
             {
