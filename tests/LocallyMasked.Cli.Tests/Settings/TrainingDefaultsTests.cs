@@ -56,4 +56,18 @@ public class TrainingDefaultsTests
         Documentation("LocallyMasked", "T:LocallyMasked.Models.PixelCnnConfig")!.Value.Should().Contain("lmconv train");
         Documentation("LocallyMasked", "P:LocallyMasked.Models.PixelCnnPlusPlusConfig.Dropout")!.Value.Should().Contain("lmconv train");
     }
+
+    [Fact]
+    public void Sampling_and_completion_defaults_equal_the_librarys()
+    {
+        var library = new LocallyMasked.Sampling.SamplingOptions();
+        var sample = CliApp.Settings<SampleSettings>("sample", "--checkpoint", "m.ckpt");
+        var complete = CliApp.Settings<CompleteSettings>("complete", "--checkpoint", "m.ckpt");
+        var pictures = CliApp.Settings<CompleteSettings>("complete", "--checkpoint", "m.ckpt", "--image", "a.png", "--mask", "m.png");
+        foreach (var temperature in new[] { sample.Temperature, complete.Temperature, pictures.Temperature })
+            temperature.Should().Be(library.Temperature, "--temperature 1 is the library's: the model's own distribution");
+        // The order: the model's first order (the library's completion takes the order it is given, with the missing pixels moved last).
+        new[] { sample.OrderIndex, complete.OrderIndex, pictures.OrderIndex }.Should().OnlyContain(i => i == 0);
+        pictures.Count.Should().Be(1, "--image completes each picture once unless --count says more");
+    }
 }
