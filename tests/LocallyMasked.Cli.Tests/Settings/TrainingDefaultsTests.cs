@@ -70,4 +70,21 @@ public class TrainingDefaultsTests
         new[] { sample.OrderIndex, complete.OrderIndex, pictures.OrderIndex }.Should().OnlyContain(i => i == 0);
         pictures.Count.Should().Be(1, "--image completes each picture once unless --count says more");
     }
+
+    [Fact]
+    public void Evaluation_defaults_equal_the_librarys()
+    {
+        // LikelihoodEvaluation.Evaluate's optional parameters: images (0: all) and batchSize (image x order pairs per pass).
+        var parameters = typeof(LocallyMasked.Training.Evaluation.LikelihoodEvaluation).GetMethods()
+            .Where(m => m.Name == "Evaluate").SelectMany(m => m.GetParameters()).Where(p => p.HasDefaultValue).ToArray();
+        var batchSizes = parameters.Where(p => p.Name == "batchSize").Select(p => (int)p.DefaultValue!).Distinct().ToArray();
+        var images = parameters.Where(p => p.Name == "images").Select(p => (int)p.DefaultValue!).Distinct().ToArray();
+        batchSizes.Should().ContainSingle();
+        images.Should().ContainSingle();
+        var evaluate = CliApp.Settings<EvaluateSettings>("evaluate", "--checkpoint", "m.ckpt");
+        var score = CliApp.Settings<ScoreSettings>("score", "--checkpoint", "m.ckpt", "--data", "pictures");
+        evaluate.BatchSize.Should().Be(batchSizes[0]);
+        score.BatchSize.Should().Be(batchSizes[0]);
+        evaluate.Images.Should().Be(images[0], "0: every test image, in both");
+    }
 }
