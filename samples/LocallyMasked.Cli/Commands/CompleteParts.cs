@@ -3,7 +3,6 @@ using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.ModelFiles;
 using LocallyMasked.Cli.Outputs;
 using LocallyMasked.Cli.Ranks;
-using LocallyMasked.Models;
 using LocallyMasked.Sampling;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Distributed;
@@ -14,8 +13,9 @@ namespace LocallyMasked.Cli.Commands;
 
 /// <summary>
 /// <c>complete</c> under <c>mpiexec -n N</c>: every rank completes its part of the test images (the batches one process
-/// cuts, each with its seed, so every completion is bitwise one process's) and rank 0 writes the whole run's sheets,
-/// byte for byte one process's.
+/// cuts, each with its seed, so every completion is bitwise one process's) and rank 0 writes the whole run's sheets and
+/// manifest, byte for byte one process's, after checking that no earlier run's files are there (--force). The region is
+/// --region or the white pixels of --mask; <c>complete --image</c> is not split (<see cref="PictureCompletion"/>).
 /// </summary>
 public static class CompleteParts
 {

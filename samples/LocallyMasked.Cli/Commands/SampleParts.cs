@@ -12,8 +12,9 @@ namespace LocallyMasked.Cli.Commands;
 
 /// <summary>
 /// <c>sample</c> split into parts: <c>--shard I/N</c> draws the images [start, end) of the whole run that part I takes
-/// (bitwise the images one process draws there) and writes them as sheets named samples-part-I-of-N; under
-/// <c>mpiexec -n N</c> every rank draws its part and rank 0 writes the whole run's sheets, byte for byte one process's.
+/// (bitwise the images one process draws there) and writes them as sheets named samples-part-I-of-N with a manifest of
+/// its own; under <c>mpiexec -n N</c> every rank draws its part and rank 0 writes the whole run's sheets and manifest,
+/// byte for byte one process's. The process that writes checks first that no earlier run's files are there (--force).
 /// </summary>
 public static class SampleParts
 {
@@ -86,7 +87,7 @@ public static class SampleParts
                 using var scope = NewDisposeScope();
                 PngWriter.Write(ImageSheets.Grid(sheet, scale: 1), file, scale: 3);
             },
-            (s, sheets) => ImageBatches.SheetPath(settings.Output, "samples", s, sheets),
+            (s, sheets) => ImageBatches.SheetPath(settings.Output, SampleCommand.SheetName, s, sheets),
             (k, sheets) => ImageBatches.SheetPath(settings.Output, PartName(shard), k, sheets),
             interrupts.Token);
         string manifest = RunManifest.FileName(name);
