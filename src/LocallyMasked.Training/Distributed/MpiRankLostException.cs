@@ -33,8 +33,8 @@ public sealed class MpiRankLostException : MpiException
         string seconds = timeout.TotalSeconds < 120
             ? FormattableString.Invariant($"{timeout.TotalSeconds:0.###} s")
             : FormattableString.Invariant($"{timeout.TotalMinutes:0.#} min");
-        string did = rank == 0 ? "did not report" : "did not answer";
+        string did = rank == 0 ? "did not report to rank 0" : $"did not answer rank {rank}";
         string it = lost.Count == 1 ? "it stopped, hangs or cannot be reached" : "they stopped, hang or cannot be reached";
-        return $"MPI roll call at {occasion}: {who} of {size} {did} within {seconds} (waiting on rank {rank}): {it}";
+        return $"MPI roll call at {occasion}: {who} of {size} {did} within {seconds}: {it}";
     }
 }

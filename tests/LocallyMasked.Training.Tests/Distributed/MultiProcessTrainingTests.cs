@@ -73,7 +73,7 @@ public class MultiProcessTrainingTests
         job.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), job.ToString());
         job.ErrLines.Should().Contain($"rank {ranks - 1} exits early");
         job.ErrLines.Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).Should().Equal(
-            [$"error: MPI roll call at the probe's roll call: rank {ranks - 1} of {ranks} did not report within 3 s (waiting on rank 0): it stopped, hangs or cannot be reached"],
+            [$"error: MPI roll call at the probe's roll call: rank {ranks - 1} of {ranks} did not report to rank 0 within 3 s: it stopped, hangs or cannot be reached"],
             job.ToString());
         job.Out.Should().NotContain("roll-call ");
     }
