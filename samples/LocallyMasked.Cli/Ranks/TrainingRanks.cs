@@ -7,11 +7,11 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Cli.Ranks;
 
 /// <summary>
-/// The processes of a <c>train</c> run: this process alone, or the ranks of an MPI job when an MPI launcher started the
-/// program (<c>mpiexec -n N lmconv train ...</c>; detected from the environment, so MPI is loaded only then). The ranks
-/// train one model in data parallel (<see cref="MpiDataParallelGroup"/>); rank 0 alone prints and writes files, the
-/// others print nothing but errors. An error on any rank is printed as one line naming the rank and ends every rank
-/// (MPI_Abort), so that no rank waits for one that stopped.
+/// The processes of a <c>train</c> run: the <see cref="RankGroup"/> of the program's other commands (this process alone,
+/// or the ranks of an MPI job, their command lines checked to agree; rank 0 alone prints and writes files, an error on any
+/// rank is one line naming it and ends every rank) with what training adds: the ranks train one model in data parallel
+/// (<see cref="MpiDataParallelGroup"/>), each on the GPU of its local rank, with its share of the machine's cores, and
+/// agree on why they stopped.
 /// </summary>
 public sealed class TrainingRanks : IDisposable
 {
@@ -22,89 +22,55 @@ public sealed class TrainingRanks : IDisposable
     /// </summary>
     public static readonly TimeSpan RankZeroWait = TimeSpan.FromHours(24);
 
-    private static readonly Terminal Silent = new(TextWriter.Null, TextWriter.Null, interactive: false);
-
+    private readonly RankGroup ranks;
     private readonly MpiCommunicator? world;
     private readonly MpiDataParallelGroup? group;
-    private readonly SettingsMismatchException? mismatch;
 
-    private TrainingRanks(MpiCommunicator? world, MpiDataParallelGroup? group, SettingsMismatchException? mismatch, int machines)
+    private TrainingRanks(RankGroup ranks)
     {
-        this.world = world;
-        this.group = group;
-        this.mismatch = mismatch;
-        Machines = machines;
+        this.ranks = ranks;
+        world = ranks.Communicator;
+        group = world is null ? null : new MpiDataParallelGroup(world);
     }
 
     /// <summary>The processes that train together: null when this process trains alone.</summary>
     public IDataParallelGroup? Group => group;
 
     /// <summary>Whether the run has several ranks.</summary>
-    public bool IsDistributed => Size > 1;
+    public bool IsDistributed => ranks.IsDistributed;
 
     /// <summary>This process's rank (0 alone).</summary>
-    public int Rank => world?.Rank ?? 0;
+    public int Rank => ranks.Rank;
 
     /// <summary>Number of ranks (1 alone).</summary>
-    public int Size => world?.Size ?? 1;
+    public int Size => ranks.Size;
 
     /// <summary>Whether this process prints and writes files: rank 0, or the process alone.</summary>
-    public bool IsRoot => Rank == 0;
+    public bool IsRoot => ranks.IsRoot;
 
     /// <summary>This rank's index among the ranks of its machine (its GPU with <c>--device cuda</c>).</summary>
-    public int LocalRank => world?.LocalRank ?? 0;
+    public int LocalRank => ranks.LocalRank;
 
     /// <summary>Ranks on this machine.</summary>
-    public int LocalSize => world?.LocalSize ?? 1;
+    public int LocalSize => ranks.LocalSize;
 
-    /// <summary>Machines the ranks run on.</summary>
-    public int Machines { get; }
+    /// <summary>Machines the ranks run on (counted as <see cref="Run"/> starts; 1 alone).</summary>
+    public int Machines { get; private set; } = 1;
 
     /// <summary>
-    /// Joins the MPI job this process was started in (checking that every rank has the same command line), or returns a
-    /// group of one without MPI when no launcher started it.
+    /// Joins the MPI job this process was started in (<see cref="RankGroup.Join"/>: every rank's command line must be rank
+    /// 0's, since ranks of other settings would add gradients of other models), or returns a group of one without MPI when
+    /// no launcher started it.
     /// </summary>
     /// <param name="timeout">How long each collective waits for the other ranks (--mpi-timeout).</param>
-    /// <exception cref="InputError">Started by a launcher, but MPI cannot be used: Open MPI, no MPICH-family library (one line).</exception>
-    public static TrainingRanks Join(TimeSpan timeout)
-    {
-        MpiCommunicator world;
-        try
-        {
-            var launch = MpiLaunch.FromEnvironment();
-            if (!launch.IsLaunched) return new TrainingRanks(null, null, null, 1);
-            world = MpiCommunicator.Initialize(launch, timeout);
-        }
-        catch (MpiUnavailableException e)
-        {
-            throw new InputError(e.Message, e);
-        }
-
-        try
-        {
-            int machines = world.Allgather(world.LocalRank == 0 ? 1 : 0).Sum();
-            try
-            {
-                // Every rank's command line must be rank 0's: ranks of other settings would add gradients of other models.
-                SettingsAgreement.Require(world, string.Join('\0', Environment.GetCommandLineArgs().Skip(1)));
-                return new TrainingRanks(world, new MpiDataParallelGroup(world), null, machines);
-            }
-            catch (SettingsMismatchException e)
-            {
-                return new TrainingRanks(world, null, e, machines);
-            }
-        }
-        catch (MpiException e)
-        {
-            Fail(world, e, Console.Error);
-            throw;   // not reached
-        }
-    }
+    /// <exception cref="MpiUnavailableException">Started by a launcher, but MPI cannot be used: Open MPI, no MPICH-family library (one line).</exception>
+    public static TrainingRanks Join(TimeSpan timeout) => new(RankGroup.Join(timeout));
 
     /// <summary>
-    /// Runs the command's work: with <paramref name="terminal"/> on rank 0, a silent one on the others; then every rank
-    /// waits for the others (rank 0 may still be drawing samples). Ranks started with other command lines stop here, the
-    /// line printed once, by rank 0.
+    /// Runs the command's work (<see cref="RankGroup.Run"/>: with <paramref name="terminal"/> on rank 0, a muted one on the
+    /// others; ranks started with other command lines stop before it, the line printed once, by rank 0); then every rank
+    /// waits for the others (rank 0 may still be drawing samples). A rank lost or too slow at a collective is one line
+    /// that names the option setting the wait.
     /// </summary>
     /// <param name="terminal">The command's terminal.</param>
     /// <param name="work">The work; returns the exit code.</param>
@@ -112,19 +78,21 @@ public sealed class TrainingRanks : IDisposable
     {
         ArgumentNullException.ThrowIfNull(terminal);
         ArgumentNullException.ThrowIfNull(work);
-        if (world is null) return work(terminal);
-        if (mismatch is not null) return IsRoot ? CliApp.Report(mismatch, verbose: false, terminal.Error) : ExitCodes.BadInput;
-        try
+        return ranks.Run(terminal, rankTerminal =>
         {
-            int code = work(IsRoot ? terminal : Silent);
-            world.Barrier(RankZeroWait);
-            return code;
-        }
-        catch (Exception e)
-        {
-            Fail(world, e, terminal.Error);
-            throw;   // not reached
-        }
+            if (world is null) return work(rankTerminal);
+            try
+            {
+                Machines = world.Allgather(world.LocalRank == 0 ? 1 : 0).Sum();
+                int code = work(rankTerminal);
+                world.Barrier(RankZeroWait);
+                return code;
+            }
+            catch (MpiException e) when (e is MpiTimeoutException or MpiRankLostException)
+            {
+                throw new InputError($"{CliApp.OneLine(e)} (--mpi-timeout sets how long ranks wait)", e);
+            }
+        });
     }
 
     /// <summary>
@@ -201,26 +169,10 @@ public sealed class TrainingRanks : IDisposable
         : string.Create(CultureInfo.InvariantCulture,
             $"mpi: {Size} ranks on {Machines} machine{(Machines == 1 ? "" : "s")} ({world.Library.Summary}); each batch of {batch} in {Size * workers} shards, {workers} per rank; collectives wait up to {timeout.TotalSeconds:0.###} s (--mpi-timeout)");
 
-    /// <summary>Finalizes MPI (after a barrier), unless a collective failed.</summary>
+    /// <summary>Finalizes MPI (after a barrier), unless a collective failed; nothing alone.</summary>
     public void Dispose()
     {
         group?.Dispose();
-        world?.Dispose();
-    }
-
-    /// <summary>
-    /// Prints an error as the program's line, naming the rank, and ends every rank with its exit code. MPI's own failures
-    /// (a timeout, a lost rank) are one line with the exit code of bad input, as the program's other failures of its
-    /// surroundings are.
-    /// </summary>
-    private static void Fail(MpiCommunicator world, Exception e, TextWriter error)
-    {
-        using var line = new StringWriter();
-        int code = e is MpiException ? ExitCodes.BadInput : CliApp.Report(e, verbose: false, line);
-        if (e is MpiException) line.WriteLine($"lmconv: {CliApp.OneLine(e)}{(e is MpiTimeoutException or MpiRankLostException ? " (--mpi-timeout sets how long ranks wait)" : "")}");
-        foreach (var text in line.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            error.WriteLine(text.StartsWith("lmconv: ", StringComparison.Ordinal) ? $"lmconv: rank {world.Rank} of {world.Size}: {text["lmconv: ".Length..]}" : text);
-        error.Flush();
-        world.Abort(code == ExitCodes.Success ? ExitCodes.InternalError : code);
+        ranks.Dispose();
     }
 }

@@ -6,11 +6,19 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Cli.Tests.Distributed;
 
 /// <summary>
-/// Runs the program under MPICH's <c>mpiexec</c> (the multi-process tests fail without it, saying to install MPICH), finds
+/// Runs the program under MPICH's <c>mpiexec</c> (the multi-process tests fail without it, saying to install MPICH: they are not skipped), finds
 /// a rank's process, and reads what a training checkpoint holds for comparisons bit for bit.
 /// </summary>
 internal static class MpiLmconv
 {
+    /// <summary>Runs <c>mpiexec -n ranks lmconv args</c>, killed after 5 minutes.</summary>
+    public static Lmconv.Result Run(int ranks, params string[] args) =>
+        Run(["-n", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture)], args);
+
+    /// <summary>Runs one rank per command line: <c>mpiexec -n 1 lmconv A : -n 1 lmconv B ...</c>.</summary>
+    public static Lmconv.Result RunEach(params string[][] commandLines) =>
+        Run(["-n", "1"], [.. commandLines[0], .. commandLines.Skip(1).SelectMany(args => new[] { ":", "-n", "1", Lmconv.Executable }.Concat(args))]);
+
     /// <summary>Runs <c>mpiexec [options] -n ranks lmconv args</c> (or an MPMD line given whole in options), killed after 5 minutes.</summary>
     public static Lmconv.Result Run(string[] options, params string[] args)
     {
