@@ -43,6 +43,11 @@ public sealed class DistributedTrainingTests : IDisposable
         string[] Results(string text) => Lines(text).Where(l => Regex.IsMatch(l, @"^(step \d+: test|trained|\| )")).Select(l => Regex.Replace(l, @" in \d+ s \(.*\)", "")).ToArray();
         Results(ranks.Out).Should().HaveCount(Results(workers.Out).Length).And.Equal(Results(workers.Out).Select(l => l.Replace("workers", "ranks")));
 
+        // Rank 0 alone writes: the files of one process, no more (rank 1 would add its own log or samples).
+        static string[] Files(string folder) => Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
+            .Select(f => Regex.Replace(Path.GetRelativePath(folder, f), @"events\.out\.tfevents\..*", "events")).Order(StringComparer.Ordinal).ToArray();
+        Files(Path.Combine(dir, "ranks")).Should().Equal(Files(Path.Combine(dir, "workers")));
+
         // The same weights and Adam state, bit for bit.
         var (rankWeights, rankOptimizer) = MpiLmconv.State(Checkpoint("ranks"));
         var (workerWeights, workerOptimizer) = MpiLmconv.State(Checkpoint("workers"));
@@ -65,12 +70,19 @@ public sealed class DistributedTrainingTests : IDisposable
         var (job, output, error) = MpiLmconv.Start(TwoRanks, Lmconv.TinyTraining(stopped, 400, "--threads", "1", "--checkpoint-every", "1000"));
         using (job)
         {
-            Lmconv.WaitUntil(job, () => { lock (output) return output.ToString().Contains("step 8/400"); }, TimeSpan.FromMinutes(2))
-                .Should().BeTrue($"training should be under way: {output}{error}");
-            Lmconv.Signal(MpiLmconv.RankProcess(1, stopped), 15);
-            job.WaitForExit(TimeSpan.FromMinutes(2)).Should().BeTrue("both ranks stop");
-            job.WaitForExit();
-            job.ExitCode.Should().Be(143, error.ToString());
+            try
+            {
+                Lmconv.WaitUntil(job, () => { lock (output) return Regex.IsMatch(output.ToString(), @"step \d+/400"); }, TimeSpan.FromMinutes(5))
+                    .Should().BeTrue($"training should be under way: {output}{error}");
+                Lmconv.Signal(MpiLmconv.RankProcess(1, stopped), 15);
+                job.WaitForExit(TimeSpan.FromMinutes(2)).Should().BeTrue("both ranks stop");
+                job.WaitForExit();
+                job.ExitCode.Should().Be(143, error.ToString());
+            }
+            finally
+            {
+                if (!job.HasExited) job.Kill(entireProcessTree: true);   // a failed assertion leaves no job running
+            }
         }
 
         var stop = Regex.Match(error.ToString(), @"^lmconv: stopped on every rank after step (\d+): rank 1 received SIGTERM\.$", RegexOptions.Multiline);
@@ -94,22 +106,29 @@ public sealed class DistributedTrainingTests : IDisposable
     public void A_rank_that_hangs_makes_rank_zero_end_the_job_with_one_line_naming_it_after_the_timeout()
     {
         string output = Path.Combine(dir, "hang");
-        var (job, printed, error) = MpiLmconv.Start(TwoRanks, Lmconv.TinyTraining(output, 1000, "--threads", "1", "--checkpoint-every", "1000", "--mpi-timeout", "5"));
+        var (job, printed, error) = MpiLmconv.Start(TwoRanks, Lmconv.TinyTraining(output, 1000, "--threads", "1", "--checkpoint-every", "1000", "--mpi-timeout", "10"));
         using (job)
         {
-            Lmconv.WaitUntil(job, () => { lock (printed) return printed.ToString().Contains("step 8/1000"); }, TimeSpan.FromMinutes(2))
-                .Should().BeTrue($"training should be under way: {printed}{error}");
-            int rank1 = MpiLmconv.RankProcess(1, output);
-            Lmconv.Signal(rank1, 19);   // SIGSTOP: the rank hangs (MPI_Abort's SIGKILL still ends it)
-            job.WaitForExit(TimeSpan.FromMinutes(1)).Should().BeTrue("rank 0 gives up after 5 s and aborts the job");
-            job.WaitForExit();
-            job.ExitCode.Should().Be(1, error.ToString());
+            try
+            {
+                Lmconv.WaitUntil(job, () => { lock (printed) return Regex.IsMatch(printed.ToString(), @"step \d+/1000"); }, TimeSpan.FromMinutes(5))
+                    .Should().BeTrue($"training should be under way: {printed}{error}");
+                int rank1 = MpiLmconv.RankProcess(1, output);
+                Lmconv.Signal(rank1, 19);   // SIGSTOP: the rank hangs (MPI_Abort's SIGKILL still ends it)
+                job.WaitForExit(TimeSpan.FromMinutes(1)).Should().BeTrue("rank 0 gives up after 10 s and aborts the job");
+                job.WaitForExit();
+                job.ExitCode.Should().Be(1, error.ToString());
+            }
+            finally
+            {
+                if (!job.HasExited) job.Kill(entireProcessTree: true);   // a failed assertion leaves no job running
+            }
         }
 
         var lines = Lines(error.ToString()).Where(l => l.StartsWith("lmconv: ", StringComparison.Ordinal)).ToArray();
         // Rank 1 is almost always stopped while computing its shards, and rank 0 then waits in the step's roll call.
         lines.Should().ContainSingle().Which.Should().MatchRegex(
-            @"^lmconv: rank 0 of 2: MPI (roll call at the end of step \d+: rank 1 of 2 did not report to rank 0 within 5 s: it stopped, hangs or cannot be reached|allreduce .* did not complete within 5 s on rank 0 of 2: another rank stopped, hangs or cannot be reached) \(--mpi-timeout sets how long ranks wait\)$");
+            @"^lmconv: rank 0 of 2: MPI (roll call at the end of step \d+: rank 1 of 2 did not report to rank 0 within 10 s: it stopped, hangs or cannot be reached|allreduce .* did not complete within 10 s on rank 0 of 2: another rank stopped, hangs or cannot be reached) \(--mpi-timeout sets how long ranks wait\)$");
     }
 
     [Fact]
