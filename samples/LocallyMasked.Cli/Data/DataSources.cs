@@ -72,6 +72,7 @@ public static class DataSources
             Height = data.Size?.Height ?? model?.Height,
             Width = data.Size?.Width ?? model?.Width,
             TestFraction = data.TestFraction,
+            MaxImagePixels = data.MaxImagePixels,
             Seed = data.Seed,
         };
         if (model is not null && (options.Channels != model.ImageChannels || options.Height != model.Height || options.Width != model.Width))
@@ -96,6 +97,11 @@ public static class DataSources
         if (!string.IsNullOrEmpty(folder) && (dataset.IsImageFolder || IsImageFolder(folder)))
         {
             var split = ImageFolderReader.Read(folder, train, images);
+            // Both splits come from one listing of the folder: the terminal prints a repeated warning once.
+            if (split.RepeatedLinks > 0)
+                terminal.Warn($"{folder}: {split.RepeatedLinks} link{(split.RepeatedLinks == 1 ? "" : "s")} led to images or folders already read; each image is read once.");
+            if (split.Unreadable.Count > 0)
+                terminal.Warn($"{folder}: skipped {split.Unreadable.Count} file(s) that cannot be opened: {ImageFolderReader.Describe(split.Unreadable)}");
             if (split.Skipped.Count > 0)
                 terminal.Warn(
                     $"{folder}: skipped {split.Skipped.Count} file(s) of the {(train ? "training" : "test")} split that are not usable images: " +

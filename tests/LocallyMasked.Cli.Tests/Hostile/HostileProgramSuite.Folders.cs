@@ -49,13 +49,13 @@ public sealed partial class HostileProgramSuite
         new("a name that is not valid UTF-8 is skipped and named", dir =>
         {
             string data = HostileFiles.Images(Path.Combine(dir, "data"), 13);
-            HostileFiles.CopyToRawName(Path.Combine(data, "img01.png"), data, "bad\xff\xfe.png"u8.ToArray());
+            HostileFiles.CopyToRawName(Path.Combine(data, "img01.png"), data, new byte[] { (byte)'b', (byte)'a', (byte)'d', 0xFF, 0xFE, (byte)'.', (byte)'p', (byte)'n', (byte)'g' });
             return new ProgramRun(TrainOn("data", "--size", "8x8", "--channels", "1")) { Leaves = new[] { "out/" } };
         }, 0, "not valid UTF-8"),
         new("a name that is not valid UTF-8 is skipped without --size too", dir =>
         {
             string data = HostileFiles.Images(Path.Combine(dir, "data"), 13);
-            HostileFiles.CopyToRawName(Path.Combine(data, "img01.png"), data, "a\xff.png"u8.ToArray());
+            HostileFiles.CopyToRawName(Path.Combine(data, "img01.png"), data, new byte[] { (byte)'a', 0xFF, (byte)'.', (byte)'p', (byte)'n', (byte)'g' });
             return new ProgramRun(TrainOn("data")) { Leaves = new[] { "out/" } };
         }, 0, "not valid UTF-8"),
         new("a folder whose only images are behind a loop is refused in one line", dir =>
