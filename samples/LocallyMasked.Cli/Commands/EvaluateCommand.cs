@@ -32,7 +32,7 @@ public static class EvaluateCommand
         var workers = new Option<int?>("--workers")
         {
             Description = "Shards of each batch computed at once, each on its own thread with an equal share of --threads (default: 2 on the CPU with 2 or more threads, else 1). The result does not depend on it.",
-        }.Accepting(v => v is null or >= 1, "a number of workers, at least 1");
+        }.Accepting(v => v is null or (>= 1 and <= DeviceSettings.MaxThreads), $"a number of workers from 1 to {DeviceSettings.MaxThreads}");
         var command = new Command("evaluate", "Test negative log-likelihood for each order and for the ensemble of the orders.") { checkpoint, images, batch, region, average, workers };
         shared.AddDeviceOptions(command);
         shared.Data.AddTo(command);

@@ -21,6 +21,8 @@ public static partial class TrainCommand
         // Everything is checked before any work starts: options, files, folders, data and model.
         Checks.WritableFolder(settings.Output, "--output");
         Checks.WritableFile(settings.CheckpointPath, "--checkpoint");
+        // One run per output folder: a second run would overwrite this one's checkpoint and logs.
+        using var outputLock = OutputLock.Take(settings.Output, "--output");
         var device = settings.Device.Resolve();
         var setup = TrainingSetup.Prepare(settings, terminal);
         var (train, test) = (setup.Train, setup.Test);
@@ -36,6 +38,8 @@ public static partial class TrainCommand
             options = options with { Workers = settings.Workers ?? Math.Min(options.BatchSize, DeviceSettings.DefaultWorkers(device)) };
         if (options.Workers > options.BatchSize)
             throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");
+        // Before the model is built: a run that cannot fit is refused in words rather than killed by the kernel.
+        MemoryCheck.Train(setup, options, settings.FinalImages, device, settings.CheckMemory, terminal);
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
         torch.random.manual_seed(unchecked((long)options.Seed));
         using var model = setup.Definition.Create(setup.Config, device);
@@ -58,7 +62,7 @@ public static partial class TrainCommand
         using (trainer.Average?.Apply())
         {
             int finalImages = settings.FinalImages > 0 ? Math.Min(settings.FinalImages, test.Count) : test.Count;
-            var report = EvaluationTable.Evaluate(terminal, model, test, options.Encoding, setup.Orders, finalImages, 64, trainer.OnWorkers);
+            var report = EvaluationTable.Evaluate(terminal, model, test, options.Encoding, setup.Orders, finalImages, MemoryCheck.FinalEvaluationBatch, trainer.OnWorkers);
             EvaluationTable.Print(terminal, report, setup.Dataset.ReportsBitsPerDimension, model.SupportedOrders is null ? null : new[] { "raster" });
             if (settings.Samples > 0)
             {

@@ -48,7 +48,8 @@ public static class TrainingLoop
                     {
                         // A libtorch error is a bug: it is not retried (CliApp reports it with exit code 70).
                         trainer.Train(Math.Min(target, (trainer.Step / settings.CheckpointEvery + 1) * settings.CheckpointEvery), reporter, stop.Token);
-                        trainer.Save(settings.CheckpointPath);
+                        // A second Ctrl+C while the checkpoint is written lets the write finish: no temporary file is left.
+                        using (interrupts.Protect("the checkpoint")) trainer.Save(settings.CheckpointPath);
                         lastGood = settings.CheckpointPath;
                         lastGoodStep = trainer.Step;
                     }

@@ -36,14 +36,7 @@ public static class DataSources
             ?? throw new InputError("--download: a folder of images cannot be downloaded; --download works with --dataset mnist, binarized-mnist, fashion-mnist or cifar10.");
         if (data.Mirror is { } mirror) description = description.WithMirror(mirror);
         string folder = data.Folder ?? DataDownloads.DefaultFolder(description);
-        try
-        {
-            DataDownloads.Run(description, folder, terminal.Out, terminal.Interactive);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new DatasetDownloadException($"Download of {description.Name} into {folder} cancelled; no partial file was left.");
-        }
+        DataDownloads.Run(description, folder, terminal.Out, terminal.Interactive, error: terminal.Error);
         return folder;
     }
 

@@ -43,7 +43,7 @@ public sealed partial class HostileProgramSuite
                 After = server.Dispose,
                 ErrorLines = 2,
             };
-        }, ExitCodes.Terminated, "SIGTERM"),
+        }, ExitCodes.Terminated, "download of mnist into data/mnist cancelled"),
         new("a second Ctrl+C during the first save lets the save finish and leaves no temporary file", dir =>
             new ProgramRun(TrainTiny("--steps", "1000", "--filters", "96", "--checkpoint-every", "1000"))
             {

@@ -23,8 +23,11 @@ public sealed partial class HostileProgramSuite
             0, "trained 1 steps"),
         new("--threads 2147483647 (libgomp crashed)", _ => new ProgramRun(TrainTiny("--threads", "2147483647")), 2, "--threads 2147483647"),
         new("evaluate --threads 2147483647", _ => new ProgramRun("evaluate", "--checkpoint", "none.ckpt", "--threads", "2147483647"), 2, "--threads 2147483647"),
-        new("--data ' ' (blank) names the option", _ => new ProgramRun(TrainTiny("--data", " ")), 1, "--data"),
-        new("--output '' (empty) names the option", _ => new ProgramRun(TrainTiny("--output", "")), 1, "--output"),
+        new("--minutes above 49.7 days (the longest timer)", _ => new ProgramRun(TrainTiny("--minutes", "71583")), 2, "--minutes 71583"),
+        new("--clip 1e300 (libtorch could not convert it to float)", _ => new ProgramRun(TrainTiny("--clip", "1e300")), 2, "--clip 1e300"),
+        new("--data ' ' (blank) names the option", _ => new ProgramRun(TrainTiny("--data", " ")), 2, "--data"),
+        new("--output '' (empty) names the option", _ => new ProgramRun(TrainTiny("--output", "")), 2, "--output"),
+        new("--checkpoint '' (empty) names the option", _ => new ProgramRun(TrainTiny("--checkpoint", "")), 2, "--checkpoint"),
         new("a whole number that is not one says so without .NET type names", _ => new ProgramRun(TrainTiny("--filters", "NaN")), 2, "--filters|whole number"),
     };
 }

@@ -143,10 +143,14 @@ internal sealed class RunningProgram : IDisposable
         get { lock (error) return error.ToString(); }
     }
 
-    /// <summary>Starts the program with <paramref name="args"/> in <paramref name="folder"/> (TMPDIR is its tmp/ subfolder).</summary>
+    /// <summary>
+    /// Starts the program with <paramref name="args"/> in <paramref name="folder"/> (TMPDIR is its tmp/ subfolder): the
+    /// build beside the tests, or the executable LMCONV_UNDER_TEST names (to run the suite against another build, such as
+    /// an older one, and see which cases it fails).
+    /// </summary>
     public static RunningProgram Start(IEnumerable<string> args, string folder)
     {
-        var info = new ProcessStartInfo(Lmconv.Executable)
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("LMCONV_UNDER_TEST") is { Length: > 0 } other ? other : Lmconv.Executable)
         {
             WorkingDirectory = folder,
             RedirectStandardOutput = true,
