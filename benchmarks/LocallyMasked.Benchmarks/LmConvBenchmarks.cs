@@ -57,7 +57,8 @@ public class LmConvBenchmarks
         manual_seed(0);
         var parts = Shape.Split('x').Select(int.Parse).ToArray();
         var (n, c, size) = (parts[0], parts[1], parts[2]);
-        layer = new LocallyMaskedConv2d(c, c, 3, 1);
+        // Plans from this machine's measured rates, as recorded in lmconv-costs.txt below.
+        layer = new LocallyMaskedConv2d(c, c, 3, 1, planning: PlanningPolicy.TimingDependent);
         x = randn(n, c, size, size, requires_grad: true);
         gradOutput = randn(n, c, size, size);
         mask = CreateMask(Mask, size);
@@ -67,7 +68,7 @@ public class LmConvBenchmarks
         step();
         var peak = PeakExtraBytes(step);
         var unfolded = (long)n * c * 9 * size * size * sizeof(float);
-        var plan = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1);
+        var plan = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1, layer.Planning);
         var line = string.Create(CultureInfo.InvariantCulture,
             $"{Shape},{Mask},{method},{peak / 1048576.0:F1},{unfolded / 1048576.0:F1},\"{plan}\",{plan.Estimate * 1e3:F1}");
         Console.WriteLine($"// lmconv-memory: {line}");

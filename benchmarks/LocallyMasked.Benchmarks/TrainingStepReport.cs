@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LocallyMasked.Convolution;
+using LocallyMasked.Convolution.Planning;
 using LocallyMasked.Layers;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
@@ -13,14 +14,20 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>training-step-report [--steps N] [--only TEXT] [--grouping | --workers]</c>: seconds per training step of the binarized-MNIST model (60 filters, 2 blocks per
-/// stage, batch 16, the 8 S-curve variants; forward, loss, backward and Adam), split into phases, for this library's
+/// <c>training-step-report [--steps N] [--only TEXT[|TEXT...]] [--filters N] [--blocks N] [--alternate] [--grouping | --workers | --planning]</c>: seconds per training step of the
+/// binarized-MNIST model (60 filters and 2 blocks per stage unless given, batch 16, the 8 S-curve variants; forward, loss, backward and Adam), split into phases, for this library's
 /// layer and for the authors' layer (unfold, multiply by the mask, batched matmul, all through autograd) in the
 /// same run, plus the same network with plain weight-masked <c>conv2d</c> under the raster order (a standard
 /// PixelCNN++ step, the speed to match).
 /// </summary>
 internal static class TrainingStepReport
 {
+    /// <summary>One row's model, optimizer, order draws and step times.</summary>
+    private sealed record StepRun(Variant Variant, LocallyMaskedPixelCnn Model, TorchSharp.Modules.Adam Optimizer, Random Random)
+    {
+        public List<(double Step, double Forward, double Backward, double Adam)> Times { get; } = new();
+    }
+
     private sealed record Variant(string Name, Func<LocallyMaskedPixelCnn, Tensor, IReadOnlyList<GenerationOrder>, Tensor> LogLikelihood, bool PerImage);
 
     public static int Run(string[] args)
@@ -32,10 +39,17 @@ internal static class TrainingStepReport
         torch.set_num_threads(Environment.ProcessorCount);
         if (args.Contains("--grouping")) return GroupingTable();
         if (args.Contains("--workers")) return WorkersTable(steps);
-        var config = PixelCnnConfig.BinarizedMnist with { Filters = 60, ResidualBlocks = 2 };
+        int filtersAt = Array.IndexOf(args, "--filters"), blocksAt = Array.IndexOf(args, "--blocks");
+        var config = PixelCnnConfig.BinarizedMnist with
+        {
+            Filters = filtersAt >= 0 ? int.Parse(args[filtersAt + 1]) : 60,
+            ResidualBlocks = blocksAt >= 0 ? int.Parse(args[blocksAt + 1]) : 2,
+        };
+        if (args.Contains("--planning")) return PlanningTable(config, steps);
         var variants = GenerationOrders.SCurve(config.Height, config.Width).Variants();
         const int batch = 16;
-        Console.WriteLine($"threads: {torch.get_num_threads()}, model: 60 filters, 2 blocks, batch {batch}, {steps} measured steps after 2 warm-up steps (medians)");
+        Console.WriteLine($"threads: {torch.get_num_threads()}, model: {config.Filters} filters, {config.ResidualBlocks} blocks, batch {batch}, " +
+            $"{steps} measured steps after 2 warm-up steps (medians)");
 
         var all = new[]
         {
@@ -48,36 +62,58 @@ internal static class TrainingStepReport
         };
         Console.WriteLine("| layer, orders | step (s) | forward + loss (s) | backward (s) | Adam (s) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
-        foreach (var variant in all.Where(v => only is null || v.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
+        var chosen = all.Where(v => only is null || only.Split('|').Any(o => v.Name.Contains(o, StringComparison.OrdinalIgnoreCase))).ToArray();
+        var runs = new List<StepRun>();
+        // With --alternate every selected row is built first and the rows take their steps in turn, so that a shared
+        // machine's changing load falls on all of them alike; otherwise each row runs its steps in one go.
+        bool alternate = args.Contains("--alternate");
+        foreach (var variant in chosen)
         {
             torch.manual_seed(0);
-            using var model = new LocallyMaskedPixelCnn(config);
+            var model = new LocallyMaskedPixelCnn(config);
             model.train();
-            var parameters = model.parameters().ToArray();
-            using var optimizer = optim.Adam(parameters, 2e-3, 0.95, 0.9995);
-            var random = new Random(1);
-            var times = new List<(double Step, double Forward, double Backward, double Adam)>();
-            for (int step = 0; step < steps + 2; step++)
+            runs.Add(new StepRun(variant, model, optim.Adam(model.parameters().ToArray(), 2e-3, 0.95, 0.9995), new Random(1)));
+            if (!alternate)
             {
-                using var scope = NewDisposeScope();
-                var x = torch.rand(batch, 1, config.Height, config.Width).GreaterThan(0.5).to_type(ScalarType.Float32).Times(2.0).Minus(1.0);
-                var orders = variant.PerImage
-                    ? Enumerable.Range(0, batch).Select(_ => variants[random.Next(variants.Count)]).ToArray()
-                    : new[] { variants[random.Next(variants.Count)] };
-                var clock = Stopwatch.StartNew();
-                var loss = -variant.LogLikelihood(model, x, orders).mean();
-                _ = loss.ToDouble();
-                var forward = clock.Elapsed.TotalSeconds;
-                optimizer.zero_grad();
-                loss.backward();
-                var backward = clock.Elapsed.TotalSeconds - forward;
-                AdamUpdate.Apply(optimizer);
-                var total = clock.Elapsed.TotalSeconds;
-                if (step >= 2) times.Add((total, forward, backward, total - forward - backward));
+                for (int step = 0; step < steps + 2; step++) Step(runs[^1], step);
+                Report(runs[^1]);
             }
-            Console.WriteLine($"| {variant.Name} | {Median(times.Select(t => t.Step)):F3} | {Median(times.Select(t => t.Forward)):F3} | " +
+        }
+        for (int step = 0; alternate && step < steps + 2; step++)
+            foreach (var run in runs) Step(run, step);
+        foreach (var run in runs)
+        {
+            if (alternate) Report(run);
+            run.Optimizer.Dispose();
+            run.Model.Dispose();
+        }
+
+        void Step(StepRun run, int step)
+        {
+            using var scope = NewDisposeScope();
+            var x = torch.rand(batch, 1, config.Height, config.Width).GreaterThan(0.5).to_type(ScalarType.Float32).Times(2.0).Minus(1.0);
+            var orders = run.Variant.PerImage
+                ? Enumerable.Range(0, batch).Select(_ => variants[run.Random.Next(variants.Count)]).ToArray()
+                : new[] { variants[run.Random.Next(variants.Count)] };
+            var clock = Stopwatch.StartNew();
+            var loss = -run.Variant.LogLikelihood(run.Model, x, orders).mean();
+            _ = loss.ToDouble();
+            var forward = clock.Elapsed.TotalSeconds;
+            run.Optimizer.zero_grad();
+            loss.backward();
+            var backward = clock.Elapsed.TotalSeconds - forward;
+            AdamUpdate.Apply(run.Optimizer);
+            var total = clock.Elapsed.TotalSeconds;
+            if (step >= 2) run.Times.Add((total, forward, backward, total - forward - backward));
+        }
+
+        static void Report(StepRun run)
+        {
+            var times = run.Times;
+            Console.WriteLine($"| {run.Variant.Name} | {Median(times.Select(t => t.Step)):F3} | {Median(times.Select(t => t.Forward)):F3} | " +
                 $"{Median(times.Select(t => t.Backward)):F3} | {Median(times.Select(t => t.Adam)):F3} |");
         }
+
         return 0;
     }
 
@@ -89,7 +125,6 @@ internal static class TrainingStepReport
     /// </summary>
     private static int WorkersTable(int steps)
     {
-        LocallyMaskedConvolution.FixedPlanCosts = true;
         var root = SampleQualityReport.RepositoryFolder("data/mnist-subset");
         var train = IdxReader.Read(Path.Combine(root, "train-images-idx3-ubyte.gz"), Path.Combine(root, "train-labels-idx1-ubyte.gz"));
         Console.WriteLine($"threads: {torch.get_num_threads()}, batch 16, {steps} measured steps after 3 warm-up steps (medians)");
@@ -123,7 +158,7 @@ internal static class TrainingStepReport
     /// <summary>
     /// <c>--grouping</c>: one 3x3 layer, forward and backward, for a batch of 16 whose images draw S-curve variants at
     /// random: one shared order (for reference), per-sample masks, and one call per group of images with the same order
-    /// (what the model does from <see cref="LocallyMaskedPixelCnn.GroupingMinFilters"/> filters on). Medians of 6
+    /// (what the model does from <see cref="PlanningPolicy.GroupingMinFilters"/> filters on). Medians of 6
     /// interleaved repetitions, in ms.
     /// </summary>
     private static int GroupingTable()
@@ -176,6 +211,56 @@ internal static class TrainingStepReport
         return 0;
     }
 
+    /// <summary>
+    /// <c>--planning</c>: the planning a step with one order per image needs (batch 16, random S-curve variants, the
+    /// model's four convolution shapes), in ms and managed MB per step: the per-image mask tensor analysed from its values
+    /// (the path of a mask without a source), and the plan composed from the orders' cached analyses. The gathered index
+    /// tensors are built in both. Medians over the steps after 2 warm-up steps.
+    /// </summary>
+    private static int PlanningTable(PixelCnnConfig config, int steps)
+    {
+        using var model = new LocallyMaskedPixelCnn(config);
+        var variants = GenerationOrders.SCurve(config.Height, config.Width).Variants();
+        var f = config.Filters;
+        var shapes = new (MaskRole Role, int In, int Out, int Dilation)[]
+        {
+            (MaskRole.First, config.InputChannels, f, 1), (MaskRole.Undilated, 2 * f, f, 1), (MaskRole.Undilated, 2 * f, 2 * f, 1),
+            (MaskRole.Dilated, f, f, config.MaxDilation),
+        };
+        var random = new Random(1);
+        var times = new List<double>[] { new(), new() };
+        var bytes = new List<double>[] { new(), new() };
+        for (int step = 0; step < steps + 2; step++)
+        {
+            var orders = Enumerable.Range(0, 16).Select(_ => variants[random.Next(variants.Count)]).ToArray();
+            for (int way = 0; way < 2; way++)
+            {
+                using var scope = NewDisposeScope();
+                var masks = model.MasksFor(orders);
+                var allocated = GC.GetAllocatedBytesForCurrentThread();
+                var clock = Stopwatch.StartNew();
+                foreach (var (role, inChannels, outChannels, dilation) in shapes)
+                {
+                    var mask = role switch { MaskRole.First => masks.First, MaskRole.Dilated => masks.Dilated, _ => masks.Undilated };
+                    var x = empty(16, inChannels, config.Height, config.Width);
+                    var plan = way == 0
+                        ? ConvolutionPlanner.PlanFor(mask, mask, x, config.KernelSize, dilation, model.Planning, outChannels)
+                        : OrderPlans.PlanFor(masks.SourceOf(role)!, x, outChannels, model.Planning)!;
+                    plan.Gathered?.IndicesFor(16, CPU);
+                }
+                if (step < 2) continue;
+                times[way].Add(clock.Elapsed.TotalMilliseconds);
+                bytes[way].Add((GC.GetAllocatedBytesForCurrentThread() - allocated) / 1048576.0);
+            }
+        }
+        Console.WriteLine($"planning of a step with one order per image, {f} filters, batch 16, {steps} steps (medians)");
+        Console.WriteLine("| masks analysed | ms per step | managed MB per step |");
+        Console.WriteLine("| --- | ---: | ---: |");
+        Console.WriteLine($"| from the per-image mask tensor (before) | {Median(times[0]):F1} | {Median(bytes[0]):F1} |");
+        Console.WriteLine($"| from the orders' cached analyses | {Median(times[1]):F1} | {Median(bytes[1]):F1} |");
+        return 0;
+    }
+
     private static Tensor Grouped(LocallyMaskedPixelCnn model, Tensor x, IReadOnlyList<GenerationOrder> orders)
     {
         var withOnes = cat(new[] { x, ones_like(x) }, 1);
@@ -205,11 +290,17 @@ internal static class TrainingStepReport
 
         public abstract Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role);
 
-        public Tensor Linear(NetworkInNetwork layer, Tensor input) => _module.Linear(layer, input);
+        public Tensor ConcatElu(Tensor input) => _module.ConcatElu(input);
 
         public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => _module.Normalize(input, normalization, role);
 
         public Tensor Dropout(GatedResidualBlock block, Tensor input) => _module.Dropout(block, input);
+
+        public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => _module.Skip(t, layer, skip);
+
+        public Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role) => _module.Gate(u, gate, normalization, role);
+
+        public Tensor Output(NetworkInNetwork layer, Tensor u) => _module.Output(layer, u);
     }
 
     /// <summary>The authors' layer: unfold the padded input, multiply the columns by the mask, one batched matmul.</summary>

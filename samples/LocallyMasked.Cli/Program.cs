@@ -6,9 +6,6 @@ using LocallyMasked.Training.Runtime;
 OpenMpWaitPolicy.PreferPassive();
 // Freed tensor memory stays in the heap for the next step instead of being faulted in again (glibc).
 NativeHeapRetention.Retain();
-// Convolution paths from the fixed rate table rather than timings taken at start-up, which vary with the machine's
-// load: the same command with the same --seed then computes the same numbers bit for bit.
-LocallyMasked.Convolution.LocallyMaskedConvolution.FixedPlanCosts = true;
 
 // The program only parses arguments and calls the library; each command lives in its own file.
 return CliApp.Run(args);

@@ -8,5 +8,7 @@ namespace LocallyMasked.Training;
 /// </summary>
 /// <param name="inputs">Model inputs (N, C, H, W) in [-1, 1].</param>
 /// <param name="orders">Either one order per image (N of them) or a single order shared by the batch.</param>
+/// <param name="dropout">The CPU generator the model's dropout draws from (the trainer seeds one per step and shard); null
+/// outside training steps.</param>
 /// <returns>A tensor of shape (N), differentiable with respect to the model's parameters.</returns>
-public delegate Tensor NegativeLogLikelihood(Tensor inputs, IReadOnlyList<GenerationOrder> orders);
+public delegate Tensor NegativeLogLikelihood(Tensor inputs, IReadOnlyList<GenerationOrder> orders, Generator? dropout);

@@ -2,6 +2,7 @@ using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Training.Data;
+using static TorchSharp.torch;
 
 namespace LocallyMasked.Training;
 
@@ -14,16 +15,22 @@ namespace LocallyMasked.Training;
 public static class PixelCnnTraining
 {
     /// <summary>
-    /// The negative log-likelihood (nats per image) of a batch under one shared order or one order per image. For the
-    /// PixelCNN++ baseline every order is its raster order (it refuses any other).
+    /// The negative log-likelihood (nats per image) of a batch under one shared order or one order per image, with the
+    /// model's dropout drawing from the generator passed. For the PixelCNN++ baseline every order is its raster order
+    /// (it refuses any other).
     /// </summary>
     /// <param name="model">The model.</param>
     public static NegativeLogLikelihood Objective(IAutoregressiveImageModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return (x, orders) => orders.Count == 1
-            ? model.LogLikelihood(x, orders[0]).neg()
-            : model.LogLikelihood(x, orders).neg();
+        return (x, orders, dropout) =>
+        {
+            if (orders.Count != 1 && orders.Count != x.shape[0])
+                throw new ArgumentException($"Expected one order, or one per image: {x.shape[0]} images, {orders.Count} orders.", nameof(orders));
+            using var scope = NewDisposeScope();
+            var parameters = model.DistributionParameters(x, orders, dropout);
+            return model.Likelihood.LogProbability(x, parameters).sum(new long[] { 1, 2 }).neg().MoveToOuterDisposeScope();
+        };
     }
 
     /// <summary>A trainer for <paramref name="model"/> whose checkpoints record the model's type and configuration.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LocallyMasked.Checkpoints;
-using LocallyMasked.Layers;
 using LocallyMasked.Training.Runtime;
 using LocallyMasked.Training.Data;
 using LocallyMasked.Training.Evaluation;
@@ -16,9 +15,9 @@ namespace LocallyMasked.Training;
 /// <summary>
 /// Trains a density model with Adam, exponential learning-rate decay per step or per epoch, optional gradient-norm clipping and an
 /// optional moving average of the weights, drawing an order per image or per batch from an order set.
-/// Every random choice (shuffling, orders, binarization, and dropout: torch's CPU generator is seeded from the seed and
-/// the step for each step and put back as it was afterwards) is a function of the seed and the step number, so a run
-/// resumed from a checkpoint makes exactly the choices the uninterrupted run would have made.
+/// Every random choice (shuffling, orders, binarization, dropout: a generator per step and shard passed to the objective;
+/// torch's CPU generator too, seeded per step and put back afterwards) is a function of the seed and the step number, so
+/// a run resumed from a checkpoint makes exactly the choices the uninterrupted run would have made.
 /// A step whose loss or gradient is not finite throws <see cref="TrainingDivergedException"/> before the update, so the
 /// model, the optimizer and the average keep the state of the last good step.
 /// One dispose scope per step: tensors made by a step die with it.
@@ -128,7 +127,7 @@ public sealed partial class Trainer : IDisposable
         int batch = (int)(step % perEpoch);
         if (epoch != permutationEpoch)
         {
-            permutation = new SeededRandom(Mix(Options.Seed, (ulong)epoch, 0x5EED_0001)).Permutation(train.Count);
+            permutation = new SeededRandom(TrainingDraws.Mix(Options.Seed, (ulong)epoch, 0x5EED_0001)).Permutation(train.Count);
             permutationEpoch = epoch;
         }
         return permutation!.AsSpan(batch * Options.BatchSize, Options.BatchSize).ToArray();
@@ -140,23 +139,24 @@ public sealed partial class Trainer : IDisposable
     {
         long step = Step;
         var indices = BatchIndices(step);
-        var random = new SeededRandom(Mix(Options.Seed, (ulong)step, 0x5EED_0002));
+        var random = new SeededRandom(TrainingDraws.Mix(Options.Seed, (ulong)step, 0x5EED_0002));
         double loss;
         using (var scope = NewDisposeScope())
         {
-            // Dropout draws from torch's CPU generator: seeded per step, so that a resumed run draws what the
+            // For objectives that draw from torch's CPU generator: seeded per step, so that a resumed run draws what the
             // uninterrupted one drew; the caller's generator state is put back afterwards.
             using var cpuGenerator = torch.Generator.Default;
             var callerRandomState = cpuGenerator.get_state();
-            torch.random.manual_seed(unchecked((long)Mix(Options.Seed, (ulong)step, 0x5EED_0004)));
+            torch.random.manual_seed(unchecked((long)TrainingDraws.Mix(Options.Seed, (ulong)step, 0x5EED_0004)));
             try
             {
                 model.train();
                 var inputs = Encode(train, indices, random);
-                var orders = DrawOrders(indices.Length, random);
+                var orders = TrainingDraws.Orders(Orders, Options.OrderSampling, indices.Length, random);
                 if (workers is null)
                 {
-                    var losses = CheckedLosses(objective(inputs, orders), indices.Length);
+                    using var dropout = TrainingDraws.Dropout(Options.Seed, step, 0);
+                    var losses = CheckedLosses(objective(inputs, orders, dropout), indices.Length);
                     var mean = losses.mean();
                     loss = mean.ToDouble();
                     if (!double.IsFinite(loss))
@@ -228,7 +228,7 @@ public sealed partial class Trainer : IDisposable
     {
         if (test is null) throw new InvalidOperationException("This trainer has no test set.");
         using var weights = average?.Apply();
-        PerOrderLogLikelihoods perOrder = (x, orders) => stack(orders.Select(o => objective(x, new[] { o }).neg()).ToArray(), 1);
+        PerOrderLogLikelihoods perOrder = (x, orders) => stack(orders.Select(o => objective(x, new[] { o }, null).neg()).ToArray(), 1);
         return LikelihoodEvaluation.Evaluate(model, OnWorkers(perOrder), test, Options.Encoding, new[] { Orders[0] }, Options.Bits, images, batchSize).PerOrder[0];
     }
 
@@ -251,7 +251,7 @@ public sealed partial class Trainer : IDisposable
         if (encoding == InputEncoding.Signed) return PixelScaling.ToSigned(bytes, dtype, bits).MoveToOuterDisposeScope();
         var uniforms = new float[indices.Count * data.ImageSize];
         for (int i = 0; i < indices.Count; i++)
-            new SeededRandom(Mix(0xB1A5, (ulong)indices[i], 0x5EED_0003)).FillUniform(uniforms.AsSpan(i * data.ImageSize, data.ImageSize));
+            new SeededRandom(TrainingDraws.Mix(0xB1A5, (ulong)indices[i], 0x5EED_0003)).FillUniform(uniforms.AsSpan(i * data.ImageSize, data.ImageSize));
         var u = tensor(uniforms, bytes.shape).to(device);
         return PixelScaling.Binarize(bytes, u, dtype).MoveToOuterDisposeScope();
     }
@@ -300,11 +300,9 @@ public sealed partial class Trainer : IDisposable
         {
             var (start, length) = ShardWorkers.ShardRange(batch, count, s);
             using var scope = NewDisposeScope();
-            // TorchSharp 0.107 makes every Generator on the CPU: ChannelDropout draws there and moves the draws.
-            using var generator = new Generator(Mix(Options.Seed, (ulong)step, 0x5EED_0100 + (ulong)s), CPU);
-            using var dropout = ChannelDropout.UseGenerator(generator);
+            using var dropout = TrainingDraws.Dropout(Options.Seed, step, s);
             var shardOrders = orders.Count == 1 ? orders : orders.Skip(start).Take(length).ToArray();
-            var nll = CheckedLosses(objective(inputs.narrow(0, start, length), shardOrders), length);
+            var nll = CheckedLosses(objective(inputs.narrow(0, start, length), shardOrders, dropout), length);
             var gradients = autograd.grad(new[] { nll.sum().DividedBy(batch) }, trainable, allow_unused: true);
             // A parameter the loss does not reach comes back as a tensor without a handle.
             return new ShardResult(nll.detach().DetachFromDisposeScope(),
@@ -358,21 +356,5 @@ public sealed partial class Trainer : IDisposable
         var uniforms = new float[indices.Length * data.ImageSize];
         random.FillUniform(uniforms);
         return PixelScaling.Binarize(bytes, tensor(uniforms, bytes.shape).to(device), dtype);
-    }
-
-    private IReadOnlyList<GenerationOrder> DrawOrders(int count, SeededRandom random)
-    {
-        if (Options.OrderSampling == OrderSampling.PerBatch || Orders.Count == 1) return new[] { Orders[random.NextInt(Orders.Count)] };
-        var chosen = new GenerationOrder[count];
-        for (int i = 0; i < count; i++) chosen[i] = Orders[random.NextInt(Orders.Count)];
-        return chosen;
-    }
-
-    private static ulong Mix(ulong seed, ulong value, ulong salt)
-    {
-        ulong x = seed * 0x9E3779B97F4A7C15UL ^ (value + 0x632BE59BD9B4E019UL) * 0xBF58476D1CE4E5B9UL ^ salt * 0x94D049BB133111EBUL;
-        x ^= x >> 31;
-        x *= 0xD6E8FEB86659FD93UL;
-        return x ^ (x >> 32);
     }
 }

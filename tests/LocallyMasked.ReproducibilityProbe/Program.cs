@@ -51,7 +51,6 @@ for (int i = 0; i < args.Length; i++)
 }
 
 LocallyMasked.Training.Runtime.OpenMpWaitPolicy.PreferPassive();
-LocallyMaskedConvolution.FixedPlanCosts = true;
 torch.set_num_threads(threads);
 
 using var stop = new CancellationTokenSource();
@@ -109,7 +108,8 @@ internal static class Scenarios
     public static int Size { get; set; } = 8;
 
     /// <summary>Forward and backward of the layer under masks that take each path: dense (raster), periodic (S-curve),
-    /// gathered (Hilbert), general (a random order, per-image masks, a learned mask weight), in float32 and float64.</summary>
+    /// gathered (Hilbert), general (a random order, per-image masks, a learned mask weight), per-image masks planned from
+    /// their orders (gathered columns composed from the orders' analyses), in float32 and float64.</summary>
     public static IEnumerable<(string, Tensor)> ConvolutionPaths()
     {
         var random = GenerationOrder.FromSequence(Size, Size, Shuffled(Size * Size, 7));
@@ -131,6 +131,10 @@ internal static class Scenarios
                 }
                 var perImage = LocalMasks.Create(orders.Select(o => o.Order).Take(2).ToArray(), 3, dilation, MaskType.B, dtype: dtype);
                 foreach (var r in Layer($"per-image-d{dilation}-{dtype}", perImage, dtype, dilation, maskWeight: false)) yield return r;
+                var fromOrders = MaskSet.Create(new[] { orders[1].Order, orders[3].Order, orders[1].Order }, 3, dilation, dtype);
+                foreach (var r in Layer($"per-image-orders-d{dilation}-{dtype}", fromOrders.Dilated, dtype, dilation, maskWeight: false,
+                             fromOrders.SourceOf(MaskRole.Dilated), batch: 3))
+                    yield return r;
                 var learned = LocalMasks.Create(random, 3, dilation, MaskType.A, dtype: dtype);
                 foreach (var r in Layer($"mask-weight-d{dilation}-{dtype}", learned, dtype, dilation, maskWeight: true)) yield return r;
             }
@@ -182,14 +186,17 @@ internal static class Scenarios
         }
     }
 
-    private static IEnumerable<(string, Tensor)> Layer(string name, Tensor mask, ScalarType dtype, int dilation, bool maskWeight)
+    private static IEnumerable<(string, Tensor)> Layer(string name, Tensor mask, ScalarType dtype, int dilation, bool maskWeight,
+        MaskSource? source = null, int batch = 2)
     {
         using var generator = new Generator(11);
-        var x = randn(new long[] { 2, 5, Size, Size }, dtype: dtype, generator: generator).requires_grad_(true);
+        var x = randn(new long[] { batch, 5, Size, Size }, dtype: dtype, generator: generator).requires_grad_(true);
         var weight = randn(new long[] { 6, 5, 3, 3 }, dtype: dtype, generator: generator).requires_grad_(true);
         var bias = randn(new long[] { 6 }, dtype: dtype, generator: generator).requires_grad_(true);
         var term = maskWeight ? randn(new long[] { 6, 3, 3 }, dtype: dtype, generator: generator).requires_grad_(true) : null;
-        var y = LocallyMaskedConvolution.locally_masked_conv2d(x, mask, weight, bias, term, dilation);
+        var y = source is null
+            ? LocallyMaskedConvolution.locally_masked_conv2d(x, mask, weight, bias, term, dilation)
+            : LocallyMaskedConvolution.Apply(x, mask, source, weight, bias, term, 3, dilation, PlanningPolicy.Deterministic);
         var upstream = randn(y.shape, dtype: dtype, generator: generator);
         var grads = autograd.grad(new[] { (y * upstream).sum() }, term is null ? new[] { x, weight, bias } : new[] { x, weight, bias, term });
         yield return ($"{name}/output", y);

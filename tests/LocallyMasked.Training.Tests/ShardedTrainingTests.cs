@@ -177,8 +177,7 @@ public sealed class ShardedTrainingTests
         Tensor Draw(ulong seed)
         {
             using var generator = new Generator(seed);
-            using var use = ChannelDropout.UseGenerator(generator);
-            return ChannelDropout.Apply(x, 0.25);
+            return ChannelDropout.Apply(x, 0.25, generator);
         }
 
         var y = Draw(5);

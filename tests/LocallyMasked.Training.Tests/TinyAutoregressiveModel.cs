@@ -37,7 +37,7 @@ internal sealed class TinyAutoregressiveModel : nn.Module<Tensor, Tensor, Tensor
     public override Tensor forward(Tensor x, Tensor masks) =>
         einsum("npq,nq->np", weight.unsqueeze(0) * masks, x).add(bias);
 
-    public Tensor NegativeLogLikelihood(Tensor inputs, IReadOnlyList<GenerationOrder> orders)
+    public Tensor NegativeLogLikelihood(Tensor inputs, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
     {
         long n = inputs.shape[0];
         var x = inputs.reshape(n, -1);

@@ -27,7 +27,7 @@ public sealed class TrainerIntegrityTests : IDisposable
     {
         var data = Images(8, 4);
         var model = new TinyAutoregressiveModel(16, 7);
-        var trainer = new Trainer(model, objective ?? model.NegativeLogLikelihood, GenerationOrders.SCurve(4, 4).Variants().Take(2).ToArray(),
+        var trainer = new Trainer(model, objective ?? new NegativeLogLikelihood(model.NegativeLogLikelihood), GenerationOrders.SCurve(4, 4).Variants().Take(2).ToArray(),
             data, data, new TrainerOptions { BatchSize = 4, LearningRate = 0.05, EmaDecay = 0.9, Workers = workers }, "{}");
         return (model, trainer);
     }
@@ -116,7 +116,7 @@ public sealed class TrainerIntegrityTests : IDisposable
     {
         bool poison = false;
         TinyAutoregressiveModel? inner = null;
-        NegativeLogLikelihood objective = (x, orders) => poison ? inner!.NegativeLogLikelihood(x, orders) * double.NaN : inner!.NegativeLogLikelihood(x, orders);
+        NegativeLogLikelihood objective = (x, orders, _) => poison ? inner!.NegativeLogLikelihood(x, orders) * double.NaN : inner!.NegativeLogLikelihood(x, orders);
         var (model, trainer) = Create(objective);
         inner = model;
         using (model)
@@ -169,7 +169,7 @@ public sealed class TrainerIntegrityTests : IDisposable
     {
         TinyAutoregressiveModel? inner = null;
         // d/dx sqrt(x) at 0 is infinite: the loss stays finite while one parameter's gradient does not.
-        NegativeLogLikelihood objective = (x, orders) =>
+        NegativeLogLikelihood objective = (x, orders, _) =>
         {
             var first = inner!.parameters().First();
             return inner.NegativeLogLikelihood(x, orders) + (first - first.detach()).flatten()[0].abs().sqrt();

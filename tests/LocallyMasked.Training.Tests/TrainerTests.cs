@@ -21,7 +21,7 @@ public sealed class TrainerTests : IDisposable
         return new ImageDataset(pixels, new byte[count], 1, side, side, "generated");
     }
 
-    private static IReadOnlyList<GenerationOrder> Orders(int side) => GenerationOrders.SCurve(side, side).Variants().Take(4).ToArray();
+    internal static IReadOnlyList<GenerationOrder> Orders(int side) => GenerationOrders.SCurve(side, side).Variants().Take(4).ToArray();
 
     internal static (TinyAutoregressiveModel Model, Trainer Trainer) Create(ImageDataset data, TrainerOptions options, long seed = 7)
     {
@@ -44,21 +44,6 @@ public sealed class TrainerTests : IDisposable
             losses.Should().HaveCount(60);
             losses.TakeLast(5).Average().Should().BeLessThan(losses.Take(5).Average() * 0.7);
             after.Should().BeLessThan(before * 0.7);
-        }
-    }
-
-    [Fact]
-    public void LearningRateDecaysExponentiallyPerStep()
-    {
-        var data = Images(8, 4, grey: false);
-        var (model, trainer) = Create(data, new TrainerOptions { BatchSize = 4, LearningRate = 0.01, LearningRateDecay = 0.9 });
-        using (model)
-        using (trainer)
-        {
-            var reports = new List<TrainingProgress>();
-            trainer.Train(3, new SynchronousProgress(reports.Add));
-            reports.Select(r => r.LearningRate).Should().Equal(new[] { 0.01, 0.009, 0.0081 }, (a, b) => Math.Abs(a - b) < 1e-12);
-            reports.Select(r => r.Step).Should().Equal(1, 2, 3);
         }
     }
 
@@ -98,24 +83,6 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void PerBatchOrderSamplingSharesOneOrder()
-    {
-        var data = Images(8, 4, grey: false);
-        var seen = new List<int>();
-        var model = new TinyAutoregressiveModel(16, 1);
-        NegativeLogLikelihood spy = (x, orders) => { seen.Add(orders.Count); return model.NegativeLogLikelihood(x, orders); };
-        using var trainer = new Trainer(model, spy, Orders(4), data, null, new TrainerOptions { BatchSize = 4, OrderSampling = OrderSampling.PerBatch });
-        trainer.Train(3);
-        seen.Should().Equal(1, 1, 1);
-        var perImage = new List<int>();
-        NegativeLogLikelihood spy2 = (x, orders) => { perImage.Add(orders.Count); return model.NegativeLogLikelihood(x, orders); };
-        using var trainer2 = new Trainer(model, spy2, Orders(4), data, null, new TrainerOptions { BatchSize = 4 });
-        trainer2.Train(2);
-        perImage.Should().Equal(4, 4);
-        model.Dispose();
-    }
-
-    [Fact]
     public void TrainingStepsLeaveNoLiveTensorsBehind()
     {
         var data = Images(16, 4, grey: true);
@@ -128,25 +95,6 @@ public sealed class TrainerTests : IDisposable
             trainer.Train(5);
             trainer.EvaluateTest(8, 4);
             DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(live);
-        }
-    }
-
-    [Fact]
-    public void LearningRateDecaysOncePerEpochWhenAsked()
-    {
-        // 8 images in batches of 4: two steps per epoch.
-        var data = Images(8, 4, grey: false);
-        var (model, trainer) = Create(data, new TrainerOptions
-        {
-            BatchSize = 4, LearningRate = 0.01, LearningRateDecay = 0.9, DecayEvery = LearningRateDecayUnit.Epoch,
-        });
-        using (model)
-        using (trainer)
-        {
-            trainer.StepsPerEpoch.Should().Be(2);
-            var reports = new List<TrainingProgress>();
-            trainer.Train(5, new SynchronousProgress(reports.Add));
-            reports.Select(r => r.LearningRate).Should().Equal(new[] { 0.01, 0.01, 0.009, 0.009, 0.0081 }, (a, b) => Math.Abs(a - b) < 1e-12);
         }
     }
 
@@ -164,11 +112,5 @@ public sealed class TrainerTests : IDisposable
             model.parameters().First().allclose(expected, rtol: 1e-6, atol: 1e-7).Should().BeTrue();
         model.parameters().First().allclose(w0 + 1.0, rtol: 0, atol: 0).Should().BeTrue();
     }
-
-    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
-
 
 }

@@ -23,13 +23,13 @@ public static class ImageFileWalk
     /// <param name="isImage">Whether a file name is an image's (by its extension).</param>
     /// <param name="firstOnly">Stop at the first image found.</param>
     /// <exception cref="InvalidDataException">More than <see cref="MaxEntries"/> entries.</exception>
-    public static ImageFileList List(string folder, Func<string, bool> isImage, bool firstOnly = false)
+    public static ImageFileListing List(string folder, Func<string, bool> isImage, bool firstOnly = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(isImage);
         var walk = new Walk(folder, isImage, firstOnly);
         walk.Run();
-        return new ImageFileList(walk.Files.Order(StringComparer.Ordinal).ToArray(), walk.Skipped, walk.RepeatedLinks);
+        return new ImageFileListing(walk.Files.Order(StringComparer.Ordinal).ToArray(), walk.Skipped, walk.RepeatedLinks);
     }
 
     /// <summary>The real path of <paramref name="path"/> (every link resolved), or null when it does not lead to anything.</summary>

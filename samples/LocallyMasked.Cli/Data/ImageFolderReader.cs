@@ -138,7 +138,7 @@ public static class ImageFolderReader
         }
     }
 
-    private static ImageFileList List(string folder, bool firstOnly = false)
+    private static ImageFileListing List(string folder, bool firstOnly = false)
     {
         try
         {
@@ -148,6 +148,31 @@ public static class ImageFolderReader
         {
             throw new InputError($"--data {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// One image file as (C, H, W) bytes of the given size and channels (cropped centrally to H:W and resized, converted
+    /// to grey or RGB as a folder's images are), with its own size and whether it was grey, so that a caller can say what
+    /// changed. Its header is checked against <paramref name="maxPixels"/> before it is decoded, and the decoding holds a
+    /// share of <paramref name="budget"/> (when given) while it runs.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="channels">1 or 3.</param>
+    /// <param name="height">The target height.</param>
+    /// <param name="width">The target width.</param>
+    /// <param name="maxPixels">The most pixels the file may have.</param>
+    /// <param name="budget">Bounds the memory of files decoded at once; null: no bound.</param>
+    /// <exception cref="InvalidDataException">Empty, not an image, truncated or undecodable (the reason as the message).</exception>
+    /// <exception cref="ImageTooLargeException">More pixels than <paramref name="maxPixels"/>.</exception>
+    public static (byte[] Planes, int Height, int Width, bool Grey) ReadFitted(string path, int channels, int height, int width,
+        long maxPixels = ImageFolderOptions.DefaultMaxImagePixels, DecodeBudget? budget = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var (ownWidth, ownHeight) = ImageFileDecoder.ReadHeader(path);
+        ImageFileDecoder.CheckPixels(path, ownWidth, ownHeight, maxPixels);
+        using var lease = budget?.Take(ImageFileDecoder.DecodingBytes(ownWidth, ownHeight, (long)height * width, channels));
+        using var source = ImageFileDecoder.Load(path, path, maxPixels);
+        return (ImageFileDecoder.Fit(source, channels, height, width), source.Height, source.Width, ImageFileDecoder.IsGrey(source));
     }
 
     /// <summary>"N files skipped: a (reason), b (reason), c (reason) and M more" for the first three skipped files.</summary>

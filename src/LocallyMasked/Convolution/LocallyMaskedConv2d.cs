@@ -1,3 +1,4 @@
+using LocallyMasked.Masks;
 using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,8 +17,9 @@ namespace LocallyMasked.Convolution;
 /// </summary>
 /// <remarks>
 /// The weight has the layout of <c>torch.nn.Conv2d</c>'s (a conv2d weight loads unchanged) and the
-/// same initialisation. The computation is chosen per mask tensor and cached for that instance: the
-/// general path is a masked im2col product whose backward recomputes the patches instead of storing them.
+/// same initialisation. The computation path is chosen per mask by the layer's <see cref="Planning"/> policy and cached
+/// (per order for the model's masks, per tensor instance otherwise): the general path is a masked im2col product whose
+/// backward recomputes the patches instead of storing them; the others are exact too (they equal it up to rounding).
 /// </remarks>
 public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
 {
@@ -50,9 +52,10 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="weightNormalization">Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c> (norm over all dimensions but the first).</param>
     /// <param name="device">Device of the parameters (default device when null).</param>
     /// <param name="dtype">Floating-point type of the parameters (default dtype when null).</param>
+    /// <param name="planning">What chooses the computation path; <see cref="PlanningPolicy.Deterministic"/> when null.</param>
     /// <exception cref="ArgumentException">A size is not positive or the kernel size is even.</exception>
     public LocallyMaskedConv2d(int inChannels, int outChannels, int kernelSize = 3, int dilation = 1, bool bias = true,
-        bool maskWeight = false, bool weightNormalization = false, Device? device = null, ScalarType? dtype = null)
+        bool maskWeight = false, bool weightNormalization = false, Device? device = null, ScalarType? dtype = null, PlanningPolicy? planning = null)
         : base(nameof(LocallyMaskedConv2d))
     {
         if (inChannels <= 0)
@@ -68,6 +71,7 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
         OutChannels = outChannels;
         KernelSize = kernelSize;
         Dilation = dilation;
+        Planning = planning ?? PlanningPolicy.Deterministic;
 
         var type = dtype ?? get_default_dtype();
         var dev = device ?? get_default_device();
@@ -120,6 +124,9 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>Spacing between kernel taps; the zero padding is dilation * (k - 1) / 2 on each side.</summary>
     public int Dilation { get; }
+
+    /// <summary>What chooses the computation path for each mask.</summary>
+    public PlanningPolicy Planning { get; }
 
     /// <summary>Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c>.</summary>
     public bool IsWeightNormalized => weight_v is not null;
@@ -181,11 +188,15 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// treated as a constant unless it requires a gradient.</param>
     /// <returns>Output (N, OutChannels, H, W).</returns>
     /// <exception cref="ArgumentException">The input or mask shape, channel count or dtype does not match the layer.</exception>
-    public override Tensor forward(Tensor x, Tensor mask)
+    public override Tensor forward(Tensor x, Tensor mask) => Forward(x, mask, null);
+
+    /// <summary><see cref="forward"/> with what the mask was computed from, so that it is analysed from its orders.</summary>
+    internal Tensor Forward(Tensor x, Tensor mask, MaskSource? source)
     {
         Validate(x, mask);
         using var scope = NewDisposeScope();
-        return LocallyMaskedConvolution.Apply(x, mask, EffectiveWeight(), _bias, _maskWeight, KernelSize, Dilation).MoveToOuterDisposeScope();
+        return LocallyMaskedConvolution.Apply(x, mask, source, EffectiveWeight(), _bias, _maskWeight, KernelSize, Dilation, Planning)
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using LocallyMasked.Convolution.Planning;
+using LocallyMasked.Masks;
 using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,25 +10,11 @@ namespace LocallyMasked.Convolution;
 /// The factory and the stateless (functional) form of the locally masked convolution, in the style of
 /// <c>torch.nn.Conv2d(...)</c> and <c>torch.nn.functional.conv2d(...)</c>: a caller who holds weights can apply the
 /// operation without a module. Both compute exactly what <see cref="Convolution.LocallyMaskedConv2d"/> computes, through
-/// the same planned paths (chosen once per mask tensor and cached for it).
+/// the same planned paths, chosen by a <see cref="PlanningPolicy"/> (<see cref="PlanningPolicy.Deterministic"/> unless
+/// given).
 /// </summary>
 public static class LocallyMaskedConvolution
 {
-    /// <summary>
-    /// Whether plans on the CPU come from a fixed table of operation rates (the development machine's,
-    /// docs/benchmarks.md, "Planner") instead of rates measured once per process (false, the default, which adapts the
-    /// choice of path to the CPU). Every path computes the same convolution, but the paths add their terms in different
-    /// orders, so results can differ in the last bits, and a calibration on a busy machine may choose other paths than
-    /// one on an idle machine. Set it before the first forward pass when runs must repeat bit for bit (the samples
-    /// program does, so that <c>--seed</c> reproduces a run); plans made earlier stay cached for their masks. The
-    /// environment variable <c>LOCALLYMASKED_PLAN_COSTS=table</c> has the same effect. CUDA always uses its own table.
-    /// </summary>
-    public static bool FixedPlanCosts
-    {
-        get => PlanCosts.UseTable;
-        set => PlanCosts.UseTable = value;
-    }
-
 #pragma warning disable IDE1006 // PyTorch names: the torch.nn-style factory and functional form.
     /// <summary>Creates a <see cref="Convolution.LocallyMaskedConv2d"/> module (see its constructor).</summary>
     /// <param name="in_channels">Number of input channels (positive).</param>
@@ -39,9 +26,11 @@ public static class LocallyMaskedConvolution
     /// <param name="weight_norm">Whether the weight is parametrised as <c>weight_g * weight_v / ||weight_v||</c>.</param>
     /// <param name="device">Device of the parameters (default device when null).</param>
     /// <param name="dtype">Floating-point type of the parameters (default dtype when null).</param>
+    /// <param name="planning">What chooses the computation path; <see cref="PlanningPolicy.Deterministic"/> when null.</param>
     public static LocallyMaskedConv2d LocallyMaskedConv2d(int in_channels, int out_channels, int kernel_size = 3, int dilation = 1,
-        bool bias = true, bool mask_weight = false, bool weight_norm = false, Device? device = null, ScalarType? dtype = null) =>
-        new(in_channels, out_channels, kernel_size, dilation, bias, mask_weight, weight_norm, device, dtype);
+        bool bias = true, bool mask_weight = false, bool weight_norm = false, Device? device = null, ScalarType? dtype = null,
+        PlanningPolicy? planning = null) =>
+        new(in_channels, out_channels, kernel_size, dilation, bias, mask_weight, weight_norm, device, dtype, planning);
 
     /// <summary>
     /// The locally masked convolution of <paramref name="input"/>: a stride-1, zero-padded convolution in which kernel tap
@@ -55,9 +44,12 @@ public static class LocallyMaskedConvolution
     /// <param name="bias">Bias (O), or null.</param>
     /// <param name="mask_weight">Mask weight (O, k, k), or null.</param>
     /// <param name="dilation">Positive spacing between kernel taps; the zero padding is dilation * (k - 1) / 2 on each side.</param>
+    /// <param name="planning">What chooses the computation path; <see cref="PlanningPolicy.Deterministic"/> when null. The
+    /// mask's analysis is cached for this mask tensor (it must not be modified in place afterwards).</param>
     /// <returns>Output (N, O, H, W).</returns>
     /// <exception cref="ArgumentException">A shape, channel count, dtype or the dilation does not fit.</exception>
-    public static Tensor locally_masked_conv2d(Tensor input, Tensor mask, Tensor weight, Tensor? bias = null, Tensor? mask_weight = null, int dilation = 1)
+    public static Tensor locally_masked_conv2d(Tensor input, Tensor mask, Tensor weight, Tensor? bias = null, Tensor? mask_weight = null, int dilation = 1,
+        PlanningPolicy? planning = null)
     {
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 4 || weight.shape[2] != weight.shape[3] || weight.shape[2] % 2 == 0)
@@ -70,17 +62,21 @@ public static class LocallyMaskedConvolution
             throw new ArgumentException(
                 $"Expected a mask weight of shape ({weight.shape[0]}, {weight.shape[2]}, {weight.shape[3]}), got shape [{string.Join(", ", mask_weight.shape)}].", nameof(mask_weight));
         CheckInputs(input, mask, weight.shape[1], (int)weight.shape[2], weight.dtype, "the weight's");
-        return Apply(input, mask, weight, bias, mask_weight, (int)weight.shape[2], dilation);
+        return Apply(input, mask, null, weight, bias, mask_weight, (int)weight.shape[2], dilation, planning ?? PlanningPolicy.Deterministic);
     }
 #pragma warning restore IDE1006
 
-    /// <summary>The convolution without argument checks: the mask is converted to x's device and dtype when needed.</summary>
-    internal static Tensor Apply(Tensor x, Tensor mask, Tensor weight, Tensor? bias, Tensor? maskWeight, int kernelSize, int dilation)
+    /// <summary>
+    /// The convolution without argument checks: the mask is converted to x's device and dtype when needed. A mask with
+    /// a source is analysed from its orders; any other under the caller's mask instance, so that it is analysed once
+    /// however it is passed.
+    /// </summary>
+    internal static Tensor Apply(Tensor x, Tensor mask, MaskSource? source, Tensor weight, Tensor? bias, Tensor? maskWeight, int kernelSize, int dilation,
+        PlanningPolicy policy)
     {
         using var scope = NewDisposeScope();
         var m = mask.device == x.device && mask.dtype == x.dtype ? mask : mask.to(x.dtype, x.device);
-        // Plans are cached under the caller's mask instance, so that a mask is analysed once however it is passed.
-        var output = ConvolutionPlanner.Apply(x, weight, bias, m, mask, kernelSize, dilation);
+        var output = ConvolutionPlanner.Apply(x, weight, bias, m, mask, source, kernelSize, dilation, policy);
         if (maskWeight is not null)
             // The mask's own term does not depend on the input: (O, T) @ (T, P) or @ (N, T, P), one small product that
             // every path shares and autograd differentiates.

@@ -1,19 +1,27 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Layers;
 
-/// <summary>The modules' own operations on whole feature maps (N, C, H, W), with one mask per role: what <c>forward</c> runs.</summary>
+/// <summary>
+/// The modules' own operations on whole feature maps (N, C, H, W), with one mask per role: what <c>forward</c> runs.
+/// Dropout draws from the generator given (torch's global generator when none is).
+/// </summary>
 internal sealed class FeatureMapLayers : ILayerEvaluator
 {
     private readonly Tensor _first;
     private readonly Tensor _undilated;
     private readonly Tensor _dilated;
+    private readonly MaskSet? _masks;
+    private readonly Generator? _dropout;
 
-    /// <summary>Evaluates with the three masks of a mask set.</summary>
-    public FeatureMapLayers(MaskSet masks) : this(masks.First, masks.Undilated, masks.Dilated)
+    /// <summary>Evaluates with the three masks of a mask set (analysed from their orders where they have them).</summary>
+    public FeatureMapLayers(MaskSet masks, Generator? dropout = null) : this(masks.First, masks.Undilated, masks.Dilated)
     {
+        _masks = masks;
+        _dropout = dropout;
     }
 
     /// <summary>Evaluates with the given mask for each role.</summary>
@@ -24,9 +32,9 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
         _dilated = dilated;
     }
 
-    public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role) => conv.forward(input, MaskOf(role));
+    public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role) => conv.Forward(input, MaskOf(role), _masks?.SourceOf(role));
 
-    public Tensor Linear(NetworkInNetwork layer, Tensor input) => layer.forward(input);
+    public Tensor ConcatElu(Tensor input) => Layers.ConcatElu.Apply(input);
 
     public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => normalization switch
     {
@@ -44,7 +52,17 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
     }
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
-        block.Dropout > 0 && block.training ? ChannelDropout.Apply(input, block.Dropout) : input;
+        block.Dropout > 0 && block.training ? ChannelDropout.Apply(input, block.Dropout, _dropout) : input;
+
+    public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => t.Plus(layer.forward(Layers.ConcatElu.Apply(skip)));
+
+    public Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role)
+    {
+        var halves = gate.chunk(2, 1);
+        return u.Plus(Normalize(halves[0], normalization, role) * halves[1].sigmoid());
+    }
+
+    public Tensor Output(NetworkInNetwork layer, Tensor u) => layer.forward(u.Elu());
 
     private Tensor MaskOf(MaskRole role) => role switch { MaskRole.First => _first, MaskRole.Dilated => _dilated, _ => _undilated };
 }

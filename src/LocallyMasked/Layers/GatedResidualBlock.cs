@@ -1,6 +1,5 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Masks;
-using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -37,8 +36,9 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
     /// <param name="maskWeight">Whether the convolutions learn a mask weight (see <see cref="LocallyMaskedConv2d.mask_weight"/>).</param>
     /// <param name="device">Device of the parameters; the default device when null.</param>
     /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
+    /// <param name="planning">What chooses the convolutions' computation paths; <see cref="PlanningPolicy.Deterministic"/> when null.</param>
     public GatedResidualBlock(int filters, bool hasSkipInput, int kernelSize, FeatureNormalization normalization,
-        double dropout, bool bias, bool maskWeight, Device? device = null, ScalarType? dtype = null)
+        double dropout, bool bias, bool maskWeight, Device? device = null, ScalarType? dtype = null, PlanningPolicy? planning = null)
         : base(nameof(GatedResidualBlock))
     {
         if (filters < 2) throw new ArgumentOutOfRangeException(nameof(filters), filters, "Expected at least 2 filters.");
@@ -48,9 +48,9 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
         if (!Enum.IsDefined(normalization)) throw new ArgumentOutOfRangeException(nameof(normalization), normalization, "Unknown feature normalization.");
         Normalization = normalization;
         bool weightNormalization = normalization == FeatureNormalization.WeightNorm;
-        _convInput = new LocallyMaskedConv2d(2 * filters, filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype);
+        _convInput = new LocallyMaskedConv2d(2 * filters, filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype, planning);
         if (hasSkipInput) _skip = new NetworkInNetwork(2 * filters, filters, device, dtype);
-        _convOut = new LocallyMaskedConv2d(2 * filters, 2 * filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype);
+        _convOut = new LocallyMaskedConv2d(2 * filters, 2 * filters, kernelSize, 1, bias, maskWeight, weightNormalization, device, dtype, planning);
         RegisterComponents();
     }
 
@@ -97,16 +97,15 @@ public sealed class GatedResidualBlock : nn.Module<Tensor, Tensor?, Tensor, Tens
         return Evaluate(u, skip, new FeatureMapLayers(mask, mask, mask)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The block's wiring, with the weighted layers, normalization and dropout applied by <paramref name="layers"/>.</summary>
+    /// <summary>The block's wiring, every operation applied by <paramref name="layers"/>.</summary>
     /// <param name="u">Input (N, F[, H, W]).</param>
     /// <param name="skip">Skip input of the same shape, or null.</param>
     /// <param name="layers">Where the block is evaluated (feature maps or single pixels).</param>
     internal Tensor Evaluate(Tensor u, Tensor? skip, ILayerEvaluator layers)
     {
-        var t = layers.Normalize(layers.Convolve(_convInput, ConcatElu.Apply(u), MaskRole.Undilated), Normalization, MaskRole.Undilated);
-        if (skip is not null) t = t.Plus(layers.Linear(_skip!, ConcatElu.Apply(skip)));
-        t = layers.Convolve(_convOut, layers.Dropout(this, ConcatElu.Apply(t)), MaskRole.Undilated);
-        var halves = t.chunk(2, 1);
-        return u.Plus(layers.Normalize(halves[0], Normalization, MaskRole.Undilated) * halves[1].sigmoid());
+        var t = layers.Normalize(layers.Convolve(_convInput, layers.ConcatElu(u), MaskRole.Undilated), Normalization, MaskRole.Undilated);
+        if (skip is not null) t = layers.Skip(t, _skip!, skip);
+        var gate = layers.Convolve(_convOut, layers.Dropout(this, layers.ConcatElu(t)), MaskRole.Undilated);
+        return layers.Gate(u, gate, Normalization, MaskRole.Undilated);
     }
 }

@@ -44,7 +44,11 @@ public sealed class ShiftedDownPassStage : nn.Module<Tensor, Tensor, Stack<Tenso
     /// <param name="uSkips">The up pass's u outputs; the most recent is popped first.</param>
     /// <param name="ulSkips">The up pass's ul outputs; the most recent is popped first.</param>
     /// <returns>The stage outputs of both streams.</returns>
-    public override (Tensor U, Tensor UL) forward(Tensor u, Tensor ul, Stack<Tensor> uSkips, Stack<Tensor> ulSkips)
+    public override (Tensor U, Tensor UL) forward(Tensor u, Tensor ul, Stack<Tensor> uSkips, Stack<Tensor> ulSkips) =>
+        Forward(u, ul, uSkips, ulSkips, null);
+
+    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator).</summary>
+    internal (Tensor U, Tensor UL) Forward(Tensor u, Tensor ul, Stack<Tensor> uSkips, Stack<Tensor> ulSkips, Generator? dropout)
     {
         ArgumentNullException.ThrowIfNull(u);
         ArgumentNullException.ThrowIfNull(ul);
@@ -54,8 +58,8 @@ public sealed class ShiftedDownPassStage : nn.Module<Tensor, Tensor, Stack<Tenso
             throw new ArgumentException($"The stage pops {BlockCount} skip inputs per stream; the stacks hold {uSkips.Count} and {ulSkips.Count}.");
         for (int i = 0; i < _uStream.Count; i++)
         {
-            u = _uStream[i].forward(u, uSkips.Pop());
-            ul = _ulStream[i].forward(ul, cat(new[] { u, ulSkips.Pop() }, 1));
+            u = _uStream[i].Forward(u, uSkips.Pop(), dropout);
+            ul = _ulStream[i].Forward(ul, cat(new[] { u, ulSkips.Pop() }, 1), dropout);
         }
         return (u, ul);
     }

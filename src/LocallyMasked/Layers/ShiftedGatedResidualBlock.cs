@@ -69,7 +69,10 @@ public sealed class ShiftedGatedResidualBlock : nn.Module<Tensor, Tensor?, Tenso
     /// <param name="u">Input (N, F, H, W).</param>
     /// <param name="skip">Skip input (N, <see cref="SkipChannels"/>, H, W), required exactly when <see cref="HasSkipInput"/>; otherwise null.</param>
     /// <returns>Output (N, F, H, W).</returns>
-    public override Tensor forward(Tensor u, Tensor? skip)
+    public override Tensor forward(Tensor u, Tensor? skip) => Forward(u, skip, null);
+
+    /// <summary><see cref="forward"/> with the generator the dropout draws from (null: torch's global generator).</summary>
+    internal Tensor Forward(Tensor u, Tensor? skip, Generator? dropout)
     {
         ArgumentNullException.ThrowIfNull(u);
         if (u.dim() != 4 || u.shape[1] != Filters)
@@ -92,7 +95,7 @@ public sealed class ShiftedGatedResidualBlock : nn.Module<Tensor, Tensor?, Tenso
         var t = _convInput.forward(ConcatElu.Apply(u));
         if (skip is not null) t = t.Plus(_skip!.forward(ConcatElu.Apply(skip)));
         t = ConcatElu.Apply(t);
-        if (training && Dropout > 0) t = ChannelDropout.Apply(t, Dropout);
+        if (training && Dropout > 0) t = ChannelDropout.Apply(t, Dropout, dropout);
         t = _convOut.forward(t);
 #pragma warning restore LMS002
         var halves = t.chunk(2, 1);

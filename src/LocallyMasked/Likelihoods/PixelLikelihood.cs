@@ -123,7 +123,8 @@ public abstract class PixelLikelihood
     /// <summary>
     /// <see cref="Sample"/> for single pixels on the host, in float64: row i of <paramref name="parameters"/> (N x M) and of
     /// <paramref name="uniforms"/> (N x U) give row i of <paramref name="values"/> (N x C), by the same function of the
-    /// uniforms as the tensor version (the cached sampler's CPU path draws with it; a test compares the two).
+    /// uniforms as the tensor version, which is the definition: the cached sampler's CPU path draws with this one to avoid
+    /// dozens of torch operations per step, and a test compares the two on every head, bit for bit.
     /// </summary>
     internal void SampleRows(ReadOnlySpan<double> parameters, ReadOnlySpan<double> uniforms, double temperature, Span<double> values)
     {

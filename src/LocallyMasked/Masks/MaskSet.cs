@@ -1,4 +1,3 @@
-using LocallyMasked.Masks;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,8 +14,10 @@ namespace LocallyMasked.Masks;
 /// </summary>
 public sealed class MaskSet
 {
+    private readonly MaskSource?[] _sources;
+
     private MaskSet(Tensor first, Tensor undilated, Tensor dilated, int height, int width, int kernelSize, int dilation,
-        IReadOnlyList<GenerationOrder> orders)
+        IReadOnlyList<GenerationOrder> orders, bool fromOrdersAlone)
     {
         First = first;
         Undilated = undilated;
@@ -26,6 +27,15 @@ public sealed class MaskSet
         KernelSize = kernelSize;
         Dilation = dilation;
         Orders = orders;
+        var perSample = first.dim() == 3;
+        _sources = fromOrdersAlone
+            ? new MaskSource?[]
+            {
+                new(orders, perSample, kernelSize, 1, MaskType.A),
+                new(orders, perSample, kernelSize, 1, MaskType.B),
+                new(orders, perSample, kernelSize, dilation, MaskType.B),
+            }
+            : new MaskSource?[3];
     }
 
     /// <summary>Type-A mask (centre excluded) at dilation 1, for the first layer.</summary>
@@ -79,7 +89,7 @@ public sealed class MaskSet
             LocalMasks.Create(order, kernelSize, 1, MaskType.A, observed, dtype, device),
             LocalMasks.Create(order, kernelSize, 1, MaskType.B, observed, dtype, device),
             LocalMasks.Create(order, kernelSize, dilation, MaskType.B, observed, dtype, device),
-            order.Height, order.Width, kernelSize, dilation, new[] { order });
+            order.Height, order.Width, kernelSize, dilation, new[] { order }, observed is null);
     }
 
     /// <summary>Builds per-sample masks: image i uses <paramref name="orders"/>[i].</summary>
@@ -97,7 +107,7 @@ public sealed class MaskSet
             LocalMasks.Create(orders, kernelSize, 1, MaskType.A, observed, dtype, device),
             LocalMasks.Create(orders, kernelSize, 1, MaskType.B, observed, dtype, device),
             LocalMasks.Create(orders, kernelSize, dilation, MaskType.B, observed, dtype, device),
-            orders[0].Height, orders[0].Width, kernelSize, dilation, orders.ToArray());
+            orders[0].Height, orders[0].Width, kernelSize, dilation, orders.ToArray(), observed is null);
     }
 
     /// <summary>
@@ -128,7 +138,7 @@ public sealed class MaskSet
             if (mask.dtype != first.dtype || !DeviceEquality.Same(mask.device, first.device))
                 throw new ArgumentException("All three masks must share one device and dtype.", name);
         }
-        return new MaskSet(first, undilated, dilated, height, width, kernelSize, dilation, Array.Empty<GenerationOrder>());
+        return new MaskSet(first, undilated, dilated, height, width, kernelSize, dilation, Array.Empty<GenerationOrder>(), fromOrdersAlone: false);
     }
 
     /// <summary>Per-sample masks from shared ones: image i uses <paramref name="sets"/>[i].</summary>
@@ -139,7 +149,8 @@ public sealed class MaskSet
             stack(sets.Select(s => s.First).ToArray(), 0),
             stack(sets.Select(s => s.Undilated).ToArray(), 0),
             stack(sets.Select(s => s.Dilated).ToArray(), 0),
-            head.Height, head.Width, head.KernelSize, head.Dilation, sets.SelectMany(s => s.Orders).ToArray())
+            head.Height, head.Width, head.KernelSize, head.Dilation, sets.SelectMany(s => s.Orders).ToArray(),
+            sets.All(s => s._sources[0] is not null))
         {
             Parts = sets.ToArray(),
         };
@@ -150,6 +161,12 @@ public sealed class MaskSet
     /// forward pass can run each group of samples with one order on its shared masks (and their fast paths).
     /// </summary>
     internal IReadOnlyList<MaskSet>? Parts { get; private init; }
+
+    /// <summary>
+    /// What the mask of a role was computed from, so that the convolution can analyse it from its orders; null for masks
+    /// given as tensors or built with observed pixels (those are analysed from their values).
+    /// </summary>
+    internal MaskSource? SourceOf(MaskRole role) => _sources[(int)role];
 
     /// <summary>Removes the three tensors from any dispose scope, so that a cached set outlives the caller's scope.</summary>
     internal MaskSet DetachFromDisposeScopes()

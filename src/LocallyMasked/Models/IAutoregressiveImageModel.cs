@@ -51,8 +51,10 @@ public interface IAutoregressiveImageModel : IDisposable
     /// </summary>
     /// <param name="x">Images (N, C, H, W).</param>
     /// <param name="orders">One order shared by the batch, or N orders (image i under orders[i]).</param>
+    /// <param name="dropout">The CPU generator the model's dropout draws from in training mode (a trainer passes one per
+    /// step and shard, so that the draws repeat); torch's global generator when null.</param>
     /// <returns>(N, M, H, W), M = <see cref="IImageModelConfig.ParameterChannels"/>.</returns>
-    Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders);
+    Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null);
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under one order shared by the batch.</summary>
     /// <param name="x">Images (N, C, H, W).</param>

@@ -26,16 +26,6 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <summary>Stages of the up and down passes.</summary>
     public const int StageCount = 3;
 
-    private const int MaskCacheCapacity = 256;
-
-    /// <summary>
-    /// From this many filters on, a batch that mixes orders runs one pass per order (see <see cref="forward"/>). Since
-    /// per-sample masks run as gathered columns, one pass with per-sample masks was as fast or faster at every width
-    /// measured (up to 320 filters, docs/benchmarks.md, "training-step-report --grouping"), so grouping is kept only
-    /// beyond them. Settable for tests.
-    /// </summary>
-    internal static int GroupingMinFilters { get; set; } = 512;
-
     [ComponentName(Name = "u_init")]
     private readonly LocallyMaskedConv2d _initial;
 
@@ -54,28 +44,29 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     [ComponentName(Name = "nin_out")]
     private readonly NetworkInNetwork _output;
 
-    private readonly object _cacheLock = new();
-    private readonly Dictionary<GenerationOrder, MaskSet> _maskCache = new();
-    private readonly Queue<GenerationOrder> _maskCacheOrder = new();
+    private readonly OrderMaskCache _masks = new();
 
     /// <summary>Creates a freshly initialized model.</summary>
     /// <param name="config">The configuration (validated).</param>
     /// <param name="device">Device of the parameters; the default device when null.</param>
     /// <param name="dtype">Element type of the parameters; the default dtype when null.</param>
-    public LocallyMaskedPixelCnn(PixelCnnConfig config, Device? device = null, ScalarType? dtype = null)
+    /// <param name="planning">What chooses the convolutions' computation paths and when a batch is grouped by order;
+    /// <see cref="PlanningPolicy.Deterministic"/> when null.</param>
+    public LocallyMaskedPixelCnn(PixelCnnConfig config, Device? device = null, ScalarType? dtype = null, PlanningPolicy? planning = null)
         : base(nameof(LocallyMaskedPixelCnn))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
+        Planning = planning ?? PlanningPolicy.Deterministic;
         Likelihood = PixelLikelihood.Create(config.Likelihood, config.MixtureComponents, config.Bits);
 
         int f = config.Filters, k = config.KernelSize, r = config.ResidualBlocks;
         bool weightNorm = config.Normalization == FeatureNormalization.WeightNorm;
         LocallyMaskedConv2d Conv(int inChannels, int dilation) =>
-            new(inChannels, f, k, dilation, config.ConvolutionBias, config.LearnWeightForMasks, weightNorm, device, dtype);
+            new(inChannels, f, k, dilation, config.ConvolutionBias, config.LearnWeightForMasks, weightNorm, device, dtype, Planning);
         GatedResidualBlock Block(bool skip) =>
-            new(f, skip, k, config.Normalization, config.Dropout, config.ConvolutionBias, config.LearnWeightForMasks, device, dtype);
+            new(f, skip, k, config.Normalization, config.Dropout, config.ConvolutionBias, config.LearnWeightForMasks, device, dtype, Planning);
 
         _initial = Conv(config.InputChannels, 1);
         _upStages = new ModuleList<UpPassStage>(Enumerable.Range(0, StageCount)
@@ -91,6 +82,10 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
 
     /// <summary>The configuration the model was built with.</summary>
     public PixelCnnConfig Config { get; }
+
+    /// <summary>What chooses the convolutions' computation paths, and from how many filters a batch that mixes orders
+    /// runs one pass per order (<see cref="PlanningPolicy.GroupingMinFilters"/>).</summary>
+    public PlanningPolicy Planning { get; }
 
     /// <summary>The per-pixel output distribution of the configured head.</summary>
     public PixelLikelihood Likelihood { get; }
@@ -137,38 +132,21 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <summary>
     /// The masks of one order for the configured image size, on the model's current device and dtype.
     /// They are built once per order and cached (the cache is rebuilt when the model moves); the returned
-    /// tensors belong to the cache and must not be disposed.
+    /// tensors belong to the cache and must not be disposed. The convolutions analyse them from the order, once per
+    /// order and layer shape.
     /// </summary>
     /// <param name="order">A generation order of the configured size.</param>
     public MaskSet MasksFor(GenerationOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
         CheckOrderSize(order, nameof(order));
-        var device = Device;
-        var dtype = DType;
-        lock (_cacheLock)
-        {
-            if (_maskCache.Count > 0)
-            {
-                var any = _maskCache.Values.First();
-                if (any.DType != dtype || !DeviceEquality.Same(any.Device, device)) ClearMaskCacheLocked();
-            }
-            if (_maskCache.TryGetValue(order, out var cached)) return cached;
-            var set = MaskSet.Create(order, Config.KernelSize, Config.MaxDilation, dtype, device).DetachFromDisposeScopes();
-            if (_maskCache.Count >= MaskCacheCapacity)
-            {
-                // The evicted set is not disposed: a caller may still hold it; the finalizer frees it.
-                _maskCache.Remove(_maskCacheOrder.Dequeue());
-            }
-            _maskCache.Add(order, set);
-            _maskCacheOrder.Enqueue(order);
-            return set;
-        }
+        return _masks.For(order, Config.KernelSize, Config.MaxDilation, DType, Device);
     }
 
     /// <summary>
     /// Per-sample masks: image i of a batch uses <paramref name="orders"/>[i]. Built from the cached
-    /// per-order masks; the result is a new tensor set owned by the caller's dispose scope.
+    /// per-order masks; the result is a new tensor set owned by the caller's dispose scope. The convolutions compose
+    /// their plans from the orders' cached analyses.
     /// </summary>
     /// <param name="orders">One order per image, each of the configured size.</param>
     public MaskSet MasksFor(IReadOnlyList<GenerationOrder> orders)
@@ -181,29 +159,30 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <param name="x">Images (N, C, H, W) scaled to [-1, 1] (binary images as -1 / +1), in the model's dtype and device.</param>
     /// <param name="masks">Masks for the configured size and kernel: shared, or per sample with N entries.</param>
     /// <returns>Distribution parameters (N, M, H, W).</returns>
-    public override Tensor forward(Tensor x, MaskSet masks)
+    public override Tensor forward(Tensor x, MaskSet masks) => Forward(x, masks, null);
+
+    /// <summary><see cref="forward"/> with the generator the dropout draws from (null: torch's global generator).</summary>
+    private Tensor Forward(Tensor x, MaskSet masks, Generator? dropout)
     {
         CheckInput(x, nameof(x));
         CheckMasks(masks, x.shape[0], nameof(masks));
         using var scope = NewDisposeScope();
         var withOnes = cat(new[] { x, ones(x.shape[0], 1, x.shape[2], x.shape[3], dtype: x.dtype, device: x.device) }, 1);
 
-        if (Config.Filters >= GroupingMinFilters && masks.Parts is { } parts
+        if (Config.Filters >= Planning.GroupingMinFilters && masks.Parts is { } parts
             && parts.Distinct(ReferenceEqualityComparer.Instance).Count() < parts.Count)
         {
-            // Images share orders: each group runs on its order's shared masks, whose convolution plans are cached and
-            // fast, instead of per-sample masks analysed anew. Images do not interact, so the result is the same. It
-            // would pay only for very wide convolutions (the measurements behind GroupingMinFilters: docs/benchmarks.md,
-            // "training-step-report --grouping").
-            return RunGroupedByOrder(withOnes, parts).MoveToOuterDisposeScope();
+            // Images share orders: each group runs on its order's shared masks. Images do not interact, so the result
+            // is the same; it pays only for wide convolutions (PlanningPolicy.GroupingMinFilters).
+            return RunGroupedByOrder(withOnes, parts, dropout).MoveToOuterDisposeScope();
         }
-        return Evaluate(withOnes, new FeatureMapLayers(masks)).MoveToOuterDisposeScope();
+        return Evaluate(withOnes, new FeatureMapLayers(masks, dropout)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// The network's wiring (the paper's figure, read top to bottom), with the weighted layers, normalization and dropout
-    /// applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler records its
-    /// caches with it. The cached sampler's per-pixel steps mirror it (Sampling/PixelNetwork): keep the two in step.
+    /// The network's wiring (the paper's figure, read top to bottom), the one place that says how the layers connect; every
+    /// operation is applied by <paramref name="layers"/>: <c>forward</c> evaluates it on feature maps, the cached sampler
+    /// records its caches with it and evaluates it at one pixel per image at every step.
     /// </summary>
     /// <param name="input">The images with their channel of ones, (N, C + 1[, H, W]).</param>
     /// <param name="layers">Where the network is evaluated.</param>
@@ -230,7 +209,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
             if (stage < StageCount - 1)
                 u = layers.Normalize(layers.Convolve(_upsize[stage], u, MaskRole.Dilated), normalization, MaskRole.Dilated);
         }
-        return layers.Linear(_output, u.Elu());
+        return layers.Output(_output, u);
     }
 
     /// <summary>
@@ -239,7 +218,8 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// </summary>
     /// <param name="withOnes">(N, C + 1, H, W).</param>
     /// <param name="parts">Image i's shared mask set, N entries.</param>
-    internal Tensor RunGroupedByOrder(Tensor withOnes, IReadOnlyList<MaskSet> parts)
+    /// <param name="dropout">The generator the dropout draws from, group after group; torch's global generator when null.</param>
+    internal Tensor RunGroupedByOrder(Tensor withOnes, IReadOnlyList<MaskSet> parts, Generator? dropout = null)
     {
         using var scope = NewDisposeScope();
         var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
@@ -248,7 +228,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         foreach (var group in groups)
         {
             var index = tensor(group.Select(i => (long)i).ToArray(), ScalarType.Int64, withOnes.device);
-            outputs.Add(Evaluate(withOnes.index_select(0, index), new FeatureMapLayers((MaskSet)group.Key!)));
+            outputs.Add(Evaluate(withOnes.index_select(0, index), new FeatureMapLayers((MaskSet)group.Key!, dropout)));
             positions.AddRange(group.Select(i => (long)i));
         }
         var inverse = new long[parts.Count];
@@ -259,12 +239,13 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <summary>The distribution parameters of every pixel under one shared order or one order per image (<see cref="forward"/> with their masks).</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">One order, or N orders.</param>
+    /// <param name="dropout">The CPU generator the dropout draws from in training mode; torch's global generator when null.</param>
     /// <returns>(N, M, H, W).</returns>
-    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
     {
         OrderArguments.Check(orders, nameof(orders), Config.Height, Config.Width);
         using var scope = NewDisposeScope();
-        return forward(x, orders.Count == 1 ? MasksFor(orders[0]) : MasksFor(orders)).MoveToOuterDisposeScope();
+        return Forward(x, orders.Count == 1 ? MasksFor(orders[0]) : MasksFor(orders), dropout).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>
@@ -320,34 +301,13 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         ModelLikelihoods.Region(this, x, region, orders, maxBatchSize);
 
     /// <summary>Drops the cached masks (they are rebuilt on demand).</summary>
-    public void ClearMaskCache()
-    {
-        lock (_cacheLock) ClearMaskCacheLocked();
-    }
-
-    private void ClearMaskCacheLocked()
-    {
-        _maskCache.Clear();
-        _maskCacheOrder.Clear();
-    }
+    public void ClearMaskCache() => _masks.Clear();
 
     /// <summary>Releases the parameters and the cached masks.</summary>
     /// <param name="disposing">True when called from <see cref="IDisposable.Dispose"/>.</param>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
-        {
-            lock (_cacheLock)
-            {
-                foreach (var set in _maskCache.Values)
-                {
-                    set.First.Dispose();
-                    set.Undilated.Dispose();
-                    set.Dilated.Dispose();
-                }
-                ClearMaskCacheLocked();
-            }
-        }
+        if (disposing) _masks.DisposeAll();
         base.Dispose(disposing);
     }
 

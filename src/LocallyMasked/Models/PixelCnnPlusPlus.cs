@@ -128,7 +128,10 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <summary>Computes the distribution parameters of every pixel; those of pixel p depend only on the pixels before p in raster order.</summary>
     /// <param name="x">Images (N, C, H, W) scaled to [-1, 1] (binary images as -1 / +1), in the model's dtype and device.</param>
     /// <returns>Distribution parameters (N, M, H, W).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator).</summary>
+    private Tensor Forward(Tensor x, Generator? dropout)
     {
         CheckInput(x, nameof(x));
         using var scope = NewDisposeScope();
@@ -145,7 +148,7 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
 #pragma warning restore LMS002
         for (int i = 0; i < StageCount; i++)
         {
-            var (uOut, ulOut) = _upStages[i].forward(uList.Peek(), ulList.Peek());
+            var (uOut, ulOut) = _upStages[i].Forward(uList.Peek(), ulList.Peek(), dropout);
             foreach (var t in uOut) uList.Push(t);
             foreach (var t in ulOut) ulList.Push(t);
             if (i != StageCount - 1)
@@ -160,7 +163,7 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
         var ul = ulList.Pop();
         for (int i = 0; i < StageCount; i++)
         {
-            (u, ul) = _downStages[i].forward(u, ul, uList, ulList);
+            (u, ul) = _downStages[i].Forward(u, ul, uList, ulList, dropout);
             if (i != StageCount - 1)
             {
                 u = _upsizeU[i].forward(u);
@@ -200,12 +203,13 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <summary>The distribution parameters of every pixel (<see cref="forward"/>); the orders must all be the raster order.</summary>
     /// <param name="x">Images (N, C, H, W) in [-1, 1].</param>
     /// <param name="orders">The raster order once, or N times.</param>
+    /// <param name="dropout">The CPU generator the dropout draws from in training mode; torch's global generator when null.</param>
     /// <returns>(N, M, H, W).</returns>
     /// <exception cref="ArgumentException">An order is not the raster order of the configured size.</exception>
-    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders)
+    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
     {
         ModelInputs.CheckOrders(this, orders, nameof(orders));
-        return forward(x);
+        return Forward(x, dropout);
     }
 
     /// <summary>Log-likelihood in nats of every image, image i under <paramref name="orders"/>[i], each of which must be the raster order.</summary>

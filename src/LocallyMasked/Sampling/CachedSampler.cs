@@ -37,9 +37,9 @@ public sealed class CachedSampler : ImageSampler
         using var runScope = NewDisposeScope();
         var config = Model.Config;
         var device = Model.Device;
-        var tables = StepTables.Create(plan, config.KernelSize, PixelNetwork.MaskRoles(config),
-            PixelNetwork.CountRoles(config), config.MaxDilation, Model.DType, device);
-        using var network = PixelNetwork.Create(Model, tables, UseCpuKernels);
+        var tables = StepTables.Create(plan, config.KernelSize, PixelLayers.MaskRoles(config),
+            PixelLayers.CountRoles(config), config.MaxDilation, Model.DType, device);
+        using var network = PixelLayers.Create(Model, tables, UseCpuKernels);
         network.Profile = Profile;
         if (plan.FirstStep > 0) FillFromFullPass(plan, network);
 
@@ -70,7 +70,7 @@ public sealed class CachedSampler : ImageSampler
     /// </summary>
     internal bool UseCpuKernels { get; set; } = true;
 
-    private void Steps(SamplingPlan plan, SamplingOptions options, PixelNetwork network, StepTables tables)
+    private void Steps(SamplingPlan plan, SamplingOptions options, PixelLayers network, StepTables tables)
     {
         var profile = Profile;
         for (int s = 0; s < tables.Steps; s++)
@@ -101,7 +101,7 @@ public sealed class CachedSampler : ImageSampler
 
     // One full pass over the starting images records every convolution's input; then everything at or after the first
     // generated step is cleared, leaving exactly the activations of the observed prefix.
-    private void FillFromFullPass(SamplingPlan plan, PixelNetwork network)
+    private void FillFromFullPass(SamplingPlan plan, PixelLayers network)
     {
         using var scope = NewDisposeScope();
         var config = Model.Config;

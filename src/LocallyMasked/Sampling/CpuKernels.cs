@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace LocallyMasked.Sampling;
 
 /// <summary>
-/// The cached sampler's elementwise work at one pixel per image, fused into single passes over CPU memory: concat_elu
-/// written straight into a cache's rows, neighbourhood rows copied into a patch, feature normalization, skip addition and
-/// the gate. On (N, C) features each of these is a few microseconds of arithmetic but several torch operations of a few
+/// The cached sampler's elementwise work at one pixel per image, each a single pass over CPU memory: concat_elu,
+/// cache rows written and neighbourhood rows copied into a patch, biases, feature normalization, skip addition and the
+/// gate. On (N, C) features each of these is a few microseconds of arithmetic but several torch operations of a few
 /// microseconds of overhead each; here each is one loop. float32 is vectorized (exp by a polynomial, relative error
 /// about 1e-7); float64 uses <see cref="Math.Exp"/> lane by lane, so that its results stay within rounding of libtorch's.
 /// </summary>
@@ -17,7 +17,15 @@ internal static class CpuKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < rows.Length; i++)
-            ConcatElu(x.Slice(i * channels, channels), cache.Slice(checked((int)(rows[i] * 2 * channels)), 2 * channels));
+            ConcatEluRow(x.Slice(i * channels, channels), cache.Slice(checked((int)(rows[i] * 2 * channels)), 2 * channels));
+    }
+
+    /// <summary>Writes elu([x, -x]) of every row of <paramref name="x"/> (N x C) into the same row of <paramref name="target"/> (N x 2C).</summary>
+    public static void ConcatElu<T>(ReadOnlySpan<T> x, int channels, Span<T> target)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length / channels;
+        for (int i = 0; i < n; i++) ConcatEluRow(x.Slice(i * channels, channels), target.Slice(i * 2 * channels, 2 * channels));
     }
 
     /// <summary>Copies every row of <paramref name="x"/> (N x C) into row rows[i] of <paramref name="cache"/>.</summary>
@@ -36,20 +44,27 @@ internal static class CpuKernels
             cache.Slice(checked((int)(rows[r] * channels)), channels).CopyTo(patch.Slice(r * channels, channels));
     }
 
+    /// <summary>In place on every row of <paramref name="x"/> (N x C): adds image i's bias row (nothing when the bias is empty).</summary>
+    public static void AddRows<T>(Span<T> x, int channels, BiasRows<T> bias)
+        where T : unmanaged, INumber<T>
+    {
+        if (bias.IsEmpty) return;
+        int n = x.Length / channels;
+        for (int i = 0; i < n; i++) Add(x.Slice(i * channels, channels), bias.Row(i, channels));
+    }
+
     /// <summary>
-    /// In place on every row of <paramref name="x"/> (N x C): adds image i's bias row (none when the bias is empty), then
-    /// normalizes: PONO (unbiased variance, epsilon <paramref name="epsilon"/>) when <paramref name="counts"/> is empty and
-    /// <paramref name="pono"/> is set, division by the image's visible-tap count (one count, or one per image) when counts
-    /// are given.
+    /// In place on every row of <paramref name="x"/> (N x C): PONO (unbiased variance, epsilon <paramref name="epsilon"/>)
+    /// when <paramref name="counts"/> is empty and <paramref name="pono"/> is set, division by the image's visible-tap
+    /// count (one count, or one per image) when counts are given.
     /// </summary>
-    public static void BiasNormalize<T>(Span<T> x, int channels, BiasRows<T> bias, bool pono, ReadOnlySpan<double> counts, double epsilon)
+    public static void Normalize<T>(Span<T> x, int channels, bool pono, ReadOnlySpan<double> counts, double epsilon)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length / channels;
         for (int i = 0; i < n; i++)
         {
             var row = x.Slice(i * channels, channels);
-            if (!bias.IsEmpty) Add(row, bias.Row(i, channels));
             if (!counts.IsEmpty) Scale(row, T.One / T.CreateTruncating(counts[counts.Length == 1 ? 0 : i]));
             else if (pono) Pono(row, epsilon);
         }
@@ -57,19 +72,23 @@ internal static class CpuKernels
 
     /// <summary>
     /// The gated residual update of every image: output = u + norm(a) * sigmoid(b), where a and b are the halves of the row
-    /// of <paramref name="gate"/> (N x 2C) after adding image i's bias row (2C; none when empty), and norm is PONO, division
-    /// by the visible-tap count, or nothing, as in <see cref="BiasNormalize"/>. <paramref name="output"/> may be
-    /// <paramref name="u"/>; <paramref name="gate"/> is overwritten.
+    /// of <paramref name="gate"/> (N x 2C), and norm is PONO, division by the visible-tap count, or nothing, as in
+    /// <see cref="Normalize"/>. <paramref name="output"/> may be <paramref name="u"/>. Each gate row is worked on in
+    /// <paramref name="scratch"/> (2C values), leaving <paramref name="gate"/> unchanged, or in place when it is empty.
     /// </summary>
-    public static void Gate<T>(ReadOnlySpan<T> u, Span<T> gate, Span<T> output, int channels, BiasRows<T> bias, bool pono,
-        ReadOnlySpan<double> counts, double epsilon)
+    public static void Gate<T>(ReadOnlySpan<T> u, Span<T> gate, Span<T> output, int channels, bool pono,
+        ReadOnlySpan<double> counts, double epsilon, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = u.Length / channels;
         for (int i = 0; i < n; i++)
         {
             var row = gate.Slice(i * 2 * channels, 2 * channels);
-            if (!bias.IsEmpty) Add(row, bias.Row(i, 2 * channels));
+            if (!scratch.IsEmpty)
+            {
+                row.CopyTo(scratch);
+                row = scratch.Slice(0, 2 * channels);
+            }
             var a = row.Slice(0, channels);
             var b = row.Slice(channels, channels);
             if (!counts.IsEmpty) Scale(a, T.One / T.CreateTruncating(counts[counts.Length == 1 ? 0 : i]));
@@ -113,7 +132,7 @@ internal static class CpuKernels
         for (; c < x.Length; c++) x[c] = EluScalar(x[c]);
     }
 
-    private static void ConcatElu<T>(ReadOnlySpan<T> x, Span<T> target)
+    private static void ConcatEluRow<T>(ReadOnlySpan<T> x, Span<T> target)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int channels = x.Length, c = 0;

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Sampling;
 
 /// <summary>
-/// The model's layers on whole feature maps, recording the input of every convolution that has a cache into it, in the
-/// cached sampler's row layout (H * W * N + 1, C): image i's pixel q is row q * N + i.
+/// The model's layers on whole feature maps (<see cref="FeatureMapLayers"/>), recording the input of every convolution that
+/// has a cache into it, in the cached sampler's row layout (H * W * N + 1, C): image i's pixel q is row q * N + i. The
+/// other hooks act at each pixel alone and keep nothing.
 /// </summary>
 internal sealed class RecordingLayers : ILayerEvaluator
 {
@@ -26,11 +27,17 @@ internal sealed class RecordingLayers : ILayerEvaluator
         return _layers.Convolve(conv, input, role);
     }
 
-    public Tensor Linear(NetworkInNetwork layer, Tensor input) => _layers.Linear(layer, input);
+    public Tensor ConcatElu(Tensor input) => _layers.ConcatElu(input);
 
     public Tensor Normalize(Tensor input, FeatureNormalization normalization, MaskRole role) => _layers.Normalize(input, normalization, role);
 
     public Tensor Dropout(GatedResidualBlock block, Tensor input) => _layers.Dropout(block, input);
+
+    public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => _layers.Skip(t, layer, skip);
+
+    public Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role) => _layers.Gate(u, gate, normalization, role);
+
+    public Tensor Output(NetworkInNetwork layer, Tensor u) => _layers.Output(layer, u);
 
     /// <summary>Copies feature maps (N, C, H, W) into the pixel rows of a cache (H * W * N + 1, C).</summary>
     public static void Record(Tensor cache, Tensor input)

@@ -151,11 +151,15 @@ public sealed class ConvolutionPathTests
         using var scope = NewDisposeScope();
         var mask = Mask("s-curve", 8, 8, 1, true);
         var x = randn(2, 2, 8, 8, dtype: ScalarType.Float64);
-        var first = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1);
-        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1).Should().BeSameAs(first);
+        var policy = PlanningPolicy.Deterministic;
+        var first = ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1, policy);
+        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1, policy).Should().BeSameAs(first);
         var copy = mask.clone();
-        ConvolutionPlanner.PlanFor(copy, copy, x, 3, 1).Should().NotBeSameAs(first);
-        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 2).Should().NotBeSameAs(first, "the dilation changes which taps fall on padding");
+        ConvolutionPlanner.PlanFor(copy, copy, x, 3, 1, policy).Should().NotBeSameAs(first);
+        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 2, policy).Should().NotBeSameAs(first, "the dilation changes which taps fall on padding");
+        var other = PlanningPolicy.FromTable(PlanCosts.CudaTable);
+        ConvolutionPlanner.PlanFor(mask, mask, x, 3, 1, other).Should().NotBeSameAs(first, "another policy may choose another path")
+            .And.Match<MaskPlan>(p => p.Costs == PlanCosts.CudaTable);
     }
 
     /// <summary>The automatic plan, columns only, and dense boxes of several shapes, each also with small chunks.</summary>

@@ -1,3 +1,4 @@
+using LocallyMasked.Convolution;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
 using LocallyMasked.Orders;
@@ -14,27 +15,13 @@ public class GroupedForwardTests
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(4);
-        // A small model with the grouping threshold lowered to its width, so that the grouped pass runs.
-        var threshold = LocallyMaskedPixelCnn.GroupingMinFilters;
-        LocallyMaskedPixelCnn.GroupingMinFilters = 16;
-        try
-        {
-            GroupedAndPerSampleAgree();
-        }
-        finally
-        {
-            LocallyMaskedPixelCnn.GroupingMinFilters = threshold;
-        }
-    }
-
-    private static void GroupedAndPerSampleAgree()
-    {
+        // A small model whose policy lowers the grouping threshold to its width, so that the grouped pass runs.
         var config = new PixelCnnConfig
         {
-            ImageChannels = 1, Height = 8, Width = 8, Filters = LocallyMaskedPixelCnn.GroupingMinFilters, ResidualBlocks = 1,
+            ImageChannels = 1, Height = 8, Width = 8, Filters = 16, ResidualBlocks = 1,
             Likelihood = LikelihoodKind.GreyLogisticMixture, MixtureComponents = 2,
         };
-        var model = new LocallyMaskedPixelCnn(config, dtype: ScalarType.Float64);
+        var model = new LocallyMaskedPixelCnn(config, dtype: ScalarType.Float64, planning: PlanningPolicy.Deterministic with { GroupingMinFilters = 16 });
         var variants = GenerationOrders.SCurve(8, 8).Variants();
         var orders = new[] { variants[3], variants[0], variants[3], variants[5], variants[0], variants[3] };
         var x = (torch.rand(orders.Length, 1, 8, 8, ScalarType.Float64) * 2 - 1).requires_grad_(true);

@@ -217,10 +217,10 @@ public class ModelLikelihoodsTests
         public IReadOnlyList<GenerationOrder>? SupportedOrders => supported;
         public bool SupportsOrder(GenerationOrder order) => inner.SupportsOrder(order) && (supported is null || supported.Contains(order));
 
-        public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders)
+        public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
         {
             ImagesEvaluated += x.shape[0];
-            return inner.DistributionParameters(x, orders);
+            return inner.DistributionParameters(x, orders, dropout);
         }
 
         public Tensor LogLikelihoodPerPixel(Tensor x, GenerationOrder order) => ModelLikelihoods.PerPixel(this, x, order);

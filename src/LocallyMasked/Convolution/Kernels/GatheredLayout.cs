@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,13 +6,12 @@ namespace LocallyMasked.Convolution.Kernels;
 
 /// <summary>
 /// One group of units (sample, pixel) of <see cref="GatheredLayout"/> computed together: every unit reads the group's
-/// taps, each either from its input pixel or, where the unit's mask is off, from a zero row.
+/// taps, each either from its input pixel or, where the unit's own pattern lacks the tap, from a zero row
+/// (<see cref="GatheredLayout.Source"/>).
 /// </summary>
 /// <param name="Taps">The kernel taps t = ki * k + kj the group computes, ascending (may be empty: output = bias).</param>
-/// <param name="Units">The units u = sample * H * W + pixel (sample 0 for a mask shared by the batch).</param>
-/// <param name="Sources">Units.Length * Taps.Length entries: where unit i reads tap s, as a position row * Wp + column
-/// of the zero-padded image of its sample, or -1 where its mask is off (it then reads the zero row).</param>
-internal sealed record GatheredCluster(int[] Taps, int[] Units, int[] Sources);
+/// <param name="Units">The units u = sample * H * W + pixel (sample 0 for a mask shared by the batch), ascending.</param>
+internal sealed record GatheredCluster(int[] Taps, int[] Units);
 
 /// <summary>
 /// Geometry and groups of the gathered-columns path (<see cref="GatheredColumnsFunction"/>) for a 0/1 mask: the units
@@ -28,16 +28,29 @@ internal sealed record GatheredCluster(int[] Taps, int[] Units, int[] Sources);
 /// (for a shared mask: group, then sample, then pixel), so that a group's gathered rows and products are contiguous
 /// blocks, one gather serves a whole chunk of groups, and the products write straight into the sorted result, which
 /// one row gather puts back in image order. Instances are immutable and cached with the plan; the index tensors for a
-/// batch size are built on first use and cached.
+/// batch size are built on first use and cached, written straight into tensor memory.
 /// </remarks>
 internal sealed class GatheredLayout
 {
     private readonly Dictionary<(long Batch, DeviceType Type, int Index), (Direction Forward, Direction Backward)> _indices = new();
 
-    /// <summary>Creates a layout from its groups (see <see cref="GatheredCluster"/>).</summary>
+    /// <summary>Creates a layout from its groups (see <see cref="GatheredCluster"/>) and the units' tap patterns.</summary>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="kernelSize">Kernel size k.</param>
+    /// <param name="dilation">Dilation.</param>
+    /// <param name="maskBatch">1 for a mask shared by the batch, else the batch size.</param>
+    /// <param name="forward">Groups of output units.</param>
+    /// <param name="backward">Groups of input units.</param>
+    /// <param name="forwardPatterns">Per output unit, the taps that are on and land inside the image (bit t).</param>
+    /// <param name="backwardPatterns">Per input unit, the taps through which it reaches an output whose mask is on.</param>
+    /// <param name="maxChunk">For tests: the most units per chunk.</param>
     public GatheredLayout(int height, int width, int kernelSize, int dilation, int maskBatch,
-        IReadOnlyList<GatheredCluster> forward, IReadOnlyList<GatheredCluster> backward, long? maxChunk = null)
+        IReadOnlyList<GatheredCluster> forward, IReadOnlyList<GatheredCluster> backward, ulong[] forwardPatterns, ulong[] backwardPatterns,
+        long? maxChunk = null)
     {
+        ForwardPatterns = forwardPatterns;
+        BackwardPatterns = backwardPatterns;
         MaxChunk = maxChunk;
         Height = height;
         Width = width;
@@ -67,6 +80,26 @@ internal sealed class GatheredLayout
 
     /// <summary>Groups of input pixels (input gradient; taps read the output gradient at the mirrored offsets).</summary>
     public IReadOnlyList<GatheredCluster> Backward { get; }
+
+    /// <summary>Per output unit: the taps that are on and land inside the image.</summary>
+    public ulong[] ForwardPatterns { get; }
+
+    /// <summary>Per input unit: the taps through which it reaches an output whose mask is on.</summary>
+    public ulong[] BackwardPatterns { get; }
+
+    /// <summary>
+    /// Where unit <paramref name="unit"/> of a group reads tap <paramref name="tap"/>: a position row * Wp + column of
+    /// its sample's zero-padded image (offset by the tap, mirrored in backward), or -1 where its pattern lacks the tap
+    /// (it then reads the zero row).
+    /// </summary>
+    public int Source(int unit, int tap, bool backward)
+    {
+        var patterns = backward ? BackwardPatterns : ForwardPatterns;
+        if ((patterns[unit] >> tap & 1) == 0)
+            return -1;
+        var offset = TapOffset(tap);
+        return PaddedPosition(unit % Pixels) + (backward ? -offset : offset);
+    }
 
     public int Pad => Dilation * (KernelSize - 1) / 2;
 
@@ -129,7 +162,7 @@ internal sealed class GatheredLayout
             var key = (batch, device.type, device.index);
             if (!_indices.TryGetValue(key, out var indices))
             {
-                indices = (Direction.Create(this, Forward, batch, device), Direction.Create(this, Backward, batch, device));
+                indices = (Direction.Create(this, Forward, backward: false, batch, device), Direction.Create(this, Backward, backward: true, batch, device));
                 indices.Forward.MaxChunk = MaxChunk;
                 indices.Backward.MaxChunk = MaxChunk;
                 _indices[key] = indices;
@@ -153,14 +186,19 @@ internal sealed class GatheredLayout
         /// <summary>For tests: the most units per chunk.</summary>
         public long? MaxChunk { get; set; }
 
-        public static Direction Create(GatheredLayout layout, IReadOnlyList<GatheredCluster> clusters, long batch, Device device)
+        public static Direction Create(GatheredLayout layout, IReadOnlyList<GatheredCluster> clusters, bool backward, long batch, Device device)
         {
             var copies = layout.MaskBatch == 1 ? batch : 1;
             var (pixels, length) = (layout.Pixels, (long)layout.PaddedLength);
             var units = copies * clusters.Sum(c => c.Units.Length);
-            var gather = new long[copies * clusters.Sum(c => (long)c.Units.Length * c.Taps.Length)];
-            var order = new long[units];
-            var inverse = new long[units];
+            using var scope = NewDisposeScope();
+            // Written in place on the CPU (no managed arrays of the batch's size), then moved to the device.
+            var gatherTensor = empty(new[] { copies * clusters.Sum(c => (long)c.Units.Length * c.Taps.Length) }, ScalarType.Int64, CPU);
+            var orderTensor = empty(new[] { units }, ScalarType.Int64, CPU);
+            var inverseTensor = empty(new[] { units }, ScalarType.Int64, CPU);
+            var gather = Longs(gatherTensor);
+            var order = Longs(orderTensor);
+            var inverse = Longs(inverseTensor);
             var groups = new Group[clusters.Count];
             var (k, g, tapStart) = (0L, 0L, 0);
             for (var c = 0; c < clusters.Count; c++)
@@ -171,29 +209,31 @@ internal sealed class GatheredLayout
                 tapStart += taps;
                 for (long n = 0; n < copies; n++)
                 {
-                    for (var i = 0; i < cluster.Units.Length; i++, k++)
+                    foreach (var unit in cluster.Units)
                     {
-                        var unit = cluster.Units[i];
                         var sample = n + unit / pixels;
-                        order[k] = sample * pixels + unit % pixels;
-                        inverse[order[k]] = k;
-                        for (var s = 0; s < taps; s++, g++)
+                        order[(int)k] = sample * pixels + unit % pixels;
+                        inverse[(int)order[(int)k]] = k;
+                        k++;
+                        foreach (var tap in cluster.Taps)
                         {
-                            var source = cluster.Sources[i * taps + s];
-                            gather[g] = sample * length + (source < 0 ? length - 1 : source);
+                            var source = layout.Source(unit, tap, backward);
+                            gather[(int)g++] = sample * length + (source < 0 ? length - 1 : source);
                         }
                     }
                 }
             }
 
-            using var scope = NewDisposeScope();
+            var tapTensor = tensor(clusters.SelectMany(c => c.Taps).Select(t => (long)t).ToArray(), ScalarType.Int64, device);
             return new Direction(
-                tensor(gather, ScalarType.Int64, device).DetachFromDisposeScope(),
-                tensor(order, ScalarType.Int64, device).DetachFromDisposeScope(),
-                tensor(inverse, ScalarType.Int64, device).DetachFromDisposeScope(),
-                tensor(clusters.SelectMany(c => c.Taps).Select(t => (long)t).ToArray(), ScalarType.Int64, device).DetachFromDisposeScope(),
+                gatherTensor.to(device).DetachFromDisposeScope(),
+                orderTensor.to(device).DetachFromDisposeScope(),
+                inverseTensor.to(device).DetachFromDisposeScope(),
+                tapTensor.DetachFromDisposeScope(),
                 groups, units);
         }
+
+        private static Span<long> Longs(Tensor t) => MemoryMarshal.Cast<byte, long>(t.bytes);
 
         /// <summary>
         /// Consecutive ranges of sorted units whose gathered rows take about <paramref name="chunkBytes"/>, each with the

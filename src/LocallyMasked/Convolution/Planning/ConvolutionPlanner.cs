@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LocallyMasked.Convolution.Kernels;
+using LocallyMasked.Masks;
 using LocallyMasked.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,15 +8,15 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Convolution.Planning;
 
 /// <summary>
-/// Chooses how a locally masked convolution is computed for a given mask, and caches that choice per mask instance
-/// (the model reuses the same mask tensors for an order), so that the mask is analysed (copied to the CPU) once.
+/// Chooses how a locally masked convolution is computed for a given mask, as the layer's <see cref="PlanningPolicy"/>
+/// says, and caches the choice: for a mask computed from orders (<see cref="MaskSource"/>) with the orders' analyses
+/// (<see cref="OrderPlans"/>); for any other mask tensor per tensor instance, whose values are then copied to the CPU
+/// once per image size, kernel and dilation.
 /// </summary>
-/// <remarks>The cache assumes masks are not modified in place after their first use.</remarks>
+/// <remarks>The cache of mask tensors assumes masks are not modified in place after their first use.</remarks>
 internal static class ConvolutionPlanner
 {
-    private static readonly ConditionalWeakTable<Tensor, Dictionary<PlanKey, MaskPlan>> Plans = new();
-
-    private readonly record struct PlanKey(long Batch, long Height, long Width, long InChannels, long OutChannels, int KernelSize, int Dilation, ScalarType DType, DeviceType DeviceType, int DeviceIndex);
+    private static readonly ConditionalWeakTable<Tensor, Dictionary<(int Height, int Width, int KernelSize, int Dilation), MaskAnalysis>> Tensors = new();
 
     /// <summary>
     /// Computes the convolution of x with the effective weight under the mask.
@@ -24,15 +25,26 @@ internal static class ConvolutionPlanner
     /// <param name="weight">Effective weight (O, C, k, k).</param>
     /// <param name="bias">Bias (O) or null.</param>
     /// <param name="mask">Mask on x's device and dtype.</param>
-    /// <param name="maskKey">The caller's mask instance, the key under which its analysis is cached.</param>
+    /// <param name="maskKey">The caller's mask instance, the key under which a tensor's analysis is cached.</param>
+    /// <param name="source">What the mask was computed from, or null for a mask known only by its values.</param>
     /// <param name="kernelSize">Kernel size k.</param>
     /// <param name="dilation">Dilation.</param>
-    public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias, Tensor mask, Tensor maskKey, int kernelSize, int dilation)
+    /// <param name="policy">What chooses the path.</param>
+    public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias, Tensor mask, Tensor maskKey, MaskSource? source, int kernelSize, int dilation,
+        PlanningPolicy policy)
     {
         // A mask that learns is not a constant: only the general path computes its gradient.
         if (mask.requires_grad)
             return General(x, weight, bias, mask, kernelSize, dilation);
-        var plan = PlanFor(maskKey, mask, x, kernelSize, dilation, (int)weight.shape[0]);
+        var outChannels = (int)weight.shape[0];
+        MaskPlan? plan = null;
+        if (source is not null)
+        {
+            CheckSource(source, mask, x, kernelSize, dilation);
+            plan = OrderPlans.PlanFor(source, x, outChannels, policy);
+        }
+
+        plan ??= PlanFor(maskKey, mask, x, kernelSize, dilation, policy, outChannels);
         return plan.General ? General(x, weight, bias, mask, kernelSize, dilation) : Apply(x, weight, bias, plan);
     }
 
@@ -40,22 +52,37 @@ internal static class ConvolutionPlanner
     public static Tensor General(Tensor x, Tensor weight, Tensor? bias, Tensor mask, int kernelSize, int dilation)
         => MaskedIm2ColFunction.apply(x, weight, bias!, mask, kernelSize, dilation);
 
-    /// <summary>The cached plan for a mask instance and layer shape (the output channels default to the input's), created on first use.</summary>
-    public static MaskPlan PlanFor(Tensor maskKey, Tensor mask, Tensor x, int kernelSize, int dilation, int? outChannels = null)
+    /// <summary>The cached plan for a mask tensor and layer shape (the output channels default to the input's), created on first use.</summary>
+    public static MaskPlan PlanFor(Tensor maskKey, Tensor mask, Tensor x, int kernelSize, int dilation, PlanningPolicy policy, int? outChannels = null)
     {
         var outputs = outChannels ?? (int)x.shape[1];
-        var key = new PlanKey(x.shape[0], x.shape[2], x.shape[3], x.shape[1], outputs, kernelSize, dilation, x.dtype, x.device_type, x.device_index);
-        var plans = Plans.GetValue(maskKey, _ => new Dictionary<PlanKey, MaskPlan>());
-        lock (plans)
+        var (height, width) = ((int)x.shape[2], (int)x.shape[3]);
+        var analyses = Tensors.GetValue(maskKey, _ => new());
+        MaskAnalysis? analysis;
+        lock (analyses)
         {
-            if (!plans.TryGetValue(key, out var plan))
+            if (!analyses.TryGetValue((height, width, kernelSize, dilation), out analysis))
             {
-                plan = MaskPlan.Create(mask, (int)x.shape[2], (int)x.shape[3], kernelSize, dilation, (int)x.shape[1], x.dtype, x.device,
-                    outChannels: outputs, batch: x.shape[0]);
-                plans[key] = plan;
+                analysis = MaskAnalysis.FromTensor(mask, height, width, kernelSize, dilation);
+                analyses[(height, width, kernelSize, dilation)] = analysis;
             }
+        }
 
-            return plan;
+        var costs = policy.CostsFor(x.device, x.dtype);
+        return analysis.PlanFor(PlanKey.For(x, outputs, policy),
+            m => MaskPlan.Create(m, (int)x.shape[1], x.dtype, x.device, costs, outputs, x.shape[0]));
+    }
+
+    /// <summary>A mask source must describe the mask it comes with: a disagreement is a bug of the caller.</summary>
+    private static void CheckSource(MaskSource source, Tensor mask, Tensor x, int kernelSize, int dilation)
+    {
+        var samples = source.PerSample ? x.shape[0] : 1;
+        if (source.KernelSize != kernelSize || source.Dilation != dilation || source.PerSample != (mask.dim() == 3)
+            || source.Orders.Count != samples || source.Orders.Any(o => o.Height != x.shape[2] || o.Width != x.shape[3]))
+        {
+            throw new InvalidOperationException(
+                $"The mask's source (kernel {source.KernelSize}, dilation {source.Dilation}, {source.Orders.Count} orders) does not describe a " +
+                $"mask of shape [{string.Join(", ", mask.shape)}] for kernel {kernelSize}, dilation {dilation} and input [{string.Join(", ", x.shape)}].");
         }
     }
 

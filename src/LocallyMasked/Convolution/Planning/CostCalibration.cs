@@ -8,12 +8,31 @@ namespace LocallyMasked.Convolution.Planning;
 /// Measures the rates of <see cref="PlanCosts"/> on the CPU with the current thread settings: a 3x3 convolution and a
 /// strided 2x3 one (forward and backward), a deep and a shallow matrix product of the same size and a small deep one, a row gather, and a
 /// series of tiny products into views (the fixed cost of an operation). Each is the fastest of a few runs, which on a
-/// shared machine is the closest to its unloaded speed; about 0.3 s in all on 2 cores. Constant inputs are used, so the
-/// global random generator is left alone.
+/// shared machine is the closest to its unloaded speed. Constant inputs are used, so the global random generator is
+/// left alone. Only <see cref="PlanningPolicy.TimingDependent"/> plans with these rates.
 /// </summary>
 internal static class CostCalibration
 {
     private const int Batch = 16, Channels = 64, Size = 32, Repetitions = 3;
+
+    private static readonly Dictionary<(ScalarType DType, int Threads), PlanCosts> Measured = new();
+
+    /// <summary>The rates measured for a dtype and the current thread count, measured at the first call and kept for the process.</summary>
+    /// <param name="dtype">The dtype the convolutions run in.</param>
+    public static PlanCosts MeasuredOnce(ScalarType dtype)
+    {
+        lock (Measured)
+        {
+            var key = (dtype, get_num_threads());
+            if (!Measured.TryGetValue(key, out var costs))
+            {
+                costs = Measure(dtype);
+                Measured[key] = costs;
+            }
+
+            return costs;
+        }
+    }
 
     /// <summary>Measures the CPU rates for a dtype.</summary>
     /// <param name="dtype">The dtype the convolutions run in.</param>

@@ -86,11 +86,7 @@ internal sealed class MaskPlan
         return $"{box} + {columns} (full {FullTaps.Length}, partial {PartialTaps.Length}, dead {DeadTaps.Length})";
     }
 
-    /// <summary>
-    /// Analyses a mask (T, H*W) or (N, T, H*W), copied to the CPU once, estimates the forward + backward time of every
-    /// path that can compute it for the layer's shape (<see cref="PlanCosts"/>), and prepares the fastest on the given
-    /// device and dtype.
-    /// </summary>
+    /// <summary>The plan of a mask tensor (T, H*W) or (N, T, H*W), copied to the CPU once (see the analysis overload).</summary>
     /// <param name="mask">Mask (T, H*W) or (N, T, H*W).</param>
     /// <param name="height">Image height H.</param>
     /// <param name="width">Image width W.</param>
@@ -103,51 +99,44 @@ internal sealed class MaskPlan
     /// columns for the rest, instead of the fastest plan.</param>
     /// <param name="maxChunk">For tests: the most samples per chunk of the masked-columns product (units for gathered columns).</param>
     /// <param name="periodic">For tests: true to use a periodic pattern whenever the mask has one, false never; null: when fastest.</param>
-    /// <param name="costs">The cost model; the device's (<see cref="PlanCosts.For"/>) when null.</param>
+    /// <param name="costs">The cost model; <see cref="PlanningPolicy.Deterministic"/>'s when null.</param>
     /// <param name="gathered">For tests: true to use gathered columns whenever the mask is 0/1, false never; null: when fastest.</param>
     /// <param name="outChannels">Output channels of the layer; <paramref name="inChannels"/> when null.</param>
     /// <param name="batch">Batch size the plan is for; the mask's batch (1 when shared) when null.</param>
     public static MaskPlan Create(Tensor mask, int height, int width, int kernelSize, int dilation, int inChannels, ScalarType dtype, Device device,
         Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null, bool? periodic = null,
-        PlanCosts? costs = null, bool? gathered = null, int? outChannels = null, long? batch = null)
+        PlanCosts? costs = null, bool? gathered = null, int? outChannels = null, long? batch = null) =>
+        Create(MaskAnalysis.FromTensor(mask, height, width, kernelSize, dilation), inChannels, dtype, device,
+            costs ?? PlanningPolicy.Deterministic.CostsFor(device, dtype), outChannels, batch, boxOverride, maxChunk, periodic, gathered);
+
+    /// <summary>
+    /// Estimates the forward + backward time of every path that can compute an analysed mask for the layer's shape
+    /// (<see cref="PlanCosts"/>), and prepares the fastest on the given device and dtype.
+    /// </summary>
+    /// <param name="mask">The mask's analysis.</param>
+    /// <param name="inChannels">Input channels of the layer.</param>
+    /// <param name="dtype">dtype of the tensors the plan keeps.</param>
+    /// <param name="device">Device of the tensors the plan keeps.</param>
+    /// <param name="costs">The cost model.</param>
+    /// <param name="outChannels">Output channels of the layer; <paramref name="inChannels"/> when null.</param>
+    /// <param name="batch">Batch size the plan is for; the mask's batch when null.</param>
+    /// <param name="boxOverride">For tests: see the tensor overload.</param>
+    /// <param name="maxChunk">For tests: see the tensor overload.</param>
+    /// <param name="periodic">For tests: see the tensor overload.</param>
+    /// <param name="gathered">For tests: see the tensor overload.</param>
+    public static MaskPlan Create(MaskAnalysis mask, int inChannels, ScalarType dtype, Device device, PlanCosts costs, int? outChannels = null,
+        long? batch = null, Func<IReadOnlyList<int>, (int Row0, int Row1, int Col0, int Col1)?>? boxOverride = null, long? maxChunk = null,
+        bool? periodic = null, bool? gathered = null)
     {
-        double[] values;
-        using (var scope = NewDisposeScope())
-            values = mask.detach().to(ScalarType.Float64, CPU).contiguous().data<double>().ToArray();
-        var maskBatch = mask.dim() == 3 ? (int)mask.shape[0] : 1;
-        var taps = kernelSize * kernelSize;
-        var pixels = height * width;
-        var half = kernelSize / 2;
-        var full = new List<int>();
-        var partial = new List<int>();
-        var dead = new List<int>();
-        for (var t = 0; t < taps; t++)
-        {
-            var (di, dj) = ((t / kernelSize - half) * dilation, (t % kernelSize - half) * dilation);
-            bool anyNonZero = false, anyNonOne = false;
-            for (var b = 0; b < maskBatch; b++)
-            {
-                for (var p = 0; p < pixels; p++)
-                {
-                    var (i, j) = (p / width + di, p % width + dj);
-                    if (i < 0 || i >= height || j < 0 || j >= width)
-                        continue;
-                    var v = values[(b * taps + t) * pixels + p];
-                    anyNonZero |= v != 0.0;
-                    anyNonOne |= v != 1.0;
-                }
-            }
-
-            (anyNonOne ? anyNonZero ? partial : dead : full).Add(t);
-        }
-
-        costs ??= PlanCosts.For(device, dtype);
+        var (values, maskBatch, height, width) = (mask.Values, mask.Batch, mask.Height, mask.Width);
+        var (kernelSize, dilation) = (mask.KernelSize, mask.Dilation);
+        var (full, partial) = (mask.FullTaps.ToList(), mask.PartialTaps);
         var shape = new LayerShape(batch ?? maskBatch, inChannels, outChannels ?? inChannels, height, width, kernelSize, dilation,
             Kernels.WideColumnsFunction.ElementSize(dtype));
-        var (fullArray, partialArray, deadArray) = (full.ToArray(), partial.ToArray(), dead.ToArray());
+        var (fullArray, partialArray, deadArray) = (mask.FullTaps, mask.PartialTaps, mask.DeadTaps);
         var candidates = new List<(double Estimate, Func<MaskPlan> Build)>();
 
-        if (periodic != false && partial.Count > 0)
+        if (periodic != false && partial.Length > 0)
         {
             var pattern = PeriodicPattern.Find(values, maskBatch, height, width, kernelSize, dilation, dtype, device);
             if (pattern is not null)
@@ -161,20 +150,19 @@ internal sealed class MaskPlan
         }
 
         GatheredLayout? gatheredLayout = null;
-        if (gathered != false && boxOverride is null && partial.Count > 0 && (gathered == true || costs.GatheredColumns))
+        if (gathered != false && boxOverride is null && partial.Length > 0 && (gathered == true || costs.GatheredColumns)
+            && mask.TapPatterns is { } patterns)
         {
-            var layout = gatheredLayout = TapGroups.Create(values, maskBatch, height, width, kernelSize, dilation, PathEstimates.GroupCost(costs, shape, maskBatch), maxChunk);
-            if (layout is not null)
-            {
-                var estimate = PathEstimates.Gathered(costs, shape, layout);
-                var plan = () => new MaskPlan(kernelSize, dilation, fullArray, partialArray, deadArray, null, null, null, costs, estimate, gathered: layout);
-                if (gathered == true)
-                    return plan();
-                candidates.Add((estimate, plan));
-            }
+            var layout = gatheredLayout = TapGroups.Create(patterns.Forward, patterns.Backward, maskBatch, height, width, kernelSize, dilation,
+                PathEstimates.GroupCost(costs, shape, maskBatch), maxChunk);
+            var estimate = PathEstimates.Gathered(costs, shape, layout);
+            var plan = () => new MaskPlan(kernelSize, dilation, fullArray, partialArray, deadArray, null, null, null, costs, estimate, gathered: layout);
+            if (gathered == true)
+                return plan();
+            candidates.Add((estimate, plan));
         }
 
-        if (boxOverride is null && !costs.WideColumns && partial.Count > 0)
+        if (boxOverride is null && !costs.WideColumns && partial.Length > 0)
         {
             // The general path computes the whole mask (the only columns path such a device allows).
             var estimate = PathEstimates.General(costs, shape);
@@ -187,14 +175,28 @@ internal sealed class MaskPlan
             // A 0/1 mask without partial taps (raster, all ones) is one dense convolution over the full taps' bounding
             // box (its other taps are dead, zero in the box's mask); splitting it into a smaller box plus wide columns
             // measured slower.
-            var denseOnly = boxOverride is null && partial.Count == 0 && full.Count > 0 && values.All(v => v is 0.0 or 1.0);
-            var (cheapestBox, boxEstimate) = denseOnly ? BoundingBox(shape, full, costs) : ChooseBox(shape, full, partial, costs);
+            var denseOnly = boxOverride is null && partial.Length == 0 && full.Count > 0 && mask.IsBinary;
+            var (cheapestBox, boxEstimate) = denseOnly ? BoundingBox(shape, full, costs) : ChooseBox(shape, full, partial.ToList(), costs);
             var box = boxOverride is null ? cheapestBox : boxOverride(full);
             candidates.Add((boxOverride is null ? boxEstimate : 0.0, () => BoxAndColumns(values, maskBatch, shape, fullArray, partialArray, deadArray, box, dtype, device, maxChunk, costs, boxEstimate)));
         }
 
         return candidates.MinBy(c => c.Estimate).Build();
     }
+
+    /// <summary>The plan of a batch whose samples' masks are computed by the given gathered columns (see <see cref="OrderPlans"/>).</summary>
+    /// <param name="layout">Gathered columns with one mask per sample.</param>
+    /// <param name="full">Taps full in every sample's mask.</param>
+    /// <param name="partial">Taps neither full nor dead in every sample's mask.</param>
+    /// <param name="dead">Taps dead in every sample's mask.</param>
+    /// <param name="costs">The cost model the layout was grouped with.</param>
+    /// <param name="estimate">The layout's estimated forward + backward time.</param>
+    internal static MaskPlan ForGathered(GatheredLayout layout, int[] full, int[] partial, int[] dead, PlanCosts costs, double estimate) =>
+        new(layout.KernelSize, layout.Dilation, full, partial, dead, null, null, null, costs, estimate, gathered: layout);
+
+    /// <summary>A plan for the general path (the whole convolution as masked im2col, with the call's mask).</summary>
+    internal static MaskPlan ForGeneral(int kernelSize, int dilation, PlanCosts costs, double estimate) =>
+        new(kernelSize, dilation, Array.Empty<int>(), Array.Empty<int>(), Array.Empty<int>(), null, null, null, costs, estimate, general: true);
 
     private static MaskPlan BoxAndColumns(double[] values, int maskBatch, LayerShape shape, int[] full, int[] partial, int[] dead,
         (int Row0, int Row1, int Col0, int Col1)? box, ScalarType dtype, Device device, long? maxChunk, PlanCosts costs, double estimate)

@@ -95,6 +95,10 @@ internal static class PathEstimates
     {
         var rows = (maskBatch == 1 ? shape.Batch : 1) * (double)units;
         var (c, o, e) = ((double)shape.InChannels, (double)shape.OutChannels, (double)shape.ElementSize);
+        // A group that sees no tap (such as the first pixel of a type-A mask) gathers nothing and multiplies nothing:
+        // its rows are zeroed.
+        if (taps == 0)
+            return costs.Memory(rows * Math.Max(c, o) * e) + costs.Operations(products);
         var flops = 2 * rows * taps * c * o;
         var gathered = rows * Math.Max(1, taps) * Math.Max(c, o) * e;
         var chunks = Math.Max(1.0, Math.Ceiling(gathered / WideColumnsFunction.ChunkBytes));

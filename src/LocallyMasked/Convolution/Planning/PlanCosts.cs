@@ -1,16 +1,12 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LocallyMasked.Convolution.Planning;
 
 /// <summary>
 /// The rates of the operations the computation paths are made of, from which the planner estimates each path's
-/// forward + backward time for a layer and picks the fastest. On a CPU the rates are measured once per process and
-/// dtype by <see cref="CostCalibration"/> (a few timings, tens of milliseconds), so that a machine with other cache
-/// sizes, core counts, thread settings or libraries gets its own thresholds; <see cref="CpuTable"/> is the fixed fallback (the
-/// calibration of the development machine, docs/benchmarks.md) that tests force for deterministic plans. A CUDA device
-/// is never calibrated here (no GPU was available to validate it): it gets the explicit <see cref="CudaTable"/>, which
-/// keeps to the dense, periodic and general paths (docs/benchmarks.md, "Planner").
+/// forward + backward time for a layer and picks the fastest. Which rates a plan uses is the layer's
+/// <see cref="PlanningPolicy"/>: <see cref="CpuTable"/> (the calibration of the development machine, docs/benchmarks.md)
+/// and <see cref="CudaTable"/> by default, or on a CPU the rates <see cref="CostCalibration"/> measures in this process
+/// (<see cref="PlanningPolicy.TimingDependent"/>). A CUDA device is never calibrated (no GPU was available to validate
+/// it): its table keeps to the dense, periodic and general paths (docs/benchmarks.md, "Planner").
 /// </summary>
 /// <param name="Source">Where the numbers come from, for descriptions.</param>
 /// <param name="ConvolutionFlops">Floating-point operations per second of dense convolutions (conv2d).</param>
@@ -40,15 +36,9 @@ internal sealed record PlanCosts(
     /// backward); <see cref="ConvolutionFlops"/> when not measured.</summary>
     public double? StridedConvolutionFlops { get; init; }
 
-    /// <summary>Environment variable that turns the CPU calibration off ("table": use <see cref="CpuTable"/>).</summary>
-    public const string EnvironmentVariable = "LOCALLYMASKED_PLAN_COSTS";
-
-    private static readonly Dictionary<(ScalarType, int), PlanCosts> Measured = new();
-
     /// <summary>
-    /// The development machine's rates, measured by <see cref="CostCalibration"/> and the product sizes behind it while
-    /// the machine was otherwise idle (2-core AMD EPYC with AVX-512, libtorch 2.10, float32; docs/benchmarks.md,
-    /// "Planner"): the CPU fallback, and the table tests use.
+    /// The development machine's rates, measured by <see cref="CostCalibration"/> while the machine was otherwise idle
+    /// (the machine and the run: docs/benchmarks.md, "Planner"): the CPU table of <see cref="PlanningPolicy.Deterministic"/>.
     /// </summary>
     public static PlanCosts CpuTable { get; } = new("cpu table", ConvolutionFlops: 1.85e11, ProductFlops: 1.6e11,
         ProductHalfDepth: 12, BytesPerSecond: 2.5e10, OperationSeconds: 2e-6)
@@ -64,38 +54,6 @@ internal sealed record PlanCosts(
     /// </summary>
     public static PlanCosts CudaTable { get; } = new("cuda table (not measured)", ConvolutionFlops: 5e13, ProductFlops: 4e13,
         ProductHalfDepth: 64, BytesPerSecond: 2e12, OperationSeconds: 1e-5, GatheredColumns: false, WideColumns: false);
-
-    /// <summary>Whether CPU plans use <see cref="CpuTable"/> instead of measured rates (<c>LocallyMaskedConvolution.FixedPlanCosts</c>).</summary>
-    public static bool UseTable { get; set; }
-
-    /// <summary>For tests: when set, every plan uses this table.</summary>
-    internal static PlanCosts? Override { get; set; }
-
-    /// <summary>The costs for a device and dtype: the override, else CUDA's table, else the CPU's measurement (once per
-    /// process, dtype and thread count) unless <see cref="UseTable"/> is set or <see cref="EnvironmentVariable"/> says "table".</summary>
-    /// <param name="device">The device the convolution runs on.</param>
-    /// <param name="dtype">The dtype it runs in.</param>
-    public static PlanCosts For(Device device, ScalarType dtype)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (Override is { } forced)
-            return forced;
-        if (device.type != DeviceType.CPU)
-            return CudaTable;
-        if (UseTable || string.Equals(Environment.GetEnvironmentVariable(EnvironmentVariable), "table", StringComparison.OrdinalIgnoreCase))
-            return CpuTable;
-        lock (Measured)
-        {
-            var key = (dtype, get_num_threads());
-            if (!Measured.TryGetValue(key, out var costs))
-            {
-                costs = CostCalibration.Measure(dtype);
-                Measured[key] = costs;
-            }
-
-            return costs;
-        }
-    }
 
     /// <summary>Seconds of matrix products of the given operations whose reduction has the given length, made of calls of
     /// the given size (operations per call; one call when null).</summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using LocallyMasked.Convolution.Kernels;
 
 namespace LocallyMasked.Convolution.Planning;
@@ -27,7 +28,43 @@ internal static class TapGroups
     /// <param name="groupCost">Estimated time of a group of the given number of units (pixels of a shared mask) and taps.</param>
     /// <param name="maxChunk">For tests: the most units per chunk.</param>
     public static GatheredLayout? Create(double[] values, int batch, int height, int width, int kernelSize, int dilation,
+        Func<long, int, double> groupCost, long? maxChunk = null) =>
+        Patterns(values, batch, height, width, kernelSize, dilation) is { } patterns
+            ? Create(patterns.Forward, patterns.Backward, batch, height, width, kernelSize, dilation, groupCost, maxChunk)
+            : null;
+
+    /// <summary>
+    /// The forward and backward groups from the units' tap patterns (<see cref="Patterns"/>; for a batch with one mask
+    /// per sample, the samples' patterns one after the other).
+    /// </summary>
+    /// <param name="forward">Per output unit (sample, pixel): the taps that are on and land inside the image.</param>
+    /// <param name="backward">Per input unit: the taps through which it reaches an output whose mask is on.</param>
+    /// <param name="batch">1 for a shared mask, else the number of samples.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="kernelSize">Kernel size k.</param>
+    /// <param name="dilation">Dilation.</param>
+    /// <param name="groupCost">Estimated time of a group of the given number of units (pixels of a shared mask) and taps.</param>
+    /// <param name="maxChunk">For tests: the most units per chunk.</param>
+    public static GatheredLayout Create(ulong[] forward, ulong[] backward, int batch, int height, int width, int kernelSize, int dilation,
         Func<long, int, double> groupCost, long? maxChunk = null)
+    {
+        return new GatheredLayout(height, width, kernelSize, dilation, batch, Clusters(Group(forward, groupCost)), Clusters(Group(backward, groupCost)),
+            forward, backward, maxChunk);
+    }
+
+    /// <summary>
+    /// The tap pattern of every output unit (the taps that are on and land inside the image) and of every input unit
+    /// (the taps through which it reaches an output whose mask is on), as bit sets over units [b * H * W + p]; null when
+    /// the mask has values other than 0 and 1 or more than 64 taps.
+    /// </summary>
+    /// <param name="values">Mask values [b, t, p] flattened.</param>
+    /// <param name="batch">Number of masks in <paramref name="values"/>.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="kernelSize">Kernel size k.</param>
+    /// <param name="dilation">Dilation.</param>
+    public static (ulong[] Forward, ulong[] Backward)? Patterns(double[] values, int batch, int height, int width, int kernelSize, int dilation)
     {
         var taps = kernelSize * kernelSize;
         if (taps > 64 || values.Any(v => v != 0.0 && v != 1.0))
@@ -55,39 +92,39 @@ internal static class TapGroups
             }
         }
 
-        var layout = new GatheredLayout(height, width, kernelSize, dilation, batch, Array.Empty<GatheredCluster>(), Array.Empty<GatheredCluster>());
-        return new GatheredLayout(height, width, kernelSize, dilation, batch,
-            Clusters(layout, forward, Group(forward, groupCost), mirrored: false),
-            Clusters(layout, backward, Group(backward, groupCost), mirrored: true), maxChunk);
+        return (forward, backward);
     }
 
     /// <summary>Groups of units (pattern union, members) for a cost of units x |union| + groupCost per group.</summary>
     internal static List<(ulong Taps, List<int> Units)> Group(ulong[] patterns, double groupCost) =>
         Group(patterns, (units, taps) => (double)units * taps + groupCost);
 
-    /// <summary>Groups of units (pattern union, members) with a low total of the given group cost.</summary>
+    /// <summary>
+    /// Groups of units (pattern union, members) with a low total of the given group cost. The merging works on the
+    /// distinct patterns and their unit counts; the units are assigned to their pattern's group at the end, ascending.
+    /// </summary>
     internal static List<(ulong Taps, List<int> Units)> Group(ulong[] patterns, Func<long, int, double> groupCost)
     {
-        double Cost(ulong taps, int units) => groupCost(units, BitOperations.PopCount(taps));
-        var distinct = Enumerable.Range(0, patterns.Length)
-            .GroupBy(u => patterns[u])
-            .Select(g => (Taps: g.Key, Units: g.ToList()))
-            .OrderByDescending(g => g.Units.Count).ThenBy(g => g.Taps)
-            .ToList();
-        var groups = distinct.Take(MaxSeeds).ToList();
+        double Cost(ulong taps, long units) => groupCost(units, BitOperations.PopCount(taps));
+        var counts = new Dictionary<ulong, int>();
+        foreach (var pattern in patterns)
+            CollectionsMarshal.GetValueRefOrAddDefault(counts, pattern, out _)++;
+        var distinct = counts.Select(c => (Taps: c.Key, Count: (long)c.Value)).OrderByDescending(g => g.Count).ThenBy(g => g.Taps).ToList();
+        var groups = distinct.Take(MaxSeeds).Select(d => (d.Taps, d.Count, Members: new List<ulong> { d.Taps })).ToList();
         foreach (var rare in distinct.Skip(MaxSeeds))
         {
             var best = Enumerable.Range(0, groups.Count)
-                .MinBy(k => Cost(groups[k].Taps | rare.Taps, groups[k].Units.Count + rare.Units.Count) - Cost(groups[k].Taps, groups[k].Units.Count));
-            groups[best] = (groups[best].Taps | rare.Taps, groups[best].Units.Concat(rare.Units).ToList());
+                .MinBy(k => Cost(groups[k].Taps | rare.Taps, groups[k].Count + rare.Count) - Cost(groups[k].Taps, groups[k].Count));
+            groups[best].Members.Add(rare.Taps);
+            groups[best] = (groups[best].Taps | rare.Taps, groups[best].Count + rare.Count, groups[best].Members);
         }
 
         // Savings of every pair, updated for the merged group only: O(groups^2) cost evaluations in all.
-        var costs = groups.Select(g => Cost(g.Taps, g.Units.Count)).ToList();
+        var costs = groups.Select(g => Cost(g.Taps, g.Count)).ToList();
         var count = groups.Count;
         var alive = Enumerable.Repeat(true, count).ToArray();
         var saving = new double[count, count];
-        double Saving(int a, int b) => costs[a] + costs[b] - Cost(groups[a].Taps | groups[b].Taps, groups[a].Units.Count + groups[b].Units.Count);
+        double Saving(int a, int b) => costs[a] + costs[b] - Cost(groups[a].Taps | groups[b].Taps, groups[a].Count + groups[b].Count);
         for (var a = 0; a < count; a++)
             for (var b = a + 1; b < count; b++)
                 saving[a, b] = Saving(a, b);
@@ -107,8 +144,9 @@ internal static class TapGroups
 
             if (bestA < 0)
                 break;
-            groups[bestA] = (groups[bestA].Taps | groups[bestB].Taps, groups[bestA].Units.Concat(groups[bestB].Units).ToList());
-            costs[bestA] = Cost(groups[bestA].Taps, groups[bestA].Units.Count);
+            groups[bestA].Members.AddRange(groups[bestB].Members);
+            groups[bestA] = (groups[bestA].Taps | groups[bestB].Taps, groups[bestA].Count + groups[bestB].Count, groups[bestA].Members);
+            costs[bestA] = Cost(groups[bestA].Taps, groups[bestA].Count);
             alive[bestB] = false;
             for (var k = 0; k < count; k++)
             {
@@ -117,35 +155,17 @@ internal static class TapGroups
             }
         }
 
-        groups = groups.Where((_, k) => alive[k]).ToList();
-        foreach (var g in groups)
-            g.Units.Sort();
-        return groups.OrderBy(g => g.Units[0]).ToList();
+        var merged = groups.Where((_, k) => alive[k]).ToList();
+        var groupOf = new Dictionary<ulong, int>();
+        for (var g = 0; g < merged.Count; g++)
+            foreach (var member in merged[g].Members)
+                groupOf[member] = g;
+        var units = merged.Select(g => new List<int>((int)g.Count)).ToArray();
+        for (var u = 0; u < patterns.Length; u++)
+            units[groupOf[patterns[u]]].Add(u);
+        return merged.Select((g, k) => (g.Taps, units[k])).OrderBy(g => g.Item2[0]).ToList();
     }
 
-    private static GatheredCluster[] Clusters(GatheredLayout layout, ulong[] patterns, List<(ulong Taps, List<int> Units)> groups, bool mirrored)
-    {
-        var result = new GatheredCluster[groups.Count];
-        for (var g = 0; g < groups.Count; g++)
-        {
-            var (bits, units) = groups[g];
-            var taps = Enumerable.Range(0, 64).Where(t => (bits >> t & 1) != 0).ToArray();
-            var sources = new int[units.Count * taps.Length];
-            for (var i = 0; i < units.Count; i++)
-            {
-                var pixel = units[i] % layout.Pixels;
-                var own = layout.PaddedPosition(pixel);
-                for (var s = 0; s < taps.Length; s++)
-                {
-                    var on = (patterns[units[i]] >> taps[s] & 1) != 0;
-                    var offset = layout.TapOffset(taps[s]);
-                    sources[i * taps.Length + s] = on ? own + (mirrored ? -offset : offset) : -1;
-                }
-            }
-
-            result[g] = new GatheredCluster(taps, units.ToArray(), sources);
-        }
-
-        return result;
-    }
+    private static GatheredCluster[] Clusters(List<(ulong Taps, List<int> Units)> groups) =>
+        groups.Select(g => new GatheredCluster(Enumerable.Range(0, 64).Where(t => (g.Taps >> t & 1) != 0).ToArray(), g.Units.ToArray())).ToArray();
 }
