@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Settings;
+using LocallyMasked.Training.Data;
 
 namespace LocallyMasked.Cli.CommandLine;
 
@@ -136,5 +137,13 @@ public sealed class DataOptions
     public static Uri MirrorUri(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
-            : throw new InputError($"--mirror {OneLineText.Escape(text)}: expected an http:// or https:// address, e.g. https://example.org/mnist/.");
+            : throw new InputError($"--mirror {OneLineText.Escape(Redacted(text))}: expected an http:// or https:// address, e.g. https://example.org/mnist/.");
+
+    /// <summary>An address as messages show it: without its credentials (<see cref="UrlRedaction"/>), even when it is not a usable one.</summary>
+    private static string Redacted(string text)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri)) return UrlRedaction.Redact(text, uri);
+        int at = text.LastIndexOf('@'), scheme = text.IndexOf("://", StringComparison.Ordinal);
+        return at > scheme && scheme >= 0 ? text[..(scheme + 3)] + UrlRedaction.Mask + text[at..] : text;
+    }
 }

@@ -14,8 +14,8 @@ public static class DownloadCommand
     /// <summary>The shortest --stall-seconds: a tenth of a second (shorter gives up before any server answers).</summary>
     public const double MinStallSeconds = 0.1;
 
-    /// <summary>The longest --stall-seconds: a day (the library's DatasetDownloader.MaxStallTimeout).</summary>
-    public const double MaxStallSeconds = 86_400;
+    /// <summary>The longest --stall-seconds: a day (the library's <see cref="DatasetDownloader.MaxStallTimeout"/>).</summary>
+    public static double MaxStallSeconds => DatasetDownloader.MaxStallTimeout.TotalSeconds;
 
     /// <summary>Builds the command.</summary>
     /// <param name="terminal">Where the command writes.</param>
@@ -39,8 +39,8 @@ public static class DownloadCommand
             {
                 Dataset = dataset,
                 Folder = result.GetValue(to) ?? DataDownloads.DefaultFolder(dataset),
-                // MERGE(hostile): the library's DatasetDownloader.StallTimeoutFromSeconds checks the same range (0, 86400]; call it here.
-                StallTimeout = TimeSpan.FromSeconds(result.GetValue(stall)),
+                // The parser has checked the range; the library checks it again before making a TimeSpan.
+                StallTimeout = DatasetDownloader.StallTimeoutFromSeconds(result.GetValue(stall)),
             };
         }, Run, terminal);
     }

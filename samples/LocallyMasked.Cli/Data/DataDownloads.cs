@@ -29,7 +29,7 @@ public static class DataDownloads
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(output);
-        output.WriteLine($"{dataset.Name}: {Path.GetFullPath(folder)} (from {string.Join(" or ", dataset.Mirrors)})");
+        output.WriteLine($"{dataset.Name}: {Path.GetFullPath(folder)} (from {string.Join(" or ", dataset.Mirrors.Select(UrlRedaction.Redact))})");
         // SIGTERM cancels like Ctrl+C, through the same path: the downloader deletes what it started before the exception.
         using var interrupts = new Interrupts(error ?? TextWriter.Null, "cancelling the download and deleting its temporary file");
         using var downloader = new DatasetDownloader
@@ -37,9 +37,11 @@ public static class DataDownloads
             Progress = new DownloadProgressPrinter(output, interactive),
             StallTimeout = stallTimeout ?? TimeSpan.FromSeconds(30),
         };
-        // A second signal ends the process at once, without the cancelled download's own cleanup.
-        // MERGE(hostile): interrupts.BeforeForcedExit = downloader.CleanUp;   (the library's DatasetDownloader.CleanUp deletes
-        // what running downloads created, from any thread.)
+        // A second signal, or the process ending some other way (Environment.Exit, the runtime shutting down), ends it
+        // without the cancelled download's own cleanup: the downloader deletes what it created first, from that thread.
+        interrupts.BeforeForcedExit = downloader.CleanUp;
+        EventHandler onExit = (_, _) => downloader.CleanUp();
+        AppDomain.CurrentDomain.ProcessExit += onExit;
         DatasetDownloadReport report;
         try
         {
@@ -52,6 +54,10 @@ public static class DataDownloads
         catch (DatasetDownloadException e)
         {
             throw new DatasetDownloadException($"{e.Message} Then pass that folder as --data.", e.Url, e);
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.ProcessExit -= onExit;
         }
         foreach (var name in report.AlreadyPresent) output.WriteLine($"  {name}: already there, checksums verified");
         if (report.Unpacked.Count > 0) output.WriteLine($"  unpacked {string.Join(", ", report.Unpacked)}");
