@@ -44,7 +44,7 @@ public static class ScoreCommand
             checkpoint, data, batch, workers, sort, csv, json,
         };
         shared.AddDeviceOptions(command);
-        SharedOptions.Add(command, shared.Data.Dataset);
+        SharedOptions.Add(command, shared.Data.Dataset, shared.Data.MaxImagePixels);
         shared.AddOrderOptions(command);
         shared.AddModelFileOptions(command);
         return new ProgramCommand<ScoreSettings>(command, result =>
@@ -61,6 +61,7 @@ public static class ScoreCommand
                 Sort = Enum.Parse<ScoreSort>(result.GetValue(sort)!, ignoreCase: true),
                 Csv = result.GetValue(csv),
                 Json = result.GetValue(json),
+                MaxImagePixels = result.GetValue(shared.Data.MaxImagePixels),
             };
             if (settings.Csv == ResultFiles.StandardOutput && settings.Json == ResultFiles.StandardOutput)
                 throw new InputError("--csv - and --json -: only one of them can go to standard output; name a file for the other.");
@@ -91,7 +92,7 @@ public static class ScoreCommand
         using var model = loaded.Model;
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
-        var files = ImageFileList.Read(settings.Inputs, config.ImageChannels, config.Height, config.Width);
+        var files = ImageFileList.Read(settings.Inputs, config.ImageChannels, config.Height, config.Width, settings.MaxImagePixels);
         if (files.Skipped.Count > 0)
             terminal.Warn($"skipped {files.Skipped.Count} file(s) that are not usable images: {ImageFolderReader.Describe(files.Skipped)}");
         if (files.Changes is { } changes) terminal.Line($"images: {changes}");

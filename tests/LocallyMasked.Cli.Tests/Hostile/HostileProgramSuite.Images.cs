@@ -46,5 +46,26 @@ public sealed partial class HostileProgramSuite
             return new ProgramRun(TrainOn("data", "--size", "8x8", "--max-image-pixels", "2000")) { Leaves = new[] { "out/" } };
         }, 0, "data: 12 training and 1 test images"),
         new("--max-image-pixels 0 is a parse error", dir => new ProgramRun(TrainOn("data", "--max-image-pixels", "0")), 2, "--max-image-pixels 0"),
+        new("score refuses a header that claims 30000x30000 before decoding it", dir =>
+        {
+            HostileFiles.Images(Path.Combine(dir, "data"), 4, size: 28);
+            HostileFiles.PngClaiming(Path.Combine(dir, "data", "claims.png"), 30000, 30000);
+            return new ProgramRun("score", "--checkpoint", TinyCheckpoint(dir), "--data", "data");
+        }, 1, "claims.png|30000x30000|--max-image-pixels"),
+        new("score reads each image of a folder with a link loop once", dir =>
+        {
+            HostileFiles.Images(Path.Combine(dir, "data"), 4, size: 28);
+            HostileFiles.Link(Path.Combine(dir, "data", "self"), ".");
+            HostileFiles.Link(Path.Combine(dir, "data", "again"), ".");
+            return new ProgramRun("score", "--checkpoint", TinyCheckpoint(dir), "--data", "data", "--orders", "1");
+        }, 0, "mean over 4 images:"),
     };
+
+    /// <summary>Trains the tiny model into out/ of the case's folder (before the case's own run) and returns its checkpoint.</summary>
+    private static string TinyCheckpoint(string dir)
+    {
+        var outcome = ProgramCaseRunner.Start(new ProgramRun(TrainTiny()), dir);
+        outcome.Code.Should().Be(0, outcome.Err);
+        return Path.Combine("out", "model.ckpt");
+    }
 }
