@@ -22,6 +22,8 @@ public sealed partial class HostileProgramSuite
         new("--minutes above 24.8 days (the longest single timer) trains", _ => new ProgramRun(TrainTiny("--minutes", "40000")) { Leaves = new[] { "out/" } },
             0, "trained 1 steps"),
         new("--threads 2147483647 (libgomp crashed)", _ => new ProgramRun(TrainTiny("--threads", "2147483647")), 2, "--threads 2147483647"),
+        new("evaluate --batch-size 2147483647 (the count of batches wrapped round to none)", dir =>
+            new ProgramRun("evaluate", "--checkpoint", TinyCheckpoint(dir), "--batch-size", "2147483647", "--images", "4"), 0, "test NLL on 4 images"),
         new("evaluate --threads 2147483647", _ => new ProgramRun("evaluate", "--checkpoint", "none.ckpt", "--threads", "2147483647"), 2, "--threads 2147483647"),
         new("--minutes above 49.7 days (the longest timer)", _ => new ProgramRun(TrainTiny("--minutes", "71583")), 2, "--minutes 71583"),
         new("--clip 1e300 (libtorch could not convert it to float)", _ => new ProgramRun(TrainTiny("--clip", "1e300")), 2, "--clip 1e300"),
