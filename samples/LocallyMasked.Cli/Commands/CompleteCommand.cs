@@ -76,6 +76,8 @@ public static class CompleteCommand
         // Under mpiexec the ranks split the images (CompleteParts).
         if (CompleteParts.Applies) return CompleteParts.Run(settings, terminal);
         using var threads = settings.Device.ApplyThreads();
+        // A --data folder that is not there is named before the model is loaded.
+        if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
         var config = model.Configuration;

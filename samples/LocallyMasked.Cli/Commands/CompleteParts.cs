@@ -35,6 +35,8 @@ public static class CompleteParts
     {
         string path = settings.Model.Checkpoint;
         using var threads = settings.Device.ApplyThreads();
+        // A --data folder that is not there is named before the model is loaded.
+        if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
         var config = model.Configuration;

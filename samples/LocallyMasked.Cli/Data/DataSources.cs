@@ -31,7 +31,11 @@ public static class DataSources
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(terminal);
-        if (!data.Download) return data.Folder;
+        if (!data.Download)
+        {
+            if (data.Folder is { } given) Checks.ExistingFolder(given, "--data");
+            return data.Folder;
+        }
         var description = dataset.Download
             ?? throw new InputError("--download: a folder of images cannot be downloaded; --download works with --dataset mnist, binarized-mnist, fashion-mnist or cifar10.");
         if (data.Mirror is { } mirror) description = description.WithMirror(mirror);

@@ -10,6 +10,8 @@ public sealed partial class HostileProgramSuite
         new("a --checkpoint whose name holds a newline is named whole on one line", _ =>
             new ProgramRun("evaluate", "--checkpoint", "no\nsuch.ckpt"), 1, @"no\nsuch.ckpt"),
         new("a --data folder whose name holds a newline", _ => new ProgramRun(TrainTiny("--data", "no\nsuch")), 1, @"no\nsuch"),
+        new("evaluate names a missing --data folder, escaped, before loading the model", dir =>
+            new ProgramRun("evaluate", "--checkpoint", TinyCheckpoint(dir), "--data", "no\u0001such"), 1, @"--data no\x01such: folder not found"),
         new("an undecodable image whose name holds a newline is named on one line", dir =>
         {
             HostileFiles.Images(Path.Combine(dir, "data"), 12);
