@@ -52,6 +52,11 @@ public sealed partial class HostileProgramSuite
             HostileFiles.PngClaiming(Path.Combine(dir, "data", "claims.png"), 30000, 30000);
             return new ProgramRun("score", "--checkpoint", TinyCheckpoint(dir), "--data", "data");
         }, 1, "claims.png|30000x30000|--max-image-pixels"),
+        new("complete --image refuses a header that claims 30000x30000 before decoding it", dir =>
+        {
+            HostileFiles.PngClaiming(Path.Combine(dir, "claims.png"), 30000, 30000);
+            return new ProgramRun("complete", "--checkpoint", TinyCheckpoint(dir), "--image", "claims.png", "--output", "completed");
+        }, 1, "--image claims.png is 30000x30000|--max-image-pixels"),
         new("score reads each image of a folder with a link loop once", dir =>
         {
             HostileFiles.Images(Path.Combine(dir, "data"), 4, size: 28);
