@@ -83,6 +83,7 @@ public sealed partial class Trainer : IDisposable
         if (parameters.Count == 0) throw new ArgumentException("Expected a model with parameters.", nameof(model));
         device = parameters[0].device;
         dtype = parameters[0].dtype;
+        options.Precision.CheckParameters(dtype, nameof(options));
         optimizer = optim.Adam(parameters, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2);
         if (options.EmaDecay is { } decay) average = new WeightAverage(model, decay);
         if (options.Workers > 1) workers = new ShardWorkers(options.Workers, Math.Max(1, get_num_threads() / options.Workers));
