@@ -107,6 +107,9 @@ public sealed partial class Trainer : IDisposable
     /// <summary>The threads that compute the shards of a batch (<see cref="TrainerOptions.Workers"/> above 1), else null.</summary>
     internal ShardWorkers? Workers => workers;
 
+    /// <summary>The optimizer (tests read its state).</summary>
+    internal TorchSharp.Modules.Adam Optimizer => optimizer;
+
     /// <summary>
     /// The learning rate used by step <paramref name="step"/>: lr * decay^step, or lr * decay^epoch with
     /// <see cref="LearningRateDecayUnit.Epoch"/> (an epoch being <see cref="StepsPerEpoch"/> steps).
