@@ -76,6 +76,7 @@ public static class CompleteCommand
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         var area = settings.Region.For(config.Height, config.Width);
@@ -90,7 +91,7 @@ public static class CompleteCommand
         var order = loaded.Orders[settings.OrderIndex];
         if (model.SupportedOrders is null) order = order.WithRegionLast(area.Pixels);
         else terminal.Line($"order: raster (a {ModelCatalog.Get(model.Kind).Name} model cannot generate the region last: each region pixel is drawn given the pixels before it in raster order)");
-        var sampler = settings.Sampler.Create(model, terminal);
+        var sampler = settings.Sampler.Create(computing, terminal);
         var encoding = loaded.Dataset.Encoding;
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images completed so far");
         var clock = System.Diagnostics.Stopwatch.StartNew();

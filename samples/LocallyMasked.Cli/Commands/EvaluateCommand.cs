@@ -69,6 +69,7 @@ public static class EvaluateCommand
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         var area = settings.Region?.For(config.Height, config.Width);
@@ -80,13 +81,13 @@ public static class EvaluateCommand
         int shards = settings.Workers ?? DeviceSettings.DefaultWorkers(model.Device);
         using var evaluationWorkers = shards > 1 ? new EvaluationWorkers(shards) : null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var report = EvaluationTable.Evaluate(terminal, model, test, loaded.Dataset.Encoding, loaded.Orders, count, settings.BatchSize,
+        var report = EvaluationTable.Evaluate(terminal, computing, test, loaded.Dataset.Encoding, loaded.Orders, count, settings.BatchSize,
             evaluationWorkers is null ? null : evaluationWorkers.Wrap);
         EvaluationTable.Print(terminal, report, loaded.Dataset.ReportsBitsPerDimension, model.SupportedOrders is null ? null : new[] { "raster" });
         terminal.Line($"({clock.Elapsed.TotalSeconds:F1} s)");
         if (area is not null)
         {
-            var regionReport = EvaluationTable.EvaluateRegion(terminal, settings.Region!.Spec, model, test, loaded.Dataset.Encoding, area, loaded.Orders,
+            var regionReport = EvaluationTable.EvaluateRegion(terminal, settings.Region!.Spec, computing, test, loaded.Dataset.Encoding, area, loaded.Orders,
                 count, settings.BatchSize);
             EvaluationTable.PrintRegion(terminal, regionReport, settings.Region.Spec, ModelCatalog.Get(model.Kind).Name);
         }
