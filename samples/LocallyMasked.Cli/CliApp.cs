@@ -5,6 +5,7 @@ using LocallyMasked.Checkpoints;
 using LocallyMasked.Cli.CommandLine;
 using LocallyMasked.Cli.Commands;
 using LocallyMasked.Training;
+using LocallyMasked.Training.Distributed;
 
 namespace LocallyMasked.Cli;
 
@@ -18,7 +19,7 @@ public static class CliApp
     /// <summary>--verbose: stack traces with error messages (for every command).</summary>
     public static Option<bool> Verbose { get; } = new("--verbose") { Description = "Print the stack trace with an error message.", Recursive = true };
 
-    /// <summary>The program's commands: train, evaluate, sample, complete, orders and download.</summary>
+    /// <summary>The program's commands: train, evaluate, sample, complete, orders, download, score and merge.</summary>
     /// <param name="terminal">Where the commands write.</param>
     public static IReadOnlyList<IProgramCommand> CreateCommands(Terminal terminal)
     {
@@ -31,6 +32,8 @@ public static class CliApp
             CompleteCommand.Create(shared, terminal),
             OrdersCommand.Create(terminal),
             DownloadCommand.Create(terminal),
+            ScoreCommand.Create(shared, terminal),
+            MergeCommand.Create(terminal),
         };
     }
 
@@ -90,7 +93,7 @@ public static class CliApp
 
     private static RootCommand Root(IEnumerable<IProgramCommand> commands)
     {
-        var root = new RootCommand("Locally masked PixelCNN: train, evaluate, sample, complete, and draw orders.");
+        var root = new RootCommand("Locally masked PixelCNN: train, evaluate, score, sample, complete, merge evaluation parts, and draw orders.");
         foreach (var command in commands) root.Subcommands.Add(command.Command);
         root.Options.Add(Verbose);
         return root;
@@ -107,6 +110,8 @@ public static class CliApp
         (int code, string message) = exception switch
         {
             UsageError => (ExitCodes.Usage, exception.Message),
+            // MPI asked for but unusable, ranks started differently, a rank that stopped or hangs: one line each.
+            MpiUnavailableException or SettingsMismatchException or MpiException => (ExitCodes.BadInput, OneLine(exception)),
             TrainingDivergedException => (ExitCodes.Diverged, $"training stopped: {exception.Message}"),
             InputError or InvalidDataException or CheckpointException or FileNotFoundException or DirectoryNotFoundException
                 or UnauthorizedAccessException or PathTooLongException => (ExitCodes.BadInput, OneLine(exception)),

@@ -33,6 +33,16 @@ public sealed class Terminal
         });
     }
 
+    /// <summary>A terminal that prints nothing at all (the ranks of an MPI job other than rank 0, whose errors are reported apart).</summary>
+    public static Terminal Muted { get; } = new(TextWriter.Null, TextWriter.Null, interactive: false);
+
+    /// <summary>
+    /// This terminal with what it prints for people moved to standard error, so that standard output carries a result
+    /// alone (<c>--json -</c>): live progress only when standard error is the process's own, on a terminal.
+    /// </summary>
+    public Terminal OnStandardError() => new(Error, Error, ReferenceEquals(Error, System.Console.Error) && !System.Console.IsErrorRedirected
+        && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb"));
+
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; }
 

@@ -85,6 +85,9 @@ internal static class ProbeData
         return Convert.ToHexString(SHA256.HashData(contiguous.bytes));
     }
 
+    /// <summary>How many values rank <paramref name="rank"/> gives to the concatenating allgather: none on rank 0, unequal counts elsewhere.</summary>
+    public static int GatheredCount(int rank) => rank == 0 ? 0 : 1000 * rank + 3;
+
     /// <summary>The seed of every scenario's data.</summary>
     public const int Seed = 25;
 }

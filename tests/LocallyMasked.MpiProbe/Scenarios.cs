@@ -88,6 +88,11 @@ internal sealed class Scenarios(MpiCommunicator communicator)
         Print($"allgather int {string.Join(',', communicator.Allgather(7 * Rank + 1))}");
         Print($"allgather long {string.Join(',', communicator.Allgather((1L << 40) * Rank + 3))}");
         Print(string.Create(CultureInfo.InvariantCulture, $"allgather double {string.Join(',', communicator.Allgather(Rank + 0.25))}"));
+        // Every rank's values of its own length (none on rank 0), concatenated in rank order.
+        var doubles = communicator.AllgatherConcatenated(ProbeData.Doubles(Rank, ProbeData.GatheredCount(Rank), ProbeData.Seed));
+        Print($"allgather concatenated doubles {doubles.Length} {Digest<double>(doubles)}");
+        var floats = communicator.AllgatherConcatenated(ProbeData.Floats(Rank, ProbeData.GatheredCount(Rank), ProbeData.Seed));
+        Print($"allgather concatenated floats {floats.Length} {Digest<float>(floats)}");
     }
 
     /// <summary>

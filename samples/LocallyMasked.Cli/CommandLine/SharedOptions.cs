@@ -24,7 +24,7 @@ public sealed class SharedOptions
     {
         Description = "Precision of the model's products: 32 (float32) or bf16-mixed (convolutions and 1x1 layers in bfloat16, weights, "
             + "gradients, optimizer state and likelihoods in float32; fast on CPUs with AVX-512 BF16 or AMX and on GPUs since Ampere). "
-            + "train: default 32, or the stored precision with --resume; evaluate, sample, complete: default 32.",
+            + "train: default 32, or the stored precision with --resume; evaluate, score, sample, complete: default 32.",
         DefaultValueFactory = _ => ComputePrecision.Float32.Name,
     };
 

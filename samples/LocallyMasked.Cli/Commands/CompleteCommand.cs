@@ -73,6 +73,8 @@ public static class CompleteCommand
         string path = settings.Model.Checkpoint;
         Checks.ExistingFile(path, "--checkpoint");
         Checks.WritableFolder(settings.Output, "--output");
+        // Under mpiexec the ranks split the images (CompleteParts).
+        if (CompleteParts.Applies) return CompleteParts.Run(settings, terminal);
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;

@@ -28,4 +28,16 @@ public sealed record EvaluateSettings
 
     /// <summary>--workers: shards of each batch computed at once; null: <see cref="DeviceSettings.DefaultWorkers"/>.</summary>
     public required int? Workers { get; init; }
+
+    /// <summary>--seed: chooses the test split of a folder of images (recorded in the results).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>--json: write the results as JSON to this file, or to standard output for "-"; null: none.</summary>
+    public string? Json { get; init; }
+
+    /// <summary>--per-image: write one CSV row per image to this file, or to standard output for "-"; null: none.</summary>
+    public string? PerImage { get; init; }
+
+    /// <summary>--shard: which part of the images this process evaluates (<see cref="ShardChoice.Whole"/>: all).</summary>
+    public ShardChoice Shard { get; init; } = ShardChoice.Whole;
 }

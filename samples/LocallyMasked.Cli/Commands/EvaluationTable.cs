@@ -2,6 +2,7 @@ using LocallyMasked.Models;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Data;
+using LocallyMasked.Training.Distributed;
 using LocallyMasked.Training.Evaluation;
 using Spectre.Console;
 
@@ -24,12 +25,26 @@ public static class EvaluationTable
     /// <param name="batchSize">Image x order pairs per pass.</param>
     /// <param name="computeWith">How each batch is computed (a trainer's <c>OnWorkers</c>), or null: on this thread.</param>
     public static EvaluationReport Evaluate(Terminal terminal, IAutoregressiveImageModel model, ImageDataset test, InputEncoding encoding,
-        IReadOnlyList<GenerationOrder> orders, int count, int batchSize, Func<PerOrderLogLikelihoods, PerOrderLogLikelihoods>? computeWith = null)
+        IReadOnlyList<GenerationOrder> orders, int count, int batchSize, Func<PerOrderLogLikelihoods, PerOrderLogLikelihoods>? computeWith = null) =>
+        Evaluate(terminal, model, test, encoding, orders, ImageRange.All(count), batchSize, computeWith);
+
+    /// <summary>Evaluates a range of the images (a part of an evaluation) with a progress indicator.</summary>
+    /// <param name="terminal">Where progress goes.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="test">The test images.</param>
+    /// <param name="encoding">How bytes become inputs.</param>
+    /// <param name="orders">The orders.</param>
+    /// <param name="range">Which images (at least one).</param>
+    /// <param name="batchSize">Image x order pairs per pass.</param>
+    /// <param name="computeWith">How each batch is computed (a trainer's <c>OnWorkers</c>), or null: on this thread.</param>
+    public static EvaluationReport Evaluate(Terminal terminal, IAutoregressiveImageModel model, ImageDataset test, InputEncoding encoding,
+        IReadOnlyList<GenerationOrder> orders, ImageRange range, int batchSize, Func<PerOrderLogLikelihoods, PerOrderLogLikelihoods>? computeWith = null)
     {
         ArgumentNullException.ThrowIfNull(terminal);
         ArgumentNullException.ThrowIfNull(orders);
-        return terminal.WithProgress($"evaluating {orders.Count} orders", count, line =>
-            LikelihoodEvaluation.Evaluate(model, test, encoding, orders, count, batchSize, new ProgressForwarder(line), computeWith));
+        ArgumentNullException.ThrowIfNull(range);
+        return terminal.WithProgress($"evaluating {orders.Count} orders", range.Count, line =>
+            LikelihoodEvaluation.Evaluate(model, test, encoding, orders, range, batchSize, new ProgressForwarder(line), computeWith));
     }
 
     /// <summary>
@@ -70,11 +85,26 @@ public static class EvaluationTable
     /// <param name="count">How many images.</param>
     /// <param name="batchSize">Image x order pairs per pass.</param>
     public static RegionEvaluationReport EvaluateRegion(Terminal terminal, string name, IAutoregressiveImageModel model, ImageDataset test,
-        InputEncoding encoding, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int count, int batchSize)
+        InputEncoding encoding, ImageRegion region, IReadOnlyList<GenerationOrder> orders, int count, int batchSize) =>
+        EvaluateRegion(terminal, name, model, test, encoding, region, orders, ImageRange.All(count), batchSize);
+
+    /// <summary>The region's likelihood on a range of the images (a part of an evaluation), with a progress indicator.</summary>
+    /// <param name="terminal">Where progress goes.</param>
+    /// <param name="name">The region as typed, for the progress line.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="test">The test images.</param>
+    /// <param name="encoding">How bytes become inputs.</param>
+    /// <param name="region">The region.</param>
+    /// <param name="orders">The orders.</param>
+    /// <param name="range">Which images (at least one).</param>
+    /// <param name="batchSize">Image x order pairs per pass.</param>
+    public static RegionEvaluationReport EvaluateRegion(Terminal terminal, string name, IAutoregressiveImageModel model, ImageDataset test,
+        InputEncoding encoding, ImageRegion region, IReadOnlyList<GenerationOrder> orders, ImageRange range, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(terminal);
-        return terminal.WithProgress($"region {name}", count, line =>
-            LikelihoodEvaluation.EvaluateRegion(model, test, encoding, region, orders, count, batchSize, new ProgressForwarder(line)));
+        ArgumentNullException.ThrowIfNull(range);
+        return terminal.WithProgress($"region {name}", range.Count, line =>
+            LikelihoodEvaluation.EvaluateRegion(model, test, encoding, region, orders, range, batchSize, new ProgressForwarder(line)));
     }
 
     /// <summary>Prints a region's likelihood in one line that says what the region was conditioned on.</summary>

@@ -24,7 +24,8 @@ public static class SampleCommand
             .Finite(v => v > 0, "a positive temperature");
         var orderIndex = new Option<int>("--order-index") { Description = "Which of the model's orders to generate in.", DefaultValueFactory = _ => 0 }
             .AtLeast(0, "an order index");
-        var command = new Command("sample", "Sample images in any order and write them as PNG sheets.") { checkpoint, count, batch, temperature, orderIndex };
+        var shard = ShardOption.Create("Draw part I of N of the images (I from 0: 0/2 and 1/2), bitwise the images one process draws there, as sheets samples-part-I-of-N; auto takes I (and N) from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (then auto/N).");
+        var command = new Command("sample", "Sample images in any order and write them as PNG sheets.") { checkpoint, count, batch, temperature, orderIndex, shard };
         shared.AddDeviceOptions(command);
         SharedOptions.Add(command, shared.Data.Dataset, shared.Output);
         shared.AddOrderOptions(command);
@@ -43,6 +44,7 @@ public static class SampleCommand
             Sampler = shared.SamplerOf(result),
             Seed = result.GetValue(shared.Seed),
             Output = result.GetValue(shared.Output)!,
+            Shard = ShardOption.Of(result, shard),
         }, Run, terminal);
     }
 
@@ -56,6 +58,8 @@ public static class SampleCommand
         string path = settings.Model.Checkpoint;
         Checks.ExistingFile(path, "--checkpoint");
         Checks.WritableFolder(settings.Output, "--output");
+        // A part of the images (--shard, or this rank's under mpiexec): SampleParts draws it.
+        if (SampleParts.Applies(settings)) return SampleParts.Run(settings, terminal);
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;

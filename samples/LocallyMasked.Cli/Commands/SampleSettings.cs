@@ -38,4 +38,7 @@ public sealed record SampleSettings
 
     /// <summary>--output: the folder of the sheets.</summary>
     public required string Output { get; init; }
+
+    /// <summary>--shard: which part of the images this process draws (<see cref="ShardChoice.Whole"/>: all).</summary>
+    public ShardChoice Shard { get; init; } = ShardChoice.Whole;
 }

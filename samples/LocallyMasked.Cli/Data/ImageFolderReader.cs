@@ -73,6 +73,25 @@ public static class ImageFolderReader
         return new ImageFolderSplit(ImageDataset.FromImages(images, channels, height, width, name: name), skipped);
     }
 
+    /// <summary>
+    /// One image file as (C, H, W) bytes of the given size and channels (cropped centrally to H:W and resized, converted
+    /// to grey or RGB as a folder's images are), with its own size and whether it was grey, so that a caller can say what
+    /// changed.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="channels">1 or 3.</param>
+    /// <param name="height">The target height.</param>
+    /// <param name="width">The target width.</param>
+    /// <exception cref="InvalidDataException">Empty, not an image, truncated or undecodable (the reason as the message).</exception>
+    public static (byte[] Planes, int Height, int Width, bool Grey) ReadFitted(string path, int channels, int height, int width)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        int ownHeight, ownWidth;
+        bool grey;
+        using (var source = Load(path)) (ownHeight, ownWidth, grey) = (source.Height, source.Width, IsGrey(source));
+        return (Decode(path, channels, height, width, sameSizeRequired: false, out _), ownHeight, ownWidth, grey);
+    }
+
     /// <summary>"N files skipped: a (reason), b (reason), c (reason) and M more" for the first three skipped files.</summary>
     /// <param name="skipped">The skipped files.</param>
     /// <param name="prefix">Text before the list when it is not empty.</param>

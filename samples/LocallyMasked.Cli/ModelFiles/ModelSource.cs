@@ -21,7 +21,11 @@ public static class ModelSource
     /// <param name="Model">The model (lmconv or pixelcnn++), in eval mode.</param>
     /// <param name="Dataset">The data set it models.</param>
     /// <param name="Orders">The orders to use (for pixelcnn++ its raster order).</param>
-    public sealed record Loaded(IAutoregressiveImageModel Model, DatasetDefinition Dataset, IReadOnlyList<GenerationOrder> Orders);
+    public sealed record Loaded(IAutoregressiveImageModel Model, DatasetDefinition Dataset, IReadOnlyList<GenerationOrder> Orders)
+    {
+        /// <summary>The training step the file records, or null.</summary>
+        public long? Step { get; init; }
+    }
 
     /// <summary>Loads a command's model file, printing what it assumes and overrides on <paramref name="terminal"/>.</summary>
     /// <param name="file">The model file and the options that say how to read it.</param>
@@ -79,7 +83,7 @@ public static class ModelSource
             else chosen = orders.Given || loaded.Orders is null
                 ? orders.Variants(model.Configuration.Height, model.Configuration.Width, terminal)
                 : loaded.Orders;
-            return new Loaded(model, data, SelectVariants(chosen, file.OrderVariants));
+            return new Loaded(model, data, SelectVariants(chosen, file.OrderVariants)) { Step = loaded.Metadata?.Step };
         }
         catch
         {

@@ -49,18 +49,28 @@ public static class Cifar10Reader
             using var stream = File.OpenRead(path);
             parts.Add(ReadBatch(stream, path));
         }
+        long total = parts.Sum(p => (long)p.Pixels.Length);
+        if (total > Array.MaxLength)
+            throw new InvalidDataException($"{string.Join(", ", paths.Select(Path.GetFileName))}: {total} bytes of images, more than one data set holds ({Array.MaxLength}).");
         var pixels = parts.SelectMany(p => p.Pixels).ToArray();
         var labels = parts.SelectMany(p => p.Labels).ToArray();
         return new ImageDataset(pixels, labels, 3, Size, Size, string.Join(", ", paths.Select(Path.GetFileName)));
     }
 
-    /// <summary>Reads one batch: its pixels laid out (N, 3, 32, 32) and its labels.</summary>
+    /// <summary>The most records a batch may hold: 10,000, as every official batch does (a subset holds fewer), so that a damaged or hostile file costs bounded memory.</summary>
+    public const int MaxRecords = 10_000;
+
+    /// <summary>Reads one batch: its pixels laid out (N, 3, 32, 32) and its labels; at most <see cref="MaxRecords"/> records are read or inflated.</summary>
     /// <param name="stream">The batch's bytes (raw or gzip).</param>
     /// <param name="name">The file name, used in error messages.</param>
     public static (byte[] Pixels, byte[] Labels) ReadBatch(Stream stream, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var data = IdxReader.ReadAll(stream, name);
+        var inflated = DataStreams.Inflated(stream, name);
+        using var inflater = ReferenceEquals(inflated, stream) ? null : inflated;
+        var data = DataStreams.ReadUpTo(inflated, (long)MaxRecords * RecordSize, name);
+        if (data.Length == MaxRecords * RecordSize && !DataStreams.AtEnd(inflated, name))
+            throw new InvalidDataException($"{name}: more than {MaxRecords} records of {RecordSize} bytes; a CIFAR-10 batch holds {MaxRecords}.");
         if (data.Length == 0) throw new InvalidDataException($"{name}: empty file; a CIFAR-10 batch holds records of {RecordSize} bytes.");
         if (data.Length % RecordSize != 0)
             throw new InvalidDataException(

@@ -25,7 +25,7 @@ public sealed record DatasetDescription(
     {
         ArgumentNullException.ThrowIfNull(mirror);
         if (!mirror.IsAbsoluteUri || (mirror.Scheme != Uri.UriSchemeHttp && mirror.Scheme != Uri.UriSchemeHttps))
-            throw new ArgumentException($"'{mirror}': a mirror is an absolute http:// or https:// address.", nameof(mirror));
+            throw new ArgumentException($"'{UrlRedaction.Redact(mirror)}': a mirror is an absolute http:// or https:// address.", nameof(mirror));
         var text = mirror.AbsoluteUri;
         return this with { Mirrors = new[] { new Uri(text.EndsWith('/') ? text : text + "/") } };
     }

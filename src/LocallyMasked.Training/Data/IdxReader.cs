@@ -1,5 +1,3 @@
-using System.IO.Compression;
-
 namespace LocallyMasked.Training.Data;
 
 /// <summary>
@@ -75,43 +73,56 @@ public static class IdxReader
         return new ImageDataset(pixels, labelBytes, 1, height, width, imagesName);
     }
 
-    /// <summary>Reads an IDX images stream: the pixel bytes and the header's count, height and width.</summary>
+    /// <summary>
+    /// Reads an IDX images stream: the pixel bytes and the header's count, height and width. The header's sizes are
+    /// checked (with 64-bit arithmetic, against the most a data set holds) before the pixels are read, and no more bytes
+    /// than the header announces are read or inflated.
+    /// </summary>
     /// <param name="stream">The stream (gzip or raw).</param>
     /// <param name="name">The file name, used in error messages.</param>
     public static (byte[] Pixels, int Count, int Height, int Width) ReadImages(Stream stream, string name)
     {
-        var data = ReadAll(stream, name);
-        CheckHeader(data, name, ImagesMagic, "images", 16);
-        int count = BigEndian(data, 4), height = BigEndian(data, 8), width = BigEndian(data, 12);
+        ArgumentNullException.ThrowIfNull(stream);
+        var data = DataStreams.Inflated(stream, name);
+        using var inflater = ReferenceEquals(data, stream) ? null : data;
+        var header = DataStreams.ReadUpTo(data, 16, name);
+        CheckHeader(header, name, ImagesMagic, "images", 16);
+        int count = BigEndian(header, 4), height = BigEndian(header, 8), width = BigEndian(header, 12);
         if (count < 0 || height <= 0 || width <= 0)
             throw new InvalidDataException($"{name}: invalid header dimensions {count} x {height} x {width}.");
-        long expected = 16 + (long)count * height * width;
-        if (data.LongLength < expected)
+        // Each factor is below 2^31, so the product of two fits in a long; the third is checked against the limit first.
+        long imageBytes = (long)height * width;
+        if (imageBytes > Array.MaxLength || (count > 0 && imageBytes > Array.MaxLength / count))
             throw new InvalidDataException(
-                $"{name}: truncated: the header announces {count} images of {height}x{width} ({expected} bytes) but the file has {data.LongLength} bytes.");
-        if (data.LongLength > expected)
+                $"{name}: the header announces {count} images of {height}x{width}, more than one data set holds ({Array.MaxLength} bytes).");
+        long expected = count * imageBytes;
+        var pixels = DataStreams.ReadUpTo(data, expected, name);
+        if (pixels.LongLength < expected)
             throw new InvalidDataException(
-                $"{name}: {data.LongLength - expected} unexpected bytes after the {count} images the header announces.");
-        return (data[16..], count, height, width);
+                $"{name}: truncated: the header announces {count} images of {height}x{width} ({16 + expected} bytes) but the file has {16 + pixels.LongLength} bytes.");
+        if (!DataStreams.AtEnd(data, name))
+            throw new InvalidDataException($"{name}: unexpected bytes after the {count} images the header announces.");
+        return (pixels, count, height, width);
     }
 
-    /// <summary>Reads an IDX labels stream.</summary>
+    /// <summary>Reads an IDX labels stream (no more bytes than the header announces are read or inflated).</summary>
     /// <param name="stream">The stream (gzip or raw).</param>
     /// <param name="name">The file name, used in error messages.</param>
     public static byte[] ReadLabels(Stream stream, string name)
     {
-        var data = ReadAll(stream, name);
-        CheckHeader(data, name, LabelsMagic, "labels", 8);
-        int count = BigEndian(data, 4);
-        if (count < 0) throw new InvalidDataException($"{name}: invalid label count {count}.");
-        long expected = 8 + (long)count;
-        if (data.LongLength < expected)
+        ArgumentNullException.ThrowIfNull(stream);
+        var data = DataStreams.Inflated(stream, name);
+        using var inflater = ReferenceEquals(data, stream) ? null : data;
+        var header = DataStreams.ReadUpTo(data, 8, name);
+        CheckHeader(header, name, LabelsMagic, "labels", 8);
+        int count = BigEndian(header, 4);
+        if (count < 0 || count > Array.MaxLength) throw new InvalidDataException($"{name}: invalid label count {count}.");
+        var labels = DataStreams.ReadUpTo(data, count, name);
+        if (labels.Length < count)
             throw new InvalidDataException(
-                $"{name}: truncated: the header announces {count} labels but the file has {data.LongLength - 8} label bytes.");
-        if (data.LongLength > expected)
-            throw new InvalidDataException(
-                $"{name}: {data.LongLength - expected} unexpected bytes after the {count} labels the header announces.");
-        var labels = data[8..];
+                $"{name}: truncated: the header announces {count} labels but the file has {labels.Length} label bytes.");
+        if (!DataStreams.AtEnd(data, name))
+            throw new InvalidDataException($"{name}: unexpected bytes after the {count} labels the header announces.");
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] > 9)
                 throw new InvalidDataException($"{name}: label {i} is {labels[i]}; MNIST and Fashion-MNIST labels are 0-9.");
@@ -139,26 +150,6 @@ public static class IdxReader
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found.", path);
         return File.OpenRead(path);
-    }
-
-    /// <summary>Reads a whole stream, inflating it when it starts with the gzip signature 1F 8B.</summary>
-    internal static byte[] ReadAll(Stream stream, string name)
-    {
-        var raw = new MemoryStream();
-        stream.CopyTo(raw);
-        var bytes = raw.ToArray();
-        if (bytes.Length < 2 || bytes[0] != 0x1F || bytes[1] != 0x8B) return bytes;
-        try
-        {
-            using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-            var inflated = new MemoryStream();
-            gzip.CopyTo(inflated);
-            return inflated.ToArray();
-        }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
-        {
-            throw new InvalidDataException($"{name}: corrupt gzip data ({e.Message}).", e);
-        }
     }
 
     private static int BigEndian(byte[] data, int offset) =>

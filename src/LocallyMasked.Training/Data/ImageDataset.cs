@@ -27,6 +27,8 @@ public sealed partial class ImageDataset
         if (height <= 0) throw new ArgumentException($"Expected a positive height, got {height}.", nameof(height));
         if (width <= 0) throw new ArgumentException($"Expected a positive width, got {width}.", nameof(width));
         long imageSize = (long)channels * height * width;
+        if (imageSize > Array.MaxLength)
+            throw new ArgumentException($"A {channels}x{height}x{width} image has {imageSize} bytes, more than an array holds ({Array.MaxLength}).", nameof(height));
         if (pixels.LongLength != imageSize * labels.LongLength)
             throw new ArgumentException(
                 $"Expected {labels.LongLength} images of {imageSize} bytes ({labels.LongLength * imageSize} bytes), got {pixels.LongLength}.",
@@ -82,7 +84,10 @@ public sealed partial class ImageDataset
     public Tensor Bytes(IReadOnlyList<int> indices, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        var buffer = new byte[indices.Count * ImageSize];
+        long bytes = (long)indices.Count * ImageSize;
+        if (bytes > Array.MaxLength)
+            throw new ArgumentException($"{indices.Count} images of {ImageSize} bytes ({bytes} bytes) are more than one batch holds ({Array.MaxLength}).", nameof(indices));
+        var buffer = new byte[bytes];
         for (int i = 0; i < indices.Count; i++)
             Image(indices[i]).CopyTo(buffer.AsSpan(i * ImageSize, ImageSize));
         var cpu = tensor(buffer, new long[] { indices.Count, Channels, Height, Width }, ScalarType.Byte);

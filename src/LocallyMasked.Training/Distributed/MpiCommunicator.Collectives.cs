@@ -76,6 +76,51 @@ public sealed partial class MpiCommunicator
     /// <inheritdoc cref="Allgather(int, TimeSpan?)"/>
     public double[] Allgather(double value, TimeSpan? timeout = null) => Allgather(value, doubles, MpiAbi.Double, timeout);
 
+    /// <summary>
+    /// Every rank's values concatenated in rank order (MPI_Iallgatherv); the ranks may give different lengths (each its
+    /// share of a list of results, in order). The values arrive unchanged, bit for bit.
+    /// </summary>
+    /// <param name="values">This rank's values.</param>
+    /// <param name="timeout">How long each of the two exchanges (the lengths, then the values) waits (default <see cref="Timeout"/>).</param>
+    /// <returns>Rank 0's values, then rank 1's, and so on.</returns>
+    /// <exception cref="MpiTimeoutException">A rank did not take part in time.</exception>
+    /// <exception cref="MpiException">The values of all ranks together are more than an array can hold.</exception>
+    public double[] AllgatherConcatenated(ReadOnlySpan<double> values, TimeSpan? timeout = null) =>
+        AllgatherConcatenated(values, doubles, doubleRows, MpiAbi.Double, "doubles", timeout);
+
+    /// <inheritdoc cref="AllgatherConcatenated(ReadOnlySpan{double}, TimeSpan?)"/>
+    public float[] AllgatherConcatenated(ReadOnlySpan<float> values, TimeSpan? timeout = null) =>
+        AllgatherConcatenated(values, floats, floatRows, MpiAbi.Float, "floats", timeout);
+
+    private T[] AllgatherConcatenated<T>(ReadOnlySpan<T> values, PinnedBuffer<T> stage, PinnedBuffer<T> rows, int datatype, string unit, TimeSpan? timeout)
+        where T : unmanaged
+    {
+        var lengths = Allgather(values.Length, timeout);
+        long total = lengths.Sum(length => (long)length);
+        if (total > Array.MaxLength)
+            throw new MpiException(string.Create(CultureInfo.InvariantCulture, $"MPI allgather: the ranks' {total:N0} {unit} together are more than an array can hold."), 0);
+        lock (gate)
+        {
+            ThrowIfUnusable();
+            var wait = TimeoutOf(timeout);
+            if (Size == 1) return values.ToArray();
+            var send = stage.Ensure(Math.Max(1, values.Length));
+            values.CopyTo(send);
+            var received = rows.Ensure(Math.Max(1, (int)total));
+            var counts = layout.Ensure(2 * Size);
+            for (int r = 0, at = 0; r < Size; at += lengths[r], r++)
+            {
+                counts[r] = lengths[r];
+                counts[Size + r] = at;
+            }
+            int own = values.Length;
+            Run(string.Create(CultureInfo.InvariantCulture, $"allgather ({total:N0} {unit} from {Size} ranks)"), wait, () => (native.Iallgatherv(
+                PinnedBuffer<T>.Address(send), own, datatype, PinnedBuffer<T>.Address(received), PinnedBuffer<int>.Address(counts),
+                PinnedBuffer<int>.Address(counts, Size), datatype, MpiAbi.CommWorld, out int request), request), send, received, counts);
+            return received.AsSpan(0, (int)total).ToArray();
+        }
+    }
+
     private void Broadcast<T>(Span<T> values, PinnedBuffer<T> stage, int datatype, string unit, TimeSpan? timeout) where T : unmanaged
     {
         lock (gate)

@@ -26,6 +26,7 @@ internal static class BaselineWeightFiles
         var notes = new List<ConfigurationNote>();
         var (height, width) = LoadOverrides.Resize(config.Height, config.Width, options, notes, arguments is not null);
         config = config with { Height = height, Width = width };
+        LoadOverrides.CheckImageSize(height, width, options, source);
         try
         {
             config.Validate();

@@ -18,6 +18,21 @@ internal static class LoadOverrides
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxDilation, "ModelLoadOptions.MaxDilation must be at least 1.");
         if (options.ImageSize is { } requested && (requested.Height < 1 || requested.Width < 1))
             throw new ArgumentOutOfRangeException(nameof(options), requested, "ModelLoadOptions.ImageSize must be at least 1x1.");
+        if (options.Limits is null) throw new ArgumentNullException(nameof(options), "ModelLoadOptions.Limits is null.");
+    }
+
+    /// <summary>Refuses an image size beyond <see cref="CheckpointLimits.MaxImagePixels"/>, before anything of that size is built.</summary>
+    /// <param name="height">The height the model would be built for.</param>
+    /// <param name="width">The width the model would be built for.</param>
+    /// <param name="options">The caller's options.</param>
+    /// <param name="source">The file, for the message.</param>
+    /// <exception cref="CheckpointException">The size is beyond the limit.</exception>
+    public static void CheckImageSize(int height, int width, ModelLoadOptions options, string source)
+    {
+        long pixels = (long)height * width;
+        if (pixels > options.Limits.MaxImagePixels)
+            throw new CheckpointException(
+                $"{source}: the model would be built for {height}x{width} images ({pixels} pixels), more than CheckpointLimits.MaxImagePixels ({options.Limits.MaxImagePixels}); raise it through ModelLoadOptions.Limits to load it.");
     }
 
     /// <summary>Refuses the settings a PixelCNN++ baseline does not have.</summary>

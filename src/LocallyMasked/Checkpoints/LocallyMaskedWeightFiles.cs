@@ -37,6 +37,15 @@ internal static class LocallyMaskedWeightFiles
         config = LoadOverrides.Apply(config, options, notes, source);
         var (height, width) = LoadOverrides.Resize(config.Height, config.Width, options, notes, arguments is not null);
         config = config with { Height = height, Width = width };
+        LoadOverrides.CheckImageSize(height, width, options, source);
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"{source}: the configuration it implies is invalid: {e.Message}", e);
+        }
         var orders = arguments?.BuildOrders(config.Height, config.Width, source);
 
         var model = new LocallyMaskedPixelCnn(config, options.Device, options.DType);

@@ -41,4 +41,14 @@ public sealed record ModelLoadOptions
     /// records another size. Null: the file's or the template's size. A training checkpoint's size cannot be changed.
     /// </summary>
     public (int Height, int Width)? ImageSize { get; init; }
+
+    /// <summary>
+    /// Load weights that hold NaN or infinite values. By default such a file is refused with a
+    /// <see cref="CheckpointException"/> that names each tensor (state-dict key) and how many of its values are not
+    /// finite, since its likelihoods and samples would be NaN; the check reads every weight once.
+    /// </summary>
+    public bool AllowNonFiniteWeights { get; init; }
+
+    /// <summary>The limits within which the file is read (pickle size and depth, inflated tensors, image pixels); <see cref="CheckpointLimits.Default"/> unless set.</summary>
+    public CheckpointLimits Limits { get; init; } = CheckpointLimits.Default;
 }

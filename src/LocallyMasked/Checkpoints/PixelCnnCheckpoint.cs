@@ -34,13 +34,17 @@ public static class PixelCnnCheckpoint
     /// <summary>
     /// Reads the model weights of a PyTorch file: the <c>model_state_dict</c> entry of a full checkpoint, or the
     /// file itself when it is a bare state dict; a leading <c>module.</c> is removed from every key. Both the zip
-    /// format (through TorchSharp.PyBridge) and the legacy format of torch &lt; 1.6, in which the published
-    /// checkpoints were written, are read; other entries (optimizer state, arguments, numpy scalars) are skipped.
-    /// The tensors are on the CPU in the file's dtype and belong to the caller.
+    /// format and the legacy format of torch &lt; 1.6, in which the published checkpoints were written, are read by the
+    /// library's own bounded pickle reader (nothing in the file is run); other entries (optimizer state, arguments, numpy
+    /// scalars) are not walked and their tensors' data is not read. Views are read with their offsets and strides. The
+    /// tensors are contiguous, on the CPU in the file's dtype, and belong to the caller. Weights are returned as they are
+    /// (NaN included: the loaders check them).
     /// </summary>
     /// <param name="path">A file written by <c>torch.save</c>.</param>
-    /// <exception cref="CheckpointException">The file is unreadable, truncated or holds no state dict.</exception>
-    public static Dictionary<string, Tensor> ReadPyTorchStateDict(string path) => PyTorchFiles.Read(path, movingAverage: false).Weights;
+    /// <param name="limits">The limits of the reading (pickle size and depth, inflated tensors); <see cref="CheckpointLimits.Default"/> when null.</param>
+    /// <exception cref="CheckpointException">The file is unreadable, truncated, beyond a limit or holds no state dict.</exception>
+    public static Dictionary<string, Tensor> ReadPyTorchStateDict(string path, CheckpointLimits? limits = null) =>
+        PyTorchFiles.Read(path, movingAverage: false, limits).Weights;
 
     /// <summary>Reads a state dict written in TorchSharp's format (<see cref="Save"/> or <c>Module.save</c>).</summary>
     /// <param name="path">The file.</param>
@@ -54,16 +58,20 @@ public static class PixelCnnCheckpoint
 
     /// <summary>
     /// Loads weights of either format into an existing model (converted to its dtype and device). Every key
-    /// and shape is checked before anything is copied.
+    /// and shape is checked, and every weight checked to be finite, before anything is copied.
     /// </summary>
     /// <param name="model">The model (either kind).</param>
     /// <param name="path">A PyTorch or TorchSharp checkpoint.</param>
-    /// <exception cref="CheckpointException">The file is unreadable, or keys are missing, unexpected or mis-shaped (all listed).</exception>
-    public static void Load(IAutoregressiveImageModel model, string path)
+    /// <param name="allowNonFiniteWeights">Load weights that hold NaN or infinite values (refused by default).</param>
+    /// <exception cref="CheckpointException">The file is unreadable, keys are missing, unexpected or mis-shaped (all listed),
+    /// or a weight is not finite (each such tensor named).</exception>
+    public static void Load(IAutoregressiveImageModel model, string path, bool allowNonFiniteWeights = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         using var scope = NewDisposeScope();
-        LoadStateDict(model, ReadStateDict(path), $"'{path}'");
+        var weights = ReadStateDict(path);
+        if (!allowNonFiniteWeights) FiniteWeights.Check(weights, $"'{path}'");
+        LoadStateDict(model, weights, $"'{path}'");
     }
 
     /// <summary>The kind of file <paramref name="path"/> is, from its first bytes.</summary>
@@ -97,14 +105,16 @@ public static class PixelCnnCheckpoint
     /// <see cref="ModelLoadOptions.Normalization"/>, <see cref="ModelLoadOptions.MaxDilation"/> and
     /// <see cref="ModelLoadOptions.ImageSize"/> win over the file and are listed as overrides; the first two do not
     /// apply to a baseline (an error). Nothing is half-loaded: every check runs before the model exists. A baseline's
-    /// <see cref="LoadedModel.Orders"/> is its raster order.
+    /// <see cref="LoadedModel.Orders"/> is its raster order. Every file is read within <see cref="ModelLoadOptions.Limits"/>,
+    /// and weights that are NaN or infinite are refused unless <see cref="ModelLoadOptions.AllowNonFiniteWeights"/>.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="options">Device, dtype, template, weights and overrides; defaults when null.</param>
     /// <returns>The model in evaluation mode, and what the file records about it.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="CheckpointException">A weight file is unreadable, its arguments are unknown or contradict its tensors,
-    /// or its tensors do not fit the model.</exception>
+    /// <exception cref="CheckpointException">A weight file is unreadable, beyond a limit, its arguments are unknown or contradict
+    /// its tensors, or its tensors do not fit the model; a file of any format holds weights that are not finite, or implies an
+    /// image size beyond <see cref="CheckpointLimits.MaxImagePixels"/>.</exception>
     /// <exception cref="InvalidDataException">A training checkpoint is truncated, corrupt, or records a model type or
     /// configuration this library cannot build.</exception>
     public static LoadedModel LoadModel(string path, ModelLoadOptions? options = null)
@@ -117,10 +127,11 @@ public static class PixelCnnCheckpoint
         using var scope = NewDisposeScope();
         var source = $"'{path}'";
         var contents = format == CheckpointFormat.PyTorch
-            ? PyTorchFiles.Read(path, options.MovingAverageWeights)
+            ? PyTorchFiles.Read(path, options.MovingAverageWeights, options.Limits)
             : options.MovingAverageWeights
                 ? throw new CheckpointException($"{source} holds plain weights in TorchSharp's format: it has no moving average of the weights.")
                 : new PyTorchFiles.Contents(TorchSharpFiles.Read(path), null);
+        if (!options.AllowNonFiniteWeights) FiniteWeights.Check(contents.Weights, source);
         var arguments = contents.Arguments is { } recorded ? ReferenceArguments.Parse(recorded, source) : null;
         bool baselineKeys = CheckpointConfigInference.IsBaseline(contents.Weights);
         if (arguments?.Ours is { } ours && ours == baselineKeys)
@@ -146,6 +157,7 @@ public static class PixelCnnCheckpoint
         ArgumentNullException.ThrowIfNull(paths);
         if (paths.Count == 0) throw new ArgumentException("Expected at least one checkpoint.", nameof(paths));
         options ??= new ModelLoadOptions();
+        LoadOverrides.Check(options);
         foreach (var path in paths)
             if (DetectFormat(path) != CheckpointFormat.Training)
                 throw new ArgumentException($"{path}: only training checkpoints of this library can be averaged.", nameof(paths));

@@ -1,4 +1,5 @@
 using System.Collections;
+using LocallyMasked.Checkpoints.Pickles;
 using LocallyMasked.Models;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -6,11 +7,13 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Checkpoints;
 
 /// <summary>
-/// Files written by PyTorch's <c>torch.save</c>, as the authors' code writes them: the zip format (read through
-/// TorchSharp.PyBridge) and the legacy format of torch &lt; 1.6 in which the published checkpoints were written
-/// (<see cref="LegacyPyTorchUnpickler"/>); either a full checkpoint dict (weights under <c>model_state_dict</c>, the
-/// moving average under <c>ema_state_dict</c>, the arguments of their <c>main.py</c> under <c>args</c>) or a bare state
-/// dict (pclucas14/pixel-cnn-pp's files are of this kind), with or without the data-parallel <c>module.</c> prefix.
+/// Files written by PyTorch's <c>torch.save</c>, as the authors' code writes them: the zip format
+/// (<see cref="ZipPyTorchFiles"/>) and the legacy format of torch &lt; 1.6 in which the published checkpoints were written
+/// (<see cref="LegacyPyTorchFiles"/>), both unpickled by <see cref="PickleMachine"/> within <see cref="CheckpointLimits"/>;
+/// either a full checkpoint dict (weights under <c>model_state_dict</c>, the moving average under <c>ema_state_dict</c>,
+/// the arguments of their <c>main.py</c> under <c>args</c>) or a bare state dict (pclucas14/pixel-cnn-pp's files are of
+/// this kind), with or without the data-parallel <c>module.</c> prefix. Only the chosen weights' data is read: the
+/// optimizer state and the other entries are unpickled as inert values and never walked.
 /// </summary>
 internal static class PyTorchFiles
 {
@@ -18,6 +21,32 @@ internal static class PyTorchFiles
     /// <param name="Weights">The model state dict (or the moving average's), keys without a <c>module.</c> prefix.</param>
     /// <param name="Arguments">The <c>args</c> dict of a checkpoint written by the reference code's <c>main.py</c>, or null.</param>
     public sealed record Contents(Dictionary<string, Tensor> Weights, IDictionary? Arguments);
+
+    /// <summary>The tensors chosen from an unpickled file (by state-dict key) and its arguments, before any data is read.</summary>
+    /// <param name="Tensors">The chosen tensors.</param>
+    /// <param name="Arguments">The arguments dict, or null.</param>
+    public sealed record Selection(IReadOnlyList<KeyValuePair<string, TensorReference>> Tensors, IDictionary? Arguments)
+    {
+        /// <summary>The keys of the storages the chosen tensors use.</summary>
+        public HashSet<string> StorageKeys() => Tensors.Select(t => t.Value.Storage.Key).ToHashSet(StringComparer.Ordinal);
+
+        /// <summary>The chosen tensors as new contiguous CPU tensors (the caller's), from the storages' data.</summary>
+        /// <param name="storages">The data of every storage in <see cref="StorageKeys"/>.</param>
+        public Contents Materialize(IReadOnlyDictionary<string, Tensor> storages)
+        {
+            var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            try
+            {
+                foreach (var (key, reference) in Tensors) weights[key] = reference.Materialize(storages[reference.Storage.Key]);
+            }
+            catch
+            {
+                foreach (var t in weights.Values) t.Dispose();
+                throw;
+            }
+            return new Contents(weights, Arguments);
+        }
+    }
 
     /// <summary>Whether a file starts like a PyTorch file (zip, or the legacy format).</summary>
     /// <param name="path">An existing file.</param>
@@ -27,59 +56,49 @@ internal static class PyTorchFiles
         using var stream = File.OpenRead(path);
         Span<byte> start = stackalloc byte[4];
         int read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
-        return IsZip(start[..read]) || LegacyPyTorchUnpickler.LooksLegacy(start[..read]);
+        return ZipPyTorchFiles.IsZip(start[..read]) || LegacyPyTorchFiles.LooksLegacy(start[..read]);
     }
 
     /// <summary>
     /// Reads the weights (<c>model_state_dict</c>, or <c>ema_state_dict</c> when <paramref name="movingAverage"/>) and the
-    /// <c>args</c> entry of a full checkpoint, or a bare state dict; other entries are skipped and their tensors released.
-    /// The tensors are on the CPU in the file's dtype and belong to the caller.
+    /// <c>args</c> entry of a full checkpoint, or a bare state dict. The tensors are contiguous, on the CPU in the file's
+    /// dtype, and belong to the caller.
     /// </summary>
     /// <param name="path">A file written by <c>torch.save</c>.</param>
     /// <param name="movingAverage">Read the moving average instead of the trained weights.</param>
-    /// <exception cref="CheckpointException">The file is unreadable, truncated, holds no state dict, or no moving average when asked for one.</exception>
-    public static Contents Read(string path, bool movingAverage)
+    /// <param name="limits">The limits of the reading; the defaults when null.</param>
+    /// <exception cref="CheckpointException">The file is unreadable, truncated, beyond a limit, holds no state dict, or no moving average when asked for one.</exception>
+    public static Contents Read(string path, bool movingAverage, CheckpointLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        limits ??= CheckpointLimits.Default;
         string weightsKey = movingAverage ? PixelCnnCheckpoint.EmaStateDictKey : PixelCnnCheckpoint.ModelStateDictKey;
-        var (root, full) = ReadRoot(path, weightsKey);
-
-        var weights = root;
-        IDictionary? arguments = null;
-        if (full)
+        Selection Select(object? root) => Choose(root, weightsKey, movingAverage, path);
+        try
         {
-            if (root[weightsKey] is null && movingAverage)
+            using var stream = File.OpenRead(path);
+            Span<byte> start = stackalloc byte[4];
+            int read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+            stream.Seek(0, SeekOrigin.Begin);
+            return LegacyPyTorchFiles.LooksLegacy(start[..read])
+                ? LegacyPyTorchFiles.Read(stream, limits, Select)
+                : ZipPyTorchFiles.Read(stream, limits, Select);
+        }
+        catch (PickleLimitException e)
+        {
+            var (name, value) = e.Limit switch
             {
-                DisposeTensorsExcept(root, new HashSet<Tensor>(ReferenceEqualityComparer.Instance), 0);
-                throw new CheckpointException(
-                    $"'{path}' holds no '{PixelCnnCheckpoint.EmaStateDictKey}' (moving average of the weights); load its trained weights instead.");
-            }
-            weights = root[weightsKey] as Hashtable
-                ?? throw new CheckpointException($"The '{weightsKey}' entry of '{path}' is not a dictionary.");
-            arguments = root[PixelCnnCheckpoint.ArgumentsKey] as IDictionary;
+                PickleLimit.Depth => (nameof(CheckpointLimits.MaxNestingDepth), limits.MaxNestingDepth),
+                PickleLimit.Values => (nameof(CheckpointLimits.MaxPickleValues), limits.MaxPickleValues),
+                _ => (nameof(CheckpointLimits.MaxPickleBytes), limits.MaxPickleBytes),
+            };
+            throw new CheckpointException($"Refused '{path}': {e.Message.TrimEnd('.')}; CheckpointLimits.{name} (now {value}) raises the limit.", e);
         }
-        else if (movingAverage)
+        catch (Exception e) when (e is not (CheckpointException or FileNotFoundException or DirectoryNotFoundException))
         {
-            DisposeTensorsExcept(root, new HashSet<Tensor>(ReferenceEqualityComparer.Instance), 0);
-            throw new CheckpointException($"'{path}' is a bare state dict: it holds no moving average of the weights.");
-        }
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var notTensors = new List<string>();
-        foreach (DictionaryEntry entry in weights)
-        {
-            var key = StateDictFit.WithoutPrefix(entry.Key?.ToString() ?? string.Empty);
-            if (entry.Value is Tensor t) result[key] = t;
-            else notTensors.Add(key);
-        }
-        // Release what the caller does not get (optimizer state of a full checkpoint read by PyBridge).
-        DisposeTensorsExcept(root, new HashSet<Tensor>(result.Values, ReferenceEqualityComparer.Instance), 0);
-        if (notTensors.Count > 0)
-        {
-            foreach (var t in result.Values) t.Dispose();
             throw new CheckpointException(
-                $"'{path}' holds neither a '{PixelCnnCheckpoint.ModelStateDictKey}' entry nor a bare state dict: entries {string.Join(", ", notTensors.Take(10))} are not tensors.");
+                $"Could not read '{path}' as a PyTorch checkpoint (a file written by torch.save): {e.Message}", e);
         }
-        return new Contents(result, arguments);
     }
 
     /// <summary>Writes a state dict readable by <c>torch.load</c> (zip format): a full checkpoint dict with the weights under <c>model_state_dict</c>, or a bare state dict.</summary>
@@ -96,50 +115,52 @@ internal static class PyTorchFiles
         PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
     }
 
-    /// <summary>The file's root dictionary, and whether it is a full checkpoint (it has a <c>model_state_dict</c>).</summary>
-    private static (Hashtable Root, bool Full) ReadRoot(string path, string weightsKey)
+    /// <summary>
+    /// The weights and arguments of an unpickled file: the chosen entry of a full checkpoint dict (one with a
+    /// <c>model_state_dict</c>), or the file itself as a bare state dict. Nothing else is looked at.
+    /// </summary>
+    private static Selection Choose(object? root, string weightsKey, bool movingAverage, string path)
     {
-        try
+        if (root is not PickleDict file)
+            throw new CheckpointException($"'{path}' holds {PickleText.Describe(root)}, not a state dict or a checkpoint dict.");
+        var weights = file;
+        IDictionary? arguments = null;
+        if (file.ContainsKey(PixelCnnCheckpoint.ModelStateDictKey))
         {
-            using var stream = File.OpenRead(path);
-            Span<byte> start = stackalloc byte[4];
-            int read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
-            stream.Seek(0, SeekOrigin.Begin);
-            if (LegacyPyTorchUnpickler.LooksLegacy(start[..read]))
+            if (file.Get(weightsKey) is null && movingAverage)
+                throw new CheckpointException(
+                    $"'{path}' holds no '{PixelCnnCheckpoint.EmaStateDictKey}' (moving average of the weights); load its trained weights instead.");
+            weights = file.Get(weightsKey) as PickleDict
+                ?? throw new CheckpointException($"The '{weightsKey}' entry of '{path}' is not a dictionary.");
+            // Their main.py stores vars(args) (a dict); older files an argparse.Namespace, whose state is that dict.
+            arguments = file.Get(PixelCnnCheckpoint.ArgumentsKey) switch
             {
-                bool isFull = false;
-                // Only the chosen weights' storages are read: a full checkpoint is narrowed to them and its arguments.
-                var part = LegacyPyTorchUnpickler.Read(stream, r =>
-                {
-                    if (r is not Hashtable h || !h.ContainsKey(PixelCnnCheckpoint.ModelStateDictKey)) return r;
-                    isFull = true;
-                    return new Hashtable { [weightsKey] = h[weightsKey], [PixelCnnCheckpoint.ArgumentsKey] = h[PixelCnnCheckpoint.ArgumentsKey] };
-                });
-                return (part as Hashtable ?? throw new InvalidDataException("The file holds no dictionary."), isFull);
+                PickleDict dict => dict,
+                PickleObject { State: PickleDict state } => state,
+                _ => null,
+            };
+        }
+        else if (movingAverage)
+            throw new CheckpointException($"'{path}' is a bare state dict: it holds no moving average of the weights.");
+
+        var tensors = new List<KeyValuePair<string, TensorReference>>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var notTensors = new List<string>();
+        foreach (var (key, value) in weights)
+        {
+            if (key is not string name || value is not TensorReference tensor)
+            {
+                notTensors.Add(key is string s ? PickleText.Quote(s) : PickleText.Describe(key));
+                continue;
             }
-            LegacyPyTorchUnpickler.EnsureInstalled();
-            var root = PyTorchUnpickler.UnpickleStateDict(stream);
-            return (root, root.ContainsKey(PixelCnnCheckpoint.ModelStateDictKey));
+            var withoutPrefix = StateDictFit.WithoutPrefix(name);
+            if (!keys.Add(withoutPrefix))
+                throw new CheckpointException($"'{path}' holds the weight {PickleText.Quote(withoutPrefix)} twice (with and without the '{PixelCnnCheckpoint.DataParallelPrefix}' prefix).");
+            tensors.Add(new(withoutPrefix, tensor));
         }
-        catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not CheckpointException)
-        {
+        if (notTensors.Count > 0)
             throw new CheckpointException(
-                $"Could not read '{path}' as a PyTorch checkpoint (a file written by torch.save): {e.Message}", e);
-        }
+                $"'{path}' holds neither a '{PixelCnnCheckpoint.ModelStateDictKey}' entry nor a bare state dict: entries {string.Join(", ", notTensors.Take(10))} are not tensors.");
+        return new Selection(tensors, arguments);
     }
-
-    private static void DisposeTensorsExcept(object? node, HashSet<Tensor> keep, int depth)
-    {
-        if (depth > 64) return;
-        switch (node)
-        {
-            case Tensor t when !keep.Contains(t): t.Dispose(); break;
-            case Tensor: break;
-            case IDictionary d: foreach (DictionaryEntry e in d) DisposeTensorsExcept(e.Value, keep, depth + 1); break;
-            case IEnumerable e and not string: foreach (var item in e) DisposeTensorsExcept(item, keep, depth + 1); break;
-        }
-    }
-
-    private static bool IsZip(ReadOnlySpan<byte> start) =>
-        start.Length >= 4 && start[0] == 0x50 && start[1] == 0x4b && start[2] == 0x03 && start[3] == 0x04;
 }

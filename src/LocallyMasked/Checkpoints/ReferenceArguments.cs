@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using LocallyMasked.Checkpoints.Pickles;
 using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
@@ -54,21 +55,20 @@ internal sealed record ReferenceArguments
     {
         string Name(string key) => $"{source}: args['{key}']";
         object? Get(string key) => args.Contains(key) ? args[key] : null;
-        T? Number<T>(string key, Func<object, T> convert, string expected) where T : struct
+        // Every conversion of a value refuses it in one line, however it is made (a list that holds itself, a huge integer).
+        int ToInt(string key, object? value, string expected) => value switch
         {
-            var value = Get(key);
-            if (value is null) return null;
-            try
-            {
-                return value is bool ? throw new FormatException() : convert(value);
-            }
-            catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
-            {
-                throw new CheckpointException($"{Name(key)} is {Describe(value)}, expected {expected}.");
-            }
-        }
-        int? Int(string key) => Number(key, v => Convert.ToInt32(v, CultureInfo.InvariantCulture), "an integer");
-        double? Double(string key) => Number(key, v => Convert.ToDouble(v, CultureInfo.InvariantCulture), "a number");
+            long l and >= int.MinValue and <= int.MaxValue => (int)l,
+            _ => throw new CheckpointException($"{Name(key)} {(value is IEnumerable and not string and not IDictionary ? "holds" : "is")} {Describe(value)}, expected {expected}."),
+        };
+        int? Int(string key) => Get(key) is { } value ? ToInt(key, value, "an integer") : null;
+        double? Double(string key) => Get(key) switch
+        {
+            null => null,
+            long l => l,
+            double d => d,
+            var other => throw new CheckpointException($"{Name(key)} is {Describe(other)}, expected a number."),
+        };
         bool? Bool(string key) => Get(key) switch
         {
             null => null,
@@ -85,9 +85,14 @@ internal sealed record ReferenceArguments
         {
             null => null,
             string s => new[] { item(s) },
-            IEnumerable e => e.Cast<object?>().Select(item).ToArray(),
+            IEnumerable e and not IDictionary => e.Cast<object?>().Select(item).ToArray(),
             var other => new[] { item(other) },
         };
+        int Size(string key, object? value)
+        {
+            int size = ToInt(key, value, "positive sizes");
+            return size >= 1 ? size : throw new CheckpointException($"{Name(key)} holds {size}, expected positive sizes.");
+        }
 
         string? normalizationName = Text("normalization");
         FeatureNormalization? normalization = null;
@@ -95,16 +100,15 @@ internal sealed record ReferenceArguments
         {
             if (!Normalizations.TryGetValue(normalizationName, out var known))
                 throw new CheckpointException(
-                    $"{Name("normalization")} is '{normalizationName}', which neither the reference code nor this library knows; expected one of {string.Join(", ", Normalizations.Keys)}.");
+                    $"{Name("normalization")} is {Describe(normalizationName)}, which neither the reference code nor this library knows; expected one of {string.Join(", ", Normalizations.Keys)}.");
             normalization = known;
         }
         var orders = List("order", o => o as string ?? throw new CheckpointException($"{Name("order")} holds {Describe(o)}, expected order names."));
         foreach (var order in orders ?? Array.Empty<string>())
             if (!ReferenceOrders.Names.Contains(order))
                 throw new CheckpointException(
-                    $"{Name("order")} names the order '{order}', which neither the reference code nor this library knows; expected {string.Join(", ", ReferenceOrders.Names)}.");
-        var variants = List("order_variants", v => v is null or bool ? throw new CheckpointException($"{Name("order_variants")} holds {Describe(v)}, expected indices.")
-            : Convert.ToInt32(v, CultureInfo.InvariantCulture));
+                    $"{Name("order")} names the order {Describe(order)}, which neither the reference code nor this library knows; expected {string.Join(", ", ReferenceOrders.Names)}.");
+        var variants = List("order_variants", v => ToInt("order_variants", v, "indices"));
         return new ReferenceArguments
         {
             Normalization = normalization,
@@ -118,9 +122,8 @@ internal sealed record ReferenceArguments
             Bits = Int("n_bits"),
             Binarize = Bool("binarize"),
             Dataset = Text("dataset"),
-            CelebASize = Int("celeba_size"),
-            ResizeSizes = List("resize_sizes", v => v is null or bool ? throw new CheckpointException($"{Name("resize_sizes")} holds {Describe(v)}, expected sizes.")
-                : Convert.ToInt32(v, CultureInfo.InvariantCulture)),
+            CelebASize = Get("celeba_size") is { } celebASize ? Size("celeba_size", celebASize) : null,
+            ResizeSizes = List("resize_sizes", v => Size("resize_sizes", v)),
             Orders = orders,
             RandomizeOrder = Bool("randomize_order") ?? false,
             OrderVariants = variants,
@@ -199,7 +202,7 @@ internal sealed record ReferenceArguments
             var d when d.Contains("mnist", StringComparison.Ordinal) => (1, 28),
             var d when d.Contains("cifar", StringComparison.Ordinal) => (3, 32),
             var d when d.Contains("celebahq", StringComparison.Ordinal) => (3, CelebASize ?? 256),
-            var d => throw new CheckpointException($"{source}: args['dataset'] is '{d}'; the reference code knows mnist, cifar and celebahq."),
+            var d => throw new CheckpointException($"{source}: args['dataset'] is {Describe(d)}; the reference code knows mnist, cifar and celebahq."),
         };
         if (ResizeSizes is { Count: > 0 } sizes && !sizes.Contains(size)) size = sizes[0];
         return (channels, size);
@@ -275,11 +278,6 @@ internal sealed record ReferenceArguments
         return OrderVariants.Select(i => all[i]).ToArray();
     }
 
-    private static string Describe(object? value) => value switch
-    {
-        null => "None",
-        string s => $"'{s}'",
-        IEnumerable e => $"[{string.Join(", ", e.Cast<object?>().Select(Describe))}]",
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? value.GetType().Name,
-    };
+    /// <summary>A value of the file in words, bounded however it nests (a list that holds itself prints in a line).</summary>
+    private static string Describe(object? value) => PickleText.Describe(value);
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Checkpoints.Pickles;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,7 +44,7 @@ internal static class TensorRecords
         {
             string name = reader.ReadString();
             if (!target.TryGetValue(name, out var destination))
-                throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not exist in the target.");
+                throw new InvalidDataException($"{path}: the {what} tensor {PickleText.Quote(name)} does not exist in the target.");
             if (apply)
             {
                 try
@@ -52,7 +53,7 @@ internal static class TensorRecords
                 }
                 catch (ArgumentException e)
                 {
-                    throw new InvalidDataException($"{path}: the {what} tensor '{name}' does not match the target ({e.Message}).", e);
+                    throw new InvalidDataException($"{path}: the {what} tensor {PickleText.Quote(name)} does not match the target ({e.Message}).", e);
                 }
                 continue;
             }
@@ -60,7 +61,7 @@ internal static class TensorRecords
             var (dtype, shape) = ReadHeader(reader, path, what, name);
             if (dtype != destination.dtype || !shape.SequenceEqual(destination.shape))
                 throw new InvalidDataException(
-                    $"{path}: the {what} tensor '{name}' is {dtype} [{string.Join(", ", shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
+                    $"{path}: the {what} tensor {PickleText.Quote(name)} is {dtype} [{string.Join(", ", shape)}]; the target is {destination.dtype} [{string.Join(", ", destination.shape)}].");
             SkipData(reader, dtype, shape);
         }
     }
@@ -144,21 +145,22 @@ internal static class TensorRecords
         }
         catch (Exception e) when (e is EndOfStreamException or OverflowException)
         {
-            throw new InvalidDataException($"{path}: the {what} tensor '{name}' is cut short or has a corrupt size.", e);
+            throw new InvalidDataException($"{path}: the {what} tensor {PickleText.Quote(name)} is cut short or has a corrupt size.", e);
         }
         reader.BaseStream.Position = start;
     }
 
     /// <summary>Unsigned LEB128, the integer encoding of TorchSharp's format.</summary>
     /// <param name="reader">The source.</param>
-    /// <exception cref="InvalidDataException">More than 63 bits.</exception>
+    /// <exception cref="InvalidDataException">More than 63 bits (the value would not be a non-negative long).</exception>
     public static long ReadLeb128(BinaryReader reader)
     {
         long result = 0;
         for (int shift = 0; ; shift += 7)
         {
-            if (shift > 63) throw new InvalidDataException("A corrupt variable-length integer.");
             byte b = reader.ReadByte();
+            // The tenth byte (shift 63) may only end the number with nothing set: bit 63 would make the size negative.
+            if (shift > 63 || (shift == 63 && b != 0)) throw new InvalidDataException("A corrupt variable-length integer (more than 63 bits).");
             result |= (long)(b & 0x7f) << shift;
             if ((b & 0x80) == 0) return result;
         }
@@ -180,7 +182,7 @@ internal static class TensorRecords
         long type = ReadLeb128(reader);
         long rank = ReadLeb128(reader);
         if (type < 0 || type > sbyte.MaxValue || !Enum.IsDefined(typeof(ScalarType), (sbyte)type) || rank < 0 || rank > 64)
-            throw new InvalidDataException($"{path}: the {what} tensor '{name}' has a corrupt header (type {type}, {rank} dimensions).");
+            throw new InvalidDataException($"{path}: the {what} tensor {PickleText.Quote(name)} has a corrupt header (type {type}, {rank} dimensions).");
         var shape = new long[rank];
         for (int i = 0; i < rank; i++) shape[i] = ReadLeb128(reader);
         return ((ScalarType)(sbyte)type, shape);

@@ -1,3 +1,4 @@
+using LocallyMasked.Checkpoints.Pickles;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,7 +33,7 @@ internal static class TorchSharpFiles
                 result[key] = tensor;
                 // A short read inside the tensor data is not reported by TorchSharp: compare the bytes consumed.
                 if (stream.Position - before < tensor.NumberOfElements * tensor.ElementSize)
-                    throw new EndOfStreamException($"The data of '{key}' is cut short.");
+                    throw new EndOfStreamException($"The data of {PickleText.Quote(key)} is cut short.");
             }
             if (stream.Position != stream.Length) throw new InvalidDataException("Trailing bytes after the last tensor.");
         }

@@ -1,5 +1,6 @@
 using LocallyMasked.Models;
 using LocallyMasked.Numerics;
+using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,6 +25,8 @@ internal static class TrainingCheckpointModels
             throw new ArgumentException(
                 $"{path}: a training checkpoint's model is {recorded.Height}x{recorded.Width} and its orders are of that size; ModelLoadOptions.ImageSize applies to weight files only.",
                 nameof(options));
+        LoadOverrides.CheckImageSize(recorded.Height, recorded.Width, options, $"'{path}'");
+        var orders = OrdersOf(metadata, path);
         IImageModelConfig config = recorded;
         if (recorded is PixelCnnConfig lmconv) config = LoadOverrides.Apply(lmconv, options, notes, path);
         else LoadOverrides.CheckBaseline(options, $"'{path}'");
@@ -46,6 +49,7 @@ internal static class TrainingCheckpointModels
                         parameter.copy_(average[name]);
                 foreach (var t in average.Values) t.Dispose();
             }
+            if (!options.AllowNonFiniteWeights) FiniteWeights.Check(module.state_dict(), $"'{path}'");
             if (options.DType is { } dtype && dtype != model.DType) module.to(dtype);
         }
         catch
@@ -54,7 +58,7 @@ internal static class TrainingCheckpointModels
             throw;
         }
         model.Module.eval();
-        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, useAverage, notes);
+        return new LoadedModel(model, CheckpointFormat.Training, orders, metadata, useAverage, notes);
     }
 
     /// <summary>The mean of the trained weights of several checkpoints of one model (in evaluation mode); the orders and metadata are the first file's.</summary>
@@ -65,6 +69,8 @@ internal static class TrainingCheckpointModels
     {
         var metadata = TrainingCheckpointFile.ReadMetadata(paths[0]);
         var (definition, config) = ModelOf(metadata, paths[0]);
+        LoadOverrides.CheckImageSize(config.Height, config.Width, options, $"'{paths[0]}'");
+        var orders = OrdersOf(metadata, paths[0]);
         foreach (var path in paths.Skip(1))
         {
             var (otherDefinition, otherConfig) = ModelOf(TrainingCheckpointFile.ReadMetadata(path), path);
@@ -100,6 +106,7 @@ internal static class TrainingCheckpointModels
                     target.copy_(mean.to(target.dtype).to(target.device));
                 }
             }
+            if (!options.AllowNonFiniteWeights) FiniteWeights.Check(model.Module.state_dict(), $"the mean of {string.Join(", ", paths.Select(p => $"'{p}'"))}");
         }
         catch
         {
@@ -111,7 +118,20 @@ internal static class TrainingCheckpointModels
             foreach (var t in sums.Values) t.Dispose();
         }
         model.Module.eval();
-        return new LoadedModel(model, CheckpointFormat.Training, metadata.Orders(), metadata, false, Array.Empty<ConfigurationNote>());
+        return new LoadedModel(model, CheckpointFormat.Training, orders, metadata, false, Array.Empty<ConfigurationNote>());
+    }
+
+    /// <summary>The orders a training checkpoint records, built before the model; an order that is not one (a size past an int's pixels, a sequence that is no permutation) is refused naming the file.</summary>
+    private static IReadOnlyList<GenerationOrder> OrdersOf(CheckpointMetadata metadata, string path)
+    {
+        try
+        {
+            return metadata.Orders();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint records an invalid order ({e.Message})", e);
+        }
     }
 
     /// <summary>The model and configuration a training checkpoint records, with the file named in a refusal.</summary>

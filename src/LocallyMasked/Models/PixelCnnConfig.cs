@@ -132,6 +132,9 @@ public sealed record PixelCnnConfig : IImageModelConfig
             throw new ArgumentException($"ImageChannels must be 1 or 3, got {ImageChannels}.", nameof(ImageChannels));
         if (Height < 1 || Width < 1)
             throw new ArgumentException($"Height and Width must be at least 1, got {Height}x{Width}.", Height < 1 ? nameof(Height) : nameof(Width));
+        if ((long)ImageChannels * Height * Width > int.MaxValue)
+            throw new ArgumentException(
+                $"A {ImageChannels}x{Height}x{Width} image has {(long)ImageChannels * Height * Width} values; at most {int.MaxValue} are possible.", nameof(Height));
         if (Filters < 2)
             throw new ArgumentException($"Filters must be at least 2 (positional normalization needs two channels), got {Filters}.", nameof(Filters));
         if (ResidualBlocks < 1)

@@ -98,6 +98,9 @@ public sealed record PixelCnnPlusPlusConfig : IImageModelConfig
         if (Width < 4 || Width % 4 != 0)
             throw new ArgumentException(
                 $"Width must be a positive multiple of 4 (the network halves the image twice and doubles it back), got {Width}.", nameof(Width));
+        if ((long)ImageChannels * Height * Width > int.MaxValue)
+            throw new ArgumentException(
+                $"A {ImageChannels}x{Height}x{Width} image has {(long)ImageChannels * Height * Width} values; at most {int.MaxValue} are possible.", nameof(Height));
         if (Filters < 1)
             throw new ArgumentException($"Filters must be at least 1, got {Filters}.", nameof(Filters));
         if (ResidualBlocks < 1)

@@ -49,11 +49,9 @@ public sealed class GenerationOrder : IEquatable<GenerationOrder>
     /// <exception cref="ArgumentException">The sequence is not a permutation of all pixels.</exception>
     public static GenerationOrder FromSequence(int height, int width, IEnumerable<int> sequence)
     {
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "The image height must be at least 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "The image width must be at least 1.");
+        int count = OrderArguments.CheckImageSize(height, width);
         ArgumentNullException.ThrowIfNull(sequence);
 
-        int count = checked(height * width);
         int[] seq = sequence.ToArray();
         if (seq.Length != count)
         {

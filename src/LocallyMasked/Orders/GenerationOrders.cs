@@ -216,9 +216,5 @@ public static class GenerationOrders
     // The construction needs floor division for negative vectors (C#'s / truncates).
     private static int FloorHalf(int v) => (int)Math.Floor(v / 2.0);
 
-    private static void ValidateSize(int height, int width)
-    {
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "The image height must be at least 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "The image width must be at least 1.");
-    }
+    private static void ValidateSize(int height, int width) => OrderArguments.CheckImageSize(height, width);
 }

@@ -34,9 +34,9 @@ public sealed class ImageRegion
     /// <param name="pixels">Pixel indices in <c>[0, height * width)</c>.</param>
     public static ImageRegion FromPixels(int height, int width, IEnumerable<int> pixels)
     {
-        ValidateSize(height, width);
+        int count = OrderArguments.CheckImageSize(height, width);
         ArgumentNullException.ThrowIfNull(pixels);
-        var contains = new bool[height * width];
+        var contains = new bool[count];
         foreach (int p in pixels)
         {
             if ((uint)p >= (uint)contains.Length)
@@ -57,12 +57,14 @@ public sealed class ImageRegion
     /// <param name="boxWidth">The number of columns; at least 1.</param>
     public static ImageRegion Box(int height, int width, int top, int left, int boxHeight, int boxWidth)
     {
-        ValidateSize(height, width);
+        OrderArguments.CheckImageSize(height, width);
         if (boxHeight < 1 || boxWidth < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(boxHeight), $"A box needs at least one row and one column; got {boxHeight}x{boxWidth}.");
+            throw new ArgumentOutOfRangeException(boxHeight < 1 ? nameof(boxHeight) : nameof(boxWidth),
+                $"A box needs at least one row and one column; got {boxHeight}x{boxWidth}.");
         }
-        if (top < 0 || left < 0 || top + boxHeight > height || left + boxWidth > width)
+        // In 64 bits: top + boxHeight must not wrap around to a small (or negative) number and pass the check.
+        if (top < 0 || left < 0 || (long)top + boxHeight > height || (long)left + boxWidth > width)
         {
             throw new ArgumentOutOfRangeException(nameof(top),
                 $"The box at ({top}, {left}) of size {boxHeight}x{boxWidth} does not fit in a {height}x{width} image.");
@@ -115,11 +117,5 @@ public sealed class ImageRegion
     {
         if (size < 2) throw new ArgumentOutOfRangeException(name, size, "Halving a side needs at least 2 pixels.");
         return size / 2;
-    }
-
-    private static void ValidateSize(int height, int width)
-    {
-        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), height, "The image height must be at least 1.");
-        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, "The image width must be at least 1.");
     }
 }

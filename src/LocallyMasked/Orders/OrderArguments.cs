@@ -36,4 +36,24 @@ public static class OrderArguments
             }
         }
     }
+
+    /// <summary>
+    /// Checks an image size as every order and region takes it: at least 1x1, and at most 2^31 - 1 pixels, since a pixel is
+    /// an <see cref="int"/> index <c>row * width + column</c> (checked arithmetic: a size whose product overflows is refused,
+    /// not wrapped).
+    /// </summary>
+    /// <param name="height">The image height.</param>
+    /// <param name="width">The image width.</param>
+    /// <returns>The pixel count, <c>height * width</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A side below 1, or more pixels than an int indexes.</exception>
+    public static int CheckImageSize(int height, int width)
+    {
+        if (height < 1) throw new ArgumentOutOfRangeException(nameof(height), $"The image height must be at least 1, got {height}.");
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), $"The image width must be at least 1, got {width}.");
+        long pixels = (long)height * width;
+        if (pixels > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(height),
+                $"A {height}x{width} image has {pixels} pixels; pixel indices are ints, so at most {int.MaxValue} are possible.");
+        return (int)pixels;
+    }
 }

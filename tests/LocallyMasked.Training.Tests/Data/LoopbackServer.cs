@@ -7,8 +7,9 @@ namespace LocallyMasked.Training.Tests.Data;
 /// <summary>
 /// An HTTP server on 127.0.0.1 inside the test process (System.Net.HttpListener), serving <see cref="Files"/> by name.
 /// Path prefixes change the behaviour: "cut/NAME" announces the full length, sends half and drops the connection;
-/// "stall/NAME" sends half and then waits (until the client gives up or the server is disposed); any other unknown
-/// name is a 404. Every request is counted.
+/// "stall/NAME" sends half and then waits (until the client gives up or the server is disposed); "trickle/NAME" sends
+/// one byte every 100 ms; "redirect/NAME" answers 302 to NAME on this server, "redirect-file/NAME" 302 to
+/// file:///etc/passwd and "redirect-loop/NAME" 302 to itself; any other unknown name is a 404. Every request is counted.
 /// </summary>
 internal sealed class LoopbackServer : IDisposable
 {
@@ -78,11 +79,24 @@ internal sealed class LoopbackServer : IDisposable
     {
         string path = context.Request.Url!.AbsolutePath.TrimStart('/');
         Requests.Enqueue(path);
-        string mode = path.StartsWith("cut/", StringComparison.Ordinal) ? "cut" : path.StartsWith("stall/", StringComparison.Ordinal) ? "stall" : "";
+        string mode = new[] { "cut", "stall", "trickle", "redirect", "redirect-file", "redirect-loop" }
+            .FirstOrDefault(m => path.StartsWith(m + "/", StringComparison.Ordinal)) ?? "";
         string name = mode.Length == 0 ? path : path[(mode.Length + 1)..];
         var response = context.Response;
         try
         {
+            if (mode.StartsWith("redirect", StringComparison.Ordinal))
+            {
+                response.StatusCode = 302;
+                response.RedirectLocation = mode switch
+                {
+                    "redirect-file" => "file:///etc/passwd",
+                    "redirect-loop" => new Uri(BaseUrl, path).AbsoluteUri,
+                    _ => new Uri(BaseUrl, name).AbsoluteUri,
+                };
+                response.Close();
+                return;
+            }
             if (!Files.TryGetValue(name, out var body))
             {
                 response.StatusCode = 404;
@@ -91,6 +105,17 @@ internal sealed class LoopbackServer : IDisposable
             }
             response.ContentType = "application/octet-stream";
             response.ContentLength64 = body.Length;
+            if (mode == "trickle")
+            {
+                for (int i = 0; i < body.Length; i++)
+                {
+                    await response.OutputStream.WriteAsync(body.AsMemory(i, 1), stopping.Token);
+                    await response.OutputStream.FlushAsync(stopping.Token);
+                    await Task.Delay(100, stopping.Token);
+                }
+                response.Close();
+                return;
+            }
             if (mode.Length > 0)
             {
                 await response.OutputStream.WriteAsync(body.AsMemory(0, body.Length / 2));

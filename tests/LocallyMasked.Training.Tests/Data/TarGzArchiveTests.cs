@@ -80,7 +80,7 @@ public sealed class TarGzArchiveTests : IDisposable
         var missing = () => TarGzArchive.Extract(archive, Destination, new[] { new ArchiveEntry("c.bin", 2) });
         missing.Should().Throw<InvalidDataException>().WithMessage("*no entry 'c.bin'*");
         var size = () => TarGzArchive.Extract(archive, Path.Combine(dir, "other"), new[] { new ArchiveEntry("b.bin", 5) });
-        size.Should().Throw<InvalidDataException>().WithMessage("*'b.bin' has 1 bytes, expected 5*");
+        size.Should().Throw<InvalidDataException>().WithMessage("*'b.bin' declares 1 bytes, expected 5*");
         Directory.GetFileSystemEntries(Path.Combine(dir, "other")).Should().BeEmpty();
     }
 }

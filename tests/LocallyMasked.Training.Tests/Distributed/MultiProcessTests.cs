@@ -109,7 +109,7 @@ public class MultiProcessTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void Allgather_returns_every_ranks_value_in_rank_order(int ranks)
+    public void Allgather_returns_every_ranks_values_in_rank_order(int ranks)
     {
         var job = Job(ranks);
         var r = Enumerable.Range(0, ranks).ToArray();
@@ -118,6 +118,8 @@ public class MultiProcessTests
             $"int {string.Join(',', r.Select(k => 7 * k + 1))}",
             $"long {string.Join(',', r.Select(k => (1L << 40) * k + 3))}",
             $"double {string.Join(',', r.Select(k => (k + 0.25).ToString(CultureInfo.InvariantCulture)))}",
+            $"concatenated doubles {r.Sum(ProbeData.GatheredCount)} {Digest(r.SelectMany(k => ProbeData.Doubles(k, ProbeData.GatheredCount(k), ProbeData.Seed)).ToArray())}",
+            $"concatenated floats {r.Sum(ProbeData.GatheredCount)} {Digest(r.SelectMany(k => ProbeData.Floats(k, ProbeData.GatheredCount(k), ProbeData.Seed)).ToArray())}",
         };
         for (int k = 0; k < ranks; k++) job.Lines(k, "allgather").Should().Equal(expected, $"rank {k}");
     }

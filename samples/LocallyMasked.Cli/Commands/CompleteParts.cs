@@ -1,0 +1,83 @@
+using LocallyMasked.Cli.Data;
+using LocallyMasked.Cli.Imaging;
+using LocallyMasked.Cli.ModelFiles;
+using LocallyMasked.Cli.Ranks;
+using LocallyMasked.Models;
+using LocallyMasked.Sampling;
+using LocallyMasked.Training;
+using LocallyMasked.Training.Distributed;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Cli.Commands;
+
+/// <summary>
+/// <c>complete</c> under <c>mpiexec -n N</c>: every rank completes its part of the test images (the batches one process
+/// cuts, each with its seed, so every completion is bitwise one process's) and rank 0 writes the whole run's sheets,
+/// byte for byte one process's.
+/// </summary>
+public static class CompleteParts
+{
+    /// <summary>Whether the program was started by an MPI launcher.</summary>
+    public static bool Applies => MpiLaunch.FromEnvironment().IsLaunched;
+
+    /// <summary>Runs <c>complete</c> on this rank's part (the checks of <see cref="CompleteCommand.Run"/> were made).</summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="terminal">Where the command writes.</param>
+    public static int Run(CompleteSettings settings, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(terminal);
+        using var group = RankGroup.Join();
+        return group.Run(terminal, t => Complete(settings, group, t));
+    }
+
+    private static int Complete(CompleteSettings settings, RankGroup group, Terminal terminal)
+    {
+        string path = settings.Model.Checkpoint;
+        using var threads = settings.Device.ApplyThreads();
+        var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
+        using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
+        var config = model.Configuration;
+        DataChecks.DataFitsModel(loaded.Dataset, config, path);
+        var area = settings.Region.For(config.Height, config.Width);
+        if (settings.OrderIndex >= loaded.Orders.Count)
+            throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
+        var folder = DataSources.FolderOf(settings.Data, loaded.Dataset, terminal);
+        var test = DataChecks.NotEmpty(DataSources.Read(settings.Data, loaded.Dataset, folder, train: false, terminal, config), "test");
+        DataChecks.ImagesFitModel(test, config, path);
+        if (settings.First + (long)settings.Count > test.Count)
+            throw new InputError($"--first {settings.First} --count {settings.Count}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");
+
+        var order = loaded.Orders[settings.OrderIndex];
+        if (model.SupportedOrders is null) order = order.WithRegionLast(area.Pixels);
+        else terminal.Line($"order: raster (a {ModelCatalog.Get(model.Kind).Name} model cannot generate the region last: each region pixel is drawn given the pixels before it in raster order)");
+        var sampler = settings.Sampler.Create(computing, terminal);
+        var encoding = loaded.Dataset.Encoding;
+        var plan = ShardedBatches.Plan(settings.Count, settings.BatchSize, ImageBatches.CompletionsPerSheet);
+        terminal.Line($"{group.Size} MPI ranks complete parts of the {settings.Count} images; rank 0 writes the sheets");
+        string name = $"completions-{settings.Region.FileNamePart}";
+        using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images completed so far");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Each batch travels as (n, 2, C, H, W): the completions and their originals.
+        var (files, done) = ShardedBatches.Run(terminal, "completing", group, group.Shard, plan,
+            new long[] { 2, config.ImageChannels, config.Height, config.Width }, model.DType,
+            batch =>
+            {
+                using var scope = NewDisposeScope();
+                var x = Trainer.EncodeFixed(test, Enumerable.Range(settings.First + batch.First, batch.Count).ToArray(), encoding, model.Device, model.DType, config.Bits);
+                var options = new SamplingOptions { Seed = ImageBatches.SeedOf(settings.Seed, batch.Index), Temperature = settings.Temperature };
+                return stack(new[] { sampler.Complete(x, area, order, options).cpu(), x.cpu() }, 1).MoveToOuterDisposeScope();
+            },
+            (sheet, file) =>
+            {
+                using var scope = NewDisposeScope();
+                PngFile.Write(ImageSheets.Completions(sheet.select(1, 0), sheet.select(1, 1), area), file, scale: 3);
+            },
+            (s, sheets) => ImageBatches.SheetPath(settings.Output, name, s, sheets),
+            (k, sheets) => ImageBatches.SheetPath(settings.Output, $"{name}-part-{group.Rank}-of-{group.Size}", k, sheets),
+            interrupts.Token);
+        terminal.Line($"completions: {done} images in {string.Join(", ", files)} (rows: context, completion, original; {clock.Elapsed.TotalSeconds:F1} s)");
+        return interrupts.ExitCode ?? ExitCodes.Success;
+    }
+}

@@ -1,0 +1,79 @@
+using LocallyMasked.Cli.Commands;
+using LocallyMasked.Cli.Imaging;
+using LocallyMasked.Cli.ModelFiles;
+using LocallyMasked.Cli.Ranks;
+using LocallyMasked.Sampling;
+using LocallyMasked.Training.Distributed;
+using static TorchSharp.torch;
+
+namespace LocallyMasked.Cli.Tests.Sampling;
+
+/// <summary>
+/// <c>sample --shard I/N</c> (issue 25): part I writes the images [start, end) of the whole run, bit for bit (binary
+/// samples are -1 or +1, so equal PNG files are equal images).
+/// </summary>
+public sealed class SampleShardTests : IClassFixture<TinyCheckpoint>, IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("lm-cli-sample-shards-").FullName;
+    private readonly TinyCheckpoint fixture;
+
+    public SampleShardTests(TinyCheckpoint fixture) => this.fixture = fixture;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void Each_part_writes_the_whole_runs_images_of_its_range()
+    {
+        // 10 images in batches of at most 3 (and never across a sheet): batches start at 0, 3, 6 and 9.
+        string threads = get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] Args(string output, params string[] more) =>
+            new[] { "sample", "--checkpoint", fixture.Path, "--count", "10", "--batch-size", "3", "--seed", "5", "--threads", threads, "--output", output }
+                .Concat(more).ToArray();
+        string whole = Path.Combine(dir, "whole"), parts = Path.Combine(dir, "parts");
+        Lmconv.Run(Args(whole)).Code.Should().Be(0);
+        var plan = ShardedBatches.Plan(10, 3, ImageBatches.SamplesPerSheet);
+        plan.Select(b => (b.First, b.Count)).Should().Equal((0, 3), (3, 3), (6, 3), (9, 1));
+        var ranges = new[] { 0, 1 }.Select(i => new Shard(i, 2).RangeOf(plan.Select(b => b.Count).ToArray())).ToArray();
+        ranges.Should().Equal(new ImageRange(0, 6), new ImageRange(6, 4));
+        for (int i = 0; i < 2; i++)
+        {
+            var run = Lmconv.Run(Args(parts, "--shard", $"{i}/2"));
+            run.Code.Should().Be(0, run.Err);
+            run.Out.Should().Contain($"shard {i}/2: {ranges[i]} of 10");
+        }
+
+        // The whole run's images, drawn here as one process draws them: batch b with the seed (5, b).
+        var settings = CliApp.Settings<SampleSettings>(Args(whole));
+        var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, Terminal.Muted);
+        using var model = loaded.Model;
+        var sampler = settings.Sampler.Create(model, Terminal.Muted);
+        using var scope = NewDisposeScope();
+        var images = cat(plan.Select(b => sampler.Sample(loaded.Orders[0], b.Count,
+            new SamplingOptions { Seed = ImageBatches.SeedOf(5, b.Index), Temperature = 1 }).cpu()).ToArray(), 0);
+        byte[] Png(Tensor batch)
+        {
+            string file = Path.Combine(dir, $"reference-{Guid.NewGuid():N}.png");
+            PngFile.Write(ImageSheets.Grid(batch, scale: 1), file, scale: 3);
+            return File.ReadAllBytes(file);
+        }
+
+        File.ReadAllBytes(Path.Combine(whole, "samples.png")).Should().Equal(Png(images), "the reference is the whole run");
+        for (int i = 0; i < 2; i++)
+            File.ReadAllBytes(Path.Combine(parts, $"samples-part-{i}-of-2.png")).Should().Equal(Png(images.narrow(0, ranges[i].Start, ranges[i].Count)),
+                $"part {i} holds the whole run's {ranges[i]}");
+    }
+
+    [Fact]
+    public void A_part_without_images_or_past_the_count_is_one_line()
+    {
+        string output = Path.Combine(dir, "none");
+        // 4 images in one batch of 64: part 1 of 2 starts no batch.
+        var empty = Lmconv.Run("sample", "--checkpoint", fixture.Path, "--count", "4", "--output", output, "--shard", "1/2");
+        empty.Code.Should().Be(ExitCodes.BadInput);
+        empty.ErrLines.Should().ContainSingle().Which.Should().Contain("--shard 1/2").And.Contain("no images");
+        var past = Lmconv.Run("sample", "--checkpoint", fixture.Path, "--output", output, "--shard", "2/2");
+        past.Code.Should().Be(ExitCodes.Usage);
+        past.ErrLines.Should().ContainSingle().Which.Should().Contain("--shard 2/2");
+        Directory.Exists(output).Should().BeFalse();
+    }
+}
