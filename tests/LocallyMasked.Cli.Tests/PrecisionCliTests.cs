@@ -44,9 +44,15 @@ public sealed class PrecisionCliTests : IClassFixture<TinyCheckpoint>, IDisposab
     [InlineData("evaluate")]
     [InlineData("sample")]
     [InlineData("complete")]
+    [InlineData("score")]
     public void APrecisionThatDoesNotExistIsAUsageErrorInOneLine(string command)
     {
-        var args = command == "train" ? new[] { "train", "--precision", "fp16", "--output", P("never") } : new[] { command, "--checkpoint", fixture.Path, "--precision", "fp16" };
+        var args = command switch
+        {
+            "train" => new[] { "train", "--precision", "fp16", "--output", P("never") },
+            "score" => new[] { "score", "--checkpoint", fixture.Path, "--data", dir, "--precision", "fp16" },
+            _ => new[] { command, "--checkpoint", fixture.Path, "--precision", "fp16" },
+        };
         var run = Lmconv.Run(args);
         run.ErrLines.Should().ContainSingle(run.Err);
         run.ErrLines[0].Should().StartWith("lmconv: ").And.Contain("--precision").And.Contain("fp16").And.NotContain("Exception");
@@ -69,10 +75,15 @@ public sealed class PrecisionCliTests : IClassFixture<TinyCheckpoint>, IDisposab
             trainer.Save(path);
         }
 
-        foreach (var command in new[] { "evaluate", "sample", "complete" })
+        foreach (var command in new[] { "evaluate", "score", "sample", "complete" })
         {
             var args = new[] { command, "--checkpoint", path, "--precision", "bf16-mixed" };
-            var run = Lmconv.Run(command == "evaluate" ? args : args.Concat(new[] { "--output", P("never") }).ToArray());
+            var run = Lmconv.Run(command switch
+            {
+                "evaluate" => args,
+                "score" => args.Concat(new[] { "--data", dir }).ToArray(),
+                _ => args.Concat(new[] { "--output", P("never") }).ToArray(),
+            });
             run.ErrLines.Should().ContainSingle(run.Err);
             run.ErrLines[0].Should().Contain("--precision bf16-mixed").And.Contain("Float64").And.NotContain("Exception");
             run.Code.Should().Be(ExitCodes.BadInput, command);

@@ -135,14 +135,18 @@ public sealed class MixedPrecisionConvolutionTests
     /// <summary>The general path and every other path forced (those that do not apply to the mask fall back to another).</summary>
     private static IEnumerable<(string Name, MaskPlan? Plan)> Plans(Tensor mask, int h, int w, int dilation, ScalarType dtype)
     {
-        MaskPlan Make(bool periodic, bool gathered, Func<IReadOnlyList<int>, (int, int, int, int)?>? box = null) =>
-            MaskPlan.Create(mask, h, w, 3, dilation, InChannels, dtype, CPU, box, null, periodic, PlanCosts.CpuTable, gathered, OutChannels, Batch);
+        MaskPlan Make(bool periodic, bool gathered, Func<IReadOnlyList<int>, (int, int, int, int)?>? box = null, long? chunk = null, PlanCosts? costs = null) =>
+            MaskPlan.Create(mask, h, w, 3, dilation, InChannels, dtype, CPU, box, chunk, periodic, costs ?? PlanCosts.CpuTable, gathered, OutChannels, Batch);
 
         yield return ("general", null);
         yield return ("periodic", Make(true, false));
         yield return ("gathered", Make(false, true));
+        yield return ("gathered in chunks", Make(false, true, chunk: 3));
+        yield return ("gathered per pattern", Make(false, true, costs: PlanCosts.CpuTable with { OperationSeconds = 0, ProductHalfFlops = 0 }));
         yield return ("dense box and wide columns", Make(false, false));
+        yield return ("a one-tap box and columns in chunks", Make(false, false, full => full.Count > 0 ? (full[0] / 3, full[0] / 3, full[0] % 3, full[0] % 3) : null, chunk: 1));
         yield return ("wide columns only", Make(false, false, _ => null));
+        yield return ("columns only, in chunks", Make(false, false, _ => null, chunk: 1));
     }
 
     /// <summary>The largest absolute difference relative to the reference's largest magnitude, in float64.</summary>

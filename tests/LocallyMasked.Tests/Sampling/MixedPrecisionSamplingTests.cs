@@ -57,6 +57,29 @@ public sealed class MixedPrecisionSamplingTests
         again.equal(images[0]).all().item<bool>().Should().BeTrue("bf16 sampling repeats for a seed");
     }
 
+    [Theory]
+    [InlineData(LikelihoodKind.Binary, "scurve")]
+    [InlineData(LikelihoodKind.RgbLogisticMixture, "hilbert")]
+    public void TheNaiveSamplerInBFloat16IsTheBFloat16FullPassAtEveryStep(LikelihoodKind head, string orderKind)
+    {
+        // What the test above compares the cached sampler with: the naive sampler's own steps in bf16 (a full pass over
+        // the pixels drawn so far; the pixels not drawn yet are masked out, so the pass over the finished images gives
+        // the same distributions up to the order in which bf16 products of zeros are added).
+        using var scope = NewDisposeScope();
+        var model = CachedSamplerTests.TinyModel(head);
+        model.to(ScalarType.Float32);
+        var order = CachedSamplerTests.OrderOf(orderKind, 8, 8);
+        var view = model.WithPrecision(ComputePrecision.BFloat16Mixed);
+        var steps = new List<Tensor>();
+        var drawn = new NaiveSampler(view).Sample(order, 3,
+            new SamplingOptions { Seed = 5, StepObserver = (_, p) => steps.Add(p.detach().clone().DetachFromDisposeScope()) });
+        using var noGrad = no_grad();
+        var full = view.DistributionParameters(drawn, new[] { order });
+        var atSteps = full.view(3, full.shape[1], -1).index_select(2, tensor(order.Sequence.Select(p => (long)p).ToArray()));
+        var gap = (stack(steps, 2) - atSteps).abs().max().item<float>() / atSteps.abs().max().item<float>();
+        gap.Should().BeLessThan(1e-5f, "the naive sampler's step is the bf16 full pass at that pixel");
+    }
+
     [Fact]
     public void ImageSamplerCreateSamplesAModelViewInItsPrecisionWithEitherSampler()
     {
