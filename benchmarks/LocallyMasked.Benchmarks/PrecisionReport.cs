@@ -16,10 +16,10 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>precision-report --layer [--reps N] | --steps [--steps N] | --fixtures | --sampler --checkpoint FILE [--count N]</c>:
+/// <c>precision-report --layer [--reps N] | --training [--steps N] | --fixtures | --sampler --checkpoint FILE [--count N]</c>:
 /// float32 against bf16-mixed (<see cref="ComputePrecision"/>) in one process. <c>--layer</c>: one 3x3 layer, forward
 /// plus backward, at (16, 160, 32x32) and (32, 64, 28x28), raster / S-curve / Hilbert / random masks, against
-/// weight-masked <c>conv2d</c> in the same precision, the cases interleaved rep by rep (medians, ms). <c>--steps</c>:
+/// weight-masked <c>conv2d</c> in the same precision, the cases interleaved rep by rep (medians, ms). <c>--training</c>:
 /// seconds per <see cref="Trainer.TrainStep"/> of both precisions, their steps interleaved, for the program's default
 /// model, 60 filters / 2 blocks (embedded digits) and an RGB 32x32 model of 80 filters / 2 blocks (random bytes).
 /// <c>--fixtures</c>: how far bf16 moves the NLL of the authors' fixture checkpoints (tests/.../Fidelity), per order and
@@ -36,10 +36,10 @@ internal static class PrecisionReport
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, threads {torch.get_num_threads()}, bf16 units: " +
             $"{BFloat16Support.IsNative(CPU, out var evidence)} ({evidence}), load average {File.ReadAllText("/proc/loadavg").Trim()}");
         if (args.Contains("--layer")) return LayerTable(Value("--reps", 6));
-        if (args.Contains("--steps")) return StepTable(Value("--steps", 8));
+        if (args.Contains("--training")) return StepTable(Value("--steps", 8));
         if (args.Contains("--fixtures")) return FixtureTable();
         if (args.Contains("--sampler")) return SamplerTable(args[Array.IndexOf(args, "--checkpoint") + 1], Value("--count", 8));
-        Console.Error.WriteLine("precision-report: give --layer, --steps, --fixtures or --sampler --checkpoint FILE");
+        Console.Error.WriteLine("precision-report: give --layer, --training, --fixtures or --sampler --checkpoint FILE");
         return 2;
     }
 
