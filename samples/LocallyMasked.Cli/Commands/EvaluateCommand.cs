@@ -129,7 +129,7 @@ public static class EvaluateCommand
         if (regionReport is not null) EvaluationTable.PrintRegion(terminal, regionReport, settings.Region!.Spec, ModelCatalog.Get(model.Kind).Name);
         if (!group.IsRoot || (settings.Json is null && settings.PerImage is null)) return ExitCodes.Success;
 
-        var result = EvaluationResult.Create(report, orders, names, ResultDescriptions.Model(settings.Model, loaded),
+        var result = EvaluationResult.Create(report, orders, names, ResultDescriptions.Model(settings.Model, loaded, computing.Precision),
             ResultDescriptions.Data(loaded.Dataset.Name, folder ?? "embedded digits", "test", test, count, encoding, config.Bits),
             settings.Seed, settings.BatchSize, regionReport, settings.Region?.Spec,
             shard.IsWhole || group.IsDistributed ? null : new ResultShard { Index = shard.Index, Count = shard.Count, First = range.Start, Total = count },

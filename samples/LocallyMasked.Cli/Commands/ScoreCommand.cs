@@ -102,7 +102,7 @@ public static class ScoreCommand
             images.Count, settings.BatchSize, settings.Workers, region: null);
         if (!group.IsRoot) return ExitCodes.Success;
 
-        var result = EvaluationResult.Create(report, orders, Results.ResultDescriptions.OrderNames(model, orders.Count), ResultDescriptions.Model(settings.Model, loaded),
+        var result = EvaluationResult.Create(report, orders, Results.ResultDescriptions.OrderNames(model, orders.Count), ResultDescriptions.Model(settings.Model, loaded, computing.Precision),
             ResultDescriptions.Data(loaded.Dataset.Name, string.Join(" ", settings.Inputs), "files", images, images.Count, encoding, config.Bits),
             seed: 0, settings.BatchSize, files: files.Files, program: ResultFiles.Program);
         var rows = Enumerable.Range(0, result.PerImage.Count);
