@@ -1,6 +1,6 @@
 namespace LocallyMasked.Cli;
 
-/// <summary>The program's exit codes (documented in the README).</summary>
+/// <summary>The program's exit codes (documented in docs/program.md).</summary>
 public static class ExitCodes
 {
     /// <summary>The command did what it was asked.</summary>

@@ -97,7 +97,7 @@ public sealed class BaselineCliTests : IDisposable
 
         var complete = Run("complete", "--checkpoint", checkpoint, "--data", data, "--region", "centre", "--count", "2", "--output", output);
         complete.Code.Should().Be(0, complete.Error);
-        complete.Out.Should().Contain("order: raster (a pixelcnn++ model cannot generate the region last");
+        complete.Out.Should().Contain("order: raster (a pixelcnn++ model cannot generate the missing pixels last");
         File.Exists(Path.Combine(output, "completions-centre.png")).Should().BeTrue();
 
         var average = Run("evaluate", "--checkpoint", checkpoint, "--average", early, "--data", data);

@@ -9,6 +9,7 @@ using SkiaSharp;
 using static TorchSharp.torch;
 using LocallyMasked.Models;
 using LocallyMasked.Checkpoints;
+using LocallyMasked.Training.Pictures;
 
 namespace LocallyMasked.Cli.Tests;
 
@@ -31,11 +32,18 @@ public sealed class CliTests : IDisposable
     {
         var raster = new RgbImage(3, 2, new byte[] { 255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9, 80, 80, 80, 200, 100, 50 });
         string path = Path.Combine(dir, "sub", "x.png");
-        PngFile.Write(raster, path, scale: 4);
+        PngWriter.Write(raster, path, scale: 4);
         Decode(path).Should().Be((12, 8));
         using var bitmap = SKBitmap.Decode(path);
         bitmap.GetPixel(5, 1).Should().Be(new SKColor(0, 255, 0));
         bitmap.GetPixel(11, 7).Should().Be(new SKColor(200, 100, 50));
+        // A grey raster is written as a greyscale PNG (the training package's writer); SkiaSharp reads the same levels.
+        string grey = Path.Combine(dir, "grey.png");
+        PngWriter.Write(new RgbImage(2, 1, new byte[] { 7, 7, 7, 250, 250, 250 }), grey, scale: 3);
+        using var greyBitmap = SKBitmap.Decode(grey);
+        (greyBitmap.Width, greyBitmap.Height).Should().Be((6, 3));
+        greyBitmap.GetPixel(2, 2).Should().Be(new SKColor(7, 7, 7));
+        greyBitmap.GetPixel(3, 0).Should().Be(new SKColor(250, 250, 250));
     }
 
     [Fact]
@@ -122,19 +130,19 @@ public sealed class CliTests : IDisposable
         Decode(Path.Combine(dir, "samples.png")).Should().Be(((1 + 2 * 9) * 3, (1 + 9) * 3));
 
         var (overridden, overrideText, _) = Capture(new[] { "sample", "--checkpoint", path, "--count", "1", "--normalization", "none",
-            "--ema-weights", "--output", dir });
+            "--ema-weights", "--output", dir, "--force" });
         overridden.Should().Be(0);
         overrideText.Should().Contain("override: --normalization none instead of the file's pono").And.Contain("moving average");
 
         foreach (var (variants, message) in new[] { (new[] { "16" }, "0..15"), (new[] { "1", "1" }, "more than once") })
         {
             var (bad, _, error) = Capture(new[] { "sample", "--checkpoint", path, "--count", "1", "--order-variants" }
-                .Concat(variants).Concat(new[] { "--output", dir }).ToArray());
+                .Concat(variants).Concat(new[] { "--output", dir, "--force" }).ToArray());
             bad.Should().Be(1);
             error.Should().Contain("--order-variants").And.Contain(message);
         }
         var (unknown, _, unknownError) = Capture(new[] { "sample", "--checkpoint", Path.Combine(fixtures, "bad_args_unknown_order.pth"),
-            "--count", "1", "--output", dir });
+            "--count", "1", "--output", dir, "--force" });
         unknown.Should().Be(1);
         unknownError.Should().Contain("bad_args_unknown_order.pth").And.Contain("'zigzag'");
     }

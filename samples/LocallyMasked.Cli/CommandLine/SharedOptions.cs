@@ -37,6 +37,12 @@ public sealed class SharedOptions
     /// <summary>--seed: everything a run draws (weights, data order, binarization, orders, dropout, samples) follows it.</summary>
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed: the same command with the same seed gives the same result (on the same machine, with the same --threads).", DefaultValueFactory = _ => TrainingDefaults.Seed };
 
+    /// <summary>--force: replace files of an earlier run that sample and complete would write.</summary>
+    public Option<bool> Force { get; } = new("--force")
+    {
+        Description = "Replace the files of an earlier run in --output (without it, a file this run would write that is already there stops the run before any work).",
+    };
+
     /// <summary>--order: the base order's name.</summary>
     public Option<string> Order { get; } = new("--order") { Description = OrderNames.Description, DefaultValueFactory = _ => OrderChoice.DefaultName };
 

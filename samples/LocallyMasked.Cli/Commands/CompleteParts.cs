@@ -1,19 +1,21 @@
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.ModelFiles;
+using LocallyMasked.Cli.Outputs;
 using LocallyMasked.Cli.Ranks;
-using LocallyMasked.Models;
 using LocallyMasked.Sampling;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Distributed;
+using LocallyMasked.Training.Pictures;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli.Commands;
 
 /// <summary>
 /// <c>complete</c> under <c>mpiexec -n N</c>: every rank completes its part of the test images (the batches one process
-/// cuts, each with its seed, so every completion is bitwise one process's) and rank 0 writes the whole run's sheets,
-/// byte for byte one process's.
+/// cuts, each with its seed, so every completion is bitwise one process's) and rank 0 writes the whole run's sheets and
+/// manifest, byte for byte one process's, after checking that no earlier run's files are there (--force). The region is
+/// --region or the white pixels of --mask; <c>complete --image</c> is not split (<see cref="PictureCompletion"/>).
 /// </summary>
 public static class CompleteParts
 {
@@ -34,13 +36,16 @@ public static class CompleteParts
     private static int Complete(CompleteSettings settings, RankGroup group, Terminal terminal)
     {
         string path = settings.Model.Checkpoint;
+        string name = CompleteCommand.SheetName(settings);
+        // Rank 0 writes the files: it alone checks that no earlier run's are there (an error of rank 0 stops every rank).
+        if (group.IsRoot) CompleteCommand.CheckOutputs(settings, name);
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
         var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
-        var area = settings.Region.For(config.Height, config.Width);
+        var area = settings.Mask is { } mask ? CompleteCommand.TestImageMask(mask, config) : settings.Region.For(config.Height, config.Width);
         if (settings.OrderIndex >= loaded.Orders.Count)
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
         var folder = DataSources.FolderOf(settings.Data, loaded.Dataset, terminal);
@@ -49,14 +54,12 @@ public static class CompleteParts
         if (settings.First + (long)settings.Count > test.Count)
             throw new InputError($"--first {settings.First} --count {settings.Count}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");
 
-        var order = loaded.Orders[settings.OrderIndex];
-        if (model.SupportedOrders is null) order = order.WithRegionLast(area.Pixels);
-        else terminal.Line($"order: raster (a {ModelCatalog.Get(model.Kind).Name} model cannot generate the region last: each region pixel is drawn given the pixels before it in raster order)");
         var sampler = settings.Sampler.Create(computing, terminal);
+        var order = sampler.CompletionOrder(loaded.Orders[settings.OrderIndex], area);
+        terminal.Line(PictureCompletion.OrderLine(model, area));
         var encoding = loaded.Dataset.Encoding;
         var plan = ShardedBatches.Plan(settings.Count, settings.BatchSize, ImageBatches.CompletionsPerSheet);
         terminal.Line($"{group.Size} MPI ranks complete parts of the {settings.Count} images; rank 0 writes the sheets");
-        string name = $"completions-{settings.Region.FileNamePart}";
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images completed so far");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // Each batch travels as (n, 2, C, H, W): the completions and their originals.
@@ -72,12 +75,15 @@ public static class CompleteParts
             (sheet, file) =>
             {
                 using var scope = NewDisposeScope();
-                PngFile.Write(ImageSheets.Completions(sheet.select(1, 0), sheet.select(1, 1), area), file, scale: 3);
+                PngWriter.Write(ImageSheets.Completions(sheet.select(1, 0), sheet.select(1, 1), area), file, scale: 3);
             },
             (s, sheets) => ImageBatches.SheetPath(settings.Output, name, s, sheets),
             (k, sheets) => ImageBatches.SheetPath(settings.Output, $"{name}-part-{group.Rank}-of-{group.Size}", k, sheets),
             interrupts.Token);
-        terminal.Line($"completions: {done} images in {string.Join(", ", files)} (rows: context, completion, original; {clock.Elapsed.TotalSeconds:F1} s)");
+        string manifest = RunManifest.FileName(name);
+        if (group.IsRoot) CompleteCommand.WriteManifest(settings, model, files, done, manifest);
+        terminal.Line($"completions: {done} images in {string.Join(", ", files)} (rows: context, completion, original; files listed in "
+            + $"{Path.Combine(settings.Output, manifest)}; {clock.Elapsed.TotalSeconds:F1} s)");
         return interrupts.ExitCode ?? ExitCodes.Success;
     }
 }

@@ -26,7 +26,7 @@ public sealed record CompleteSettings
     /// <summary>--first: the index of the first test image.</summary>
     public required int First { get; init; }
 
-    /// <summary>--count: how many test images.</summary>
+    /// <summary>--count: how many test images; with --image, how many completions of each picture.</summary>
     public required int Count { get; init; }
 
     /// <summary>--batch-size: images completed together.</summary>
@@ -43,4 +43,13 @@ public sealed record CompleteSettings
 
     /// <summary>--output: the folder of the sheets.</summary>
     public required string Output { get; init; }
+
+    /// <summary>--image: the user's pictures to complete; empty: test images of the data.</summary>
+    public IReadOnlyList<string> Images { get; init; } = Array.Empty<string>();
+
+    /// <summary>--mask: an image whose white pixels are the ones to complete (instead of <see cref="Region"/>); null: the region.</summary>
+    public string? Mask { get; init; }
+
+    /// <summary>--force: replace the files of an earlier run.</summary>
+    public bool Force { get; init; }
 }

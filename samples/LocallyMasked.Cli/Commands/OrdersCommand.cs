@@ -3,6 +3,7 @@ using LocallyMasked.Cli.CommandLine;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.Settings;
 using LocallyMasked.Masks;
+using LocallyMasked.Training.Pictures;
 
 namespace LocallyMasked.Cli.Commands;
 
@@ -48,9 +49,9 @@ public static class OrdersCommand
         for (int i = 0; i < variants.Count; i++)
         {
             string path = Path.Combine(settings.Output, $"{settings.Orders.Name}-{i}-path.png");
-            PngFile.Write(OrderPictures.Path(variants[i]), path);
+            PngWriter.Write(OrderPictures.Path(variants[i]), path);
             string masks = Path.Combine(settings.Output, $"{settings.Orders.Name}-{i}-masks-B.png");
-            PngFile.Write(OrderPictures.Masks(variants[i], 3, 1, MaskType.B), masks, scale: 2);
+            PngWriter.Write(OrderPictures.Masks(variants[i], 3, 1, MaskType.B), masks, scale: 2);
             terminal.Line($"order {i}: {path}, {masks}");
         }
         return ExitCodes.Success;

@@ -3,6 +3,7 @@ using LocallyMasked.Cli.CommandLine;
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.ModelFiles;
+using LocallyMasked.Cli.Outputs;
 
 namespace LocallyMasked.Cli.Commands;
 
@@ -27,7 +28,7 @@ public static class SampleCommand
         var shard = ShardOption.Create("Draw part I of N of the images (I from 0: 0/2 and 1/2), bitwise the images one process draws there, as sheets samples-part-I-of-N; auto takes I (and N) from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (then auto/N).");
         var command = new Command("sample", "Sample images in any order and write them as PNG sheets.") { checkpoint, count, batch, temperature, orderIndex, shard };
         shared.AddDeviceOptions(command);
-        SharedOptions.Add(command, shared.Data.Dataset, shared.Output);
+        SharedOptions.Add(command, shared.Data.Dataset, shared.Output, shared.Force);
         shared.AddOrderOptions(command);
         shared.AddModelFileOptions(command);
         shared.AddSamplingOptions(command);
@@ -44,6 +45,7 @@ public static class SampleCommand
             Sampler = shared.SamplerOf(result),
             Seed = result.GetValue(shared.Seed),
             Output = result.GetValue(shared.Output)!,
+            Force = result.GetValue(shared.Force),
             Shard = ShardOption.Of(result, shard),
         }, Run, terminal);
     }
@@ -60,6 +62,9 @@ public static class SampleCommand
         Checks.WritableFolder(settings.Output, "--output");
         // A part of the images (--shard, or this rank's under mpiexec): SampleParts draws it.
         if (SampleParts.Applies(settings)) return SampleParts.Run(settings, terminal);
+        const string name = SheetName;
+        string manifest = RunManifest.FileName(name);
+        CheckOutputs(settings, name, ImageBatches.SheetCount(settings.Count, ImageBatches.SamplesPerSheet));
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
@@ -70,8 +75,43 @@ public static class SampleCommand
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images drawn so far");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (sheets, drawn) = ImageBatches.Sample(terminal, settings.Sampler.Create(computing, terminal), loaded.Orders[settings.OrderIndex], settings.Count,
-            settings.BatchSize, settings.Seed, settings.Temperature, settings.Output, "samples", interrupts.Token);
-        terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s)");
+            settings.BatchSize, settings.Seed, settings.Temperature, settings.Output, name, interrupts.Token);
+        WriteManifest(settings, model, ManifestFile.Sheets(sheets, drawn, ImageBatches.SamplesPerSheet), manifest);
+        terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s); files listed in {Path.Combine(settings.Output, manifest)}");
         return interrupts.ExitCode ?? ExitCodes.Success;
+    }
+
+    /// <summary>The base name of the sheets and the manifest: samples.png (samples-001.png ...), samples.json.</summary>
+    public const string SheetName = "samples";
+
+    /// <summary>
+    /// Stops before any work, in one line, when a sheet named <paramref name="name"/> of <paramref name="sheets"/> or its
+    /// manifest is in the output folder already (an earlier run's, or the samples.png that train wrote), unless --force.
+    /// </summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="name">The sheets' base name.</param>
+    /// <param name="sheets">How many sheets the run writes.</param>
+    public static void CheckOutputs(SampleSettings settings, string name, int sheets)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string manifest = RunManifest.FileName(name);
+        OutputFiles.CheckFree(settings.Output, file => file == manifest || ImageBatches.IsSheetName(file, name, sheets), settings.Force);
+    }
+
+    /// <summary>Writes the manifest of a run's sheets (<paramref name="shard"/>: the part a --shard run drew).</summary>
+    /// <param name="settings">The settings.</param>
+    /// <param name="model">The model that drew them.</param>
+    /// <param name="files">The sheets written.</param>
+    /// <param name="manifest">The manifest's file name.</param>
+    /// <param name="shard">The part of the run, or null for the whole run.</param>
+    public static void WriteManifest(SampleSettings settings, LocallyMasked.Models.IAutoregressiveImageModel model, IReadOnlyList<ManifestFile> files,
+        string manifest, ManifestShard? shard = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(model);
+        string? orderName = model.SupportedOrders is null ? settings.Orders.Given ? settings.Orders.Name : null : "raster";
+        var written = new RunManifest("sample", settings.Model.Checkpoint, settings.Seed, new ManifestOrder(settings.OrderIndex, orderName), files) { Shard = shard };
+        Directory.CreateDirectory(settings.Output);
+        written.Write(Path.Combine(settings.Output, manifest));
     }
 }

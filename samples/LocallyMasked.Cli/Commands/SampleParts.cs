@@ -1,17 +1,20 @@
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Imaging;
 using LocallyMasked.Cli.ModelFiles;
+using LocallyMasked.Cli.Outputs;
 using LocallyMasked.Cli.Ranks;
 using LocallyMasked.Sampling;
 using LocallyMasked.Training.Distributed;
+using LocallyMasked.Training.Pictures;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli.Commands;
 
 /// <summary>
 /// <c>sample</c> split into parts: <c>--shard I/N</c> draws the images [start, end) of the whole run that part I takes
-/// (bitwise the images one process draws there) and writes them as sheets named samples-part-I-of-N; under
-/// <c>mpiexec -n N</c> every rank draws its part and rank 0 writes the whole run's sheets, byte for byte one process's.
+/// (bitwise the images one process draws there) and writes them as sheets named samples-part-I-of-N with a manifest of
+/// its own; under <c>mpiexec -n N</c> every rank draws its part and rank 0 writes the whole run's sheets and manifest,
+/// byte for byte one process's. The process that writes checks first that no earlier run's files are there (--force).
 /// </summary>
 public static class SampleParts
 {
@@ -37,9 +40,23 @@ public static class SampleParts
         return group.Run(terminal, t => Sample(settings, group.IsDistributed ? group.Shard : shard, group, t));
     }
 
+    /// <summary>The base name of part I of N's sheets and manifest: samples-part-I-of-N.</summary>
+    /// <param name="shard">The part.</param>
+    public static string PartName(Shard shard)
+    {
+        ArgumentNullException.ThrowIfNull(shard);
+        return $"{SampleCommand.SheetName}-part-{shard.Index}-of-{shard.Count}";
+    }
+
     private static int Sample(SampleSettings settings, Shard shard, RankGroup group, Terminal terminal)
     {
         string path = settings.Model.Checkpoint;
+        var plan = ShardedBatches.Plan(settings.Count, settings.BatchSize, ImageBatches.SamplesPerSheet);
+        // Under MPI rank 0 writes the whole run's files, and its manifest is one process's; a part of a job array writes
+        // its own sheets and a manifest of its own (samples-part-I-of-N.json) that says which images they are.
+        string name = group.IsDistributed ? SampleCommand.SheetName : PartName(shard);
+        int sheets = group.IsDistributed ? ImageBatches.SheetCount(settings.Count, ImageBatches.SamplesPerSheet) : ShardedBatches.PartSheets(plan, shard).Count;
+        if (group.IsRoot) SampleCommand.CheckOutputs(settings, name, sheets);
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
@@ -50,7 +67,6 @@ public static class SampleParts
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
         var order = loaded.Orders[settings.OrderIndex];
         var sampler = settings.Sampler.Create(computing, terminal);
-        var plan = ShardedBatches.Plan(settings.Count, settings.BatchSize, ImageBatches.SamplesPerSheet);
         var range = shard.RangeOf(plan.Select(b => b.Count).ToArray());
         if (group.IsDistributed) terminal.Line($"{group.Size} MPI ranks draw parts of the {settings.Count} images; rank 0 writes the sheets");
         else if (range.Count == 0)
@@ -70,12 +86,32 @@ public static class SampleParts
             (sheet, file) =>
             {
                 using var scope = NewDisposeScope();
-                PngFile.Write(ImageSheets.Grid(sheet, scale: 1), file, scale: 3);
+                PngWriter.Write(ImageSheets.Grid(sheet, scale: 1), file, scale: 3);
             },
-            (s, sheets) => ImageBatches.SheetPath(settings.Output, "samples", s, sheets),
-            (k, sheets) => ImageBatches.SheetPath(settings.Output, $"samples-part-{shard.Index}-of-{shard.Count}", k, sheets),
+            (s, sheets) => ImageBatches.SheetPath(settings.Output, SampleCommand.SheetName, s, sheets),
+            (k, sheets) => ImageBatches.SheetPath(settings.Output, PartName(shard), k, sheets),
             interrupts.Token);
-        terminal.Line($"samples: {images} images in {string.Join(", ", files)} ({clock.Elapsed.TotalSeconds:F1} s)");
+        string manifest = RunManifest.FileName(name);
+        if (group.IsDistributed)
+        {
+            if (group.IsRoot) SampleCommand.WriteManifest(settings, model, ManifestFile.Sheets(files, images, ImageBatches.SamplesPerSheet), manifest);
+        }
+        else
+        {
+            // The part's sheets hold its images of each of the run's sheets, filled in turn.
+            var capacities = ShardedBatches.PartSheets(plan, shard);
+            var entries = new List<ManifestFile>();
+            int left = images;
+            for (int k = 0; k < files.Count; k++)
+            {
+                int n = Math.Min(capacities[k].Images, left);
+                entries.Add(new ManifestFile(Path.GetFileName(files[k]), ManifestFile.Sheet, n, capacities[k].First));
+                left -= n;
+            }
+            SampleCommand.WriteManifest(settings, model, entries, manifest, new ManifestShard(shard.Index, shard.Count, range.Start, range.Count));
+        }
+        string listed = group.IsRoot ? $"; files listed in {Path.Combine(settings.Output, manifest)}" : "";
+        terminal.Line($"samples: {images} images in {string.Join(", ", files)} ({clock.Elapsed.TotalSeconds:F1} s){listed}");
         return interrupts.ExitCode ?? ExitCodes.Success;
     }
 }

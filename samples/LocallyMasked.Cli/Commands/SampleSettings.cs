@@ -36,6 +36,9 @@ public sealed record SampleSettings
     /// <summary>--seed: the images drawn.</summary>
     public required ulong Seed { get; init; }
 
+    /// <summary>--force: replace the files of an earlier run.</summary>
+    public bool Force { get; init; }
+
     /// <summary>--output: the folder of the sheets.</summary>
     public required string Output { get; init; }
 

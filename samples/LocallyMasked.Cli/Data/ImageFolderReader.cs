@@ -185,7 +185,7 @@ public static class ImageFolderReader
     }
 
     /// <summary>Decodes a file as unpremultiplied RGBA, or throws <see cref="InvalidDataException"/> with the reason.</summary>
-    private static SKBitmap Load(string path)
+    internal static SKBitmap Load(string path)
     {
         var info = new FileInfo(path);
         if (info.Length == 0) throw new InvalidDataException("empty file");

@@ -1,6 +1,7 @@
 using LocallyMasked.Orders;
 using LocallyMasked.Sampling;
 using static TorchSharp.torch;
+using LocallyMasked.Training.Pictures;
 
 namespace LocallyMasked.Cli.Imaging;
 
@@ -37,6 +38,28 @@ public static class ImageBatches
     public static string SheetPath(string folder, string name, int index, int sheets) =>
         Path.Combine(folder, sheets <= 1 ? $"{name}.png" : $"{name}-{(index + 1).ToString($"D{Math.Max(3, sheets.ToString().Length)}")}.png");
 
+    /// <summary>Whether <paramref name="fileName"/> is one of the names <see cref="SheetPath"/> gives <paramref name="sheets"/> sheets.</summary>
+    /// <param name="fileName">A file name (no folder).</param>
+    /// <param name="name">The sheets' base name.</param>
+    /// <param name="sheets">How many sheets the command writes.</param>
+    public static bool IsSheetName(string fileName, string name, int sheets)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        ArgumentNullException.ThrowIfNull(name);
+        if (sheets <= 1) return fileName == $"{name}.png";
+        int digits = Math.Max(3, sheets.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        string prefix = $"{name}-";
+        if (!fileName.StartsWith(prefix, StringComparison.Ordinal) || !fileName.EndsWith(".png", StringComparison.Ordinal)) return false;
+        var number = fileName.AsSpan(prefix.Length, fileName.Length - prefix.Length - 4);
+        return number.Length == digits && int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index)
+            && index >= 1 && index <= sheets;
+    }
+
+    /// <summary>How many sheets <paramref name="count"/> images fill at <paramref name="perSheet"/> a sheet.</summary>
+    /// <param name="count">The images.</param>
+    /// <param name="perSheet">Images per sheet.</param>
+    public static int SheetCount(int count, int perSheet) => (int)(((long)count + perSheet - 1) / perSheet);
+
     /// <summary>Samples <paramref name="count"/> images in batches and writes them as sheets of at most <see cref="SamplesPerSheet"/>.</summary>
     /// <param name="terminal">For progress.</param>
     /// <param name="sampler">The sampler.</param>
@@ -56,7 +79,7 @@ public static class ImageBatches
         ArgumentNullException.ThrowIfNull(terminal);
         ArgumentNullException.ThrowIfNull(sampler);
         ArgumentNullException.ThrowIfNull(order);
-        int sheets = (count + SamplesPerSheet - 1) / SamplesPerSheet;
+        int sheets = SheetCount(count, SamplesPerSheet);
         long pixels = order.PixelCount;
         var written = new List<string>();
         int done = 0;
@@ -74,13 +97,13 @@ public static class ImageBatches
                     {
                         Seed = SeedOf(seed, batch),
                         Temperature = temperature,
-                        StepObserver = (_, _) => line.Report((long)before * pixels + (long)++steps * n, $"{before + n * steps / pixels}/{count} images"),
+                        StepObserver = (_, _) => Step(line, before, n, count, ++steps, pixels),
                     };
                     using (var scope = NewDisposeScope())
                         pending.Add(sampler.Sample(order, n, options).cpu().MoveToOuterDisposeScope());
                     done += n;
                     inSheet += n;
-                    line.Report((long)done * pixels, $"{done}/{count} images");
+                    line.Report((long)done * pixels, BatchProgress.After(done, count));
                     if (inSheet == SamplesPerSheet || done == count)
                     {
                         written.Add(WriteGrid(pending, SheetPath(folder, name, written.Count, sheets), scale));
@@ -123,7 +146,7 @@ public static class ImageBatches
         ArgumentNullException.ThrowIfNull(sampler);
         ArgumentNullException.ThrowIfNull(originals);
         ArgumentNullException.ThrowIfNull(region);
-        int sheets = (count + CompletionsPerSheet - 1) / CompletionsPerSheet;
+        int sheets = SheetCount(count, CompletionsPerSheet);
         long pixels = region.Pixels.Count;
         var written = new List<string>();
         int done = 0;
@@ -137,7 +160,7 @@ public static class ImageBatches
                 using var scope = NewDisposeScope();
                 var sheet = ImageSheets.Completions(cat(completed, 0), cat(context, 0), region);
                 string path = SheetPath(folder, name, written.Count, sheets);
-                PngFile.Write(sheet, path, scale: 3);
+                PngWriter.Write(sheet, path, scale: 3);
                 written.Add(path);
                 foreach (var t in completed.Concat(context)) t.Dispose();
                 completed.Clear();
@@ -154,7 +177,7 @@ public static class ImageBatches
                     {
                         Seed = SeedOf(seed, batch),
                         Temperature = temperature,
-                        StepObserver = (_, _) => line.Report((long)before * pixels + (long)++steps * n, $"{before}/{count} images"),
+                        StepObserver = (_, _) => Step(line, before, n, count, ++steps, pixels),
                     };
                     using (var scope = NewDisposeScope())
                     {
@@ -164,7 +187,7 @@ public static class ImageBatches
                     }
                     done += n;
                     inSheet += n;
-                    line.Report((long)done * pixels, $"{done}/{count} images");
+                    line.Report((long)done * pixels, BatchProgress.After(done, count));
                     if (inSheet == CompletionsPerSheet || done == count) Flush();
                 }
                 if (completed.Count > 0) Flush();
@@ -177,10 +200,19 @@ public static class ImageBatches
         return (written, done);
     }
 
+    /// <summary>
+    /// Reports a step of a batch; the batch's last step is left to the report after the batch, which says how many images
+    /// are finished (a step that completes the work would otherwise end the progress with the batch's text).
+    /// </summary>
+    private static void Step(Terminal.ProgressLine line, int before, int batch, int count, int step, long pixels)
+    {
+        if (step < pixels) line.Report(BatchProgress.Done(before, batch, step, pixels), BatchProgress.During(before, batch, count, step, pixels));
+    }
+
     private static string WriteGrid(List<Tensor> pending, string path, int scale)
     {
         using (var scope = NewDisposeScope())
-            PngFile.Write(ImageSheets.Grid(cat(pending, 0), scale: 1), path, scale);
+            PngWriter.Write(ImageSheets.Grid(cat(pending, 0), scale: 1), path, scale);
         foreach (var t in pending) t.Dispose();
         pending.Clear();
         return path;

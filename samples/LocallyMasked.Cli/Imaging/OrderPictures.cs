@@ -1,5 +1,6 @@
 using LocallyMasked.Masks;
 using LocallyMasked.Orders;
+using LocallyMasked.Training.Pictures;
 
 namespace LocallyMasked.Cli.Imaging;
 

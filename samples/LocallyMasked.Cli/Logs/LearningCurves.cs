@@ -33,6 +33,28 @@ public static class LearningCurves
         }
     }
 
+    /// <summary>
+    /// The y axis' range: from the lowest value to the highest after the first tenth of the steps (the first steps' loss is
+    /// several times the rest, and would flatten the useful range into a line), with a margin of 5% of the range on
+    /// each side. Values above it are drawn off the plot, and the title says how high they go.
+    /// </summary>
+    /// <param name="steps">The steps of the training points, ascending.</param>
+    /// <param name="train">The running training loss at those steps.</param>
+    /// <param name="test">The test evaluations (all of them count).</param>
+    /// <returns>The bottom and top of the axis, and the first step whose value counts for the top.</returns>
+    public static (double Bottom, double Top, double FromStep) YRange(IReadOnlyList<double> steps, IReadOnlyList<double> train, IReadOnlyList<double> test)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        if (train.Count == 0 || steps.Count != train.Count) throw new ArgumentException("Expected one training value per step, at least one.", nameof(train));
+        double from = steps[0] + (steps[^1] - steps[0]) / 10;
+        var kept = train.Where((_, i) => steps[i] >= from).Concat(test).ToArray();
+        double low = train.Concat(test).Min(), high = kept.Max();
+        double margin = high > low ? (high - low) * 0.05 : Math.Max(1e-3, Math.Abs(high) * 0.05);
+        return (low - margin, high + margin, from);
+    }
+
     /// <summary>Writes the plot of <paramref name="csvPath"/> to <paramref name="pngPath"/>.</summary>
     /// <param name="csvPath">A metrics.csv written by <see cref="TrainingLog"/>.</param>
     /// <param name="pngPath">The PNG to write.</param>
@@ -80,7 +102,12 @@ public static class LearningCurves
             testLine.MarkerSize = 7;
             testLine.LineWidth = 1;
         }
-        plot.Title("Learning curves");
+        var (bottom, top, from) = YRange(xs, ys, testYs);
+        plot.Axes.SetLimitsY(bottom, top);
+        double highest = ys.Concat(testYs).Max();
+        plot.Title(highest > top
+            ? $"Learning curves (y axis fitted from step {from:0} on; the first steps reach {highest:0.#})"
+            : "Learning curves");
         plot.XLabel("step");
         plot.YLabel(bitsPerDimension ? "bits per dimension" : "nats per image");
         plot.ShowLegend(Alignment.UpperRight);

@@ -49,6 +49,30 @@ public static class ShardedBatches
         return batches;
     }
 
+    /// <summary>A sheet of a part: the whole run's index of its first image, and its images.</summary>
+    /// <param name="First">The run's index of the sheet's first image.</param>
+    /// <param name="Images">The images on it.</param>
+    public sealed record PartSheet(int First, int Images);
+
+    /// <summary>
+    /// The sheets <see cref="Run"/> writes for part <paramref name="shard"/> of <paramref name="plan"/> without MPI, in
+    /// order: one for each of the run's sheets that the part has images of.
+    /// </summary>
+    /// <param name="plan">The whole run's batches.</param>
+    /// <param name="shard">The part.</param>
+    public static IReadOnlyList<PartSheet> PartSheets(IReadOnlyList<Batch> plan, Shard shard)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(shard);
+        return Mine(plan, shard).GroupBy(b => b.Sheet).Select(g => new PartSheet(g.First().First, g.Sum(b => b.Count))).ToArray();
+    }
+
+    private static Batch[] Mine(IReadOnlyList<Batch> plan, Shard shard)
+    {
+        var range = shard.RangeOf(plan.Select(b => b.Count).ToArray());
+        return plan.Where(b => b.First >= range.Start && b.First < range.End).ToArray();
+    }
+
     /// <summary>
     /// Draws this process's part of <paramref name="plan"/> and writes sheets: without MPI, a sheet of the part's images
     /// of each of the run's sheets as soon as it is complete (<paramref name="partSheetPath"/>); under MPI, after every
@@ -81,7 +105,7 @@ public static class ShardedBatches
         var sizes = plan.Select(b => b.Count).ToArray();
         var ranges = Enumerable.Range(0, shard.Count).Select(s => new Shard(s, shard.Count).RangeOf(sizes)).ToArray();
         var range = ranges[shard.Index];
-        var mine = plan.Where(b => b.First >= range.Start && b.First < range.End).ToArray();
+        var mine = Mine(plan, shard);
         int sheets = plan.Count == 0 ? 0 : plan[^1].Sheet + 1;
         var partSheets = mine.Select(b => b.Sheet).Distinct().ToArray();
         var kept = new SortedDictionary<int, List<Tensor>>();

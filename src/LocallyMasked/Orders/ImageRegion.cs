@@ -1,3 +1,6 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace LocallyMasked.Orders;
 
 /// <summary>
@@ -44,6 +47,38 @@ public sealed class ImageRegion
                 throw new ArgumentException($"Pixel {p} is outside [0, {contains.Length}) for a {height}x{width} image.", nameof(pixels));
             }
             contains[p] = true;
+        }
+        return new ImageRegion(height, width, contains);
+    }
+
+    /// <summary>
+    /// A region from a pixel mask: the pixels where <paramref name="missing"/> is true (or 1), such as the missing pixels of
+    /// a picture to complete. Any set of pixels is allowed, not only boxes; an empty one too (check
+    /// <see cref="Pixels"/> where that matters).
+    /// </summary>
+    /// <param name="missing">An (H, W) tensor, on any device: bool, or numbers that are all 0 or 1.</param>
+    /// <exception cref="ArgumentException">Not two-dimensional, an empty side, or a value other than 0 and 1 (named, with where it is).</exception>
+    public static ImageRegion FromMask(Tensor missing)
+    {
+        ArgumentNullException.ThrowIfNull(missing);
+        if (missing.dim() != 2 || missing.shape[0] < 1 || missing.shape[1] < 1)
+            throw new ArgumentException($"Expected a mask of shape (H, W) with H, W >= 1, got ({string.Join(", ", missing.shape)}).", nameof(missing));
+        if (missing.is_complex())
+            throw new ArgumentException($"Expected a bool mask or 0/1 values, got {missing.dtype}.", nameof(missing));
+        if ((long)missing.shape[0] * missing.shape[1] > int.MaxValue)
+            throw new ArgumentException($"A {missing.shape[0]}x{missing.shape[1]} mask has more pixels than an image index holds.", nameof(missing));
+        int height = (int)missing.shape[0], width = (int)missing.shape[1];
+        double[] values;
+        using (NewDisposeScope())
+            values = missing.detach().to(CPU).to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
+        var contains = new bool[values.Length];
+        for (int p = 0; p < values.Length; p++)
+        {
+            double v = values[p];
+            if (v != 0 && v != 1)
+                throw new ArgumentException(
+                    $"The mask holds {v} at row {p / width}, column {p % width}; expected true/false or 1 (missing) and 0 (observed).", nameof(missing));
+            contains[p] = v == 1;
         }
         return new ImageRegion(height, width, contains);
     }

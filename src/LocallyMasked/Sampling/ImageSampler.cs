@@ -109,6 +109,56 @@ public abstract class ImageSampler
         return Generate(orders, images, region, options ?? new SamplingOptions());
     }
 
+    /// <summary>
+    /// Completes the pixels that <paramref name="missing"/> marks, any set of them, given every other pixel: a model that
+    /// takes any order generates them last, in the order they take in <paramref name="order"/> (the order
+    /// <see cref="CompletionOrder"/> gives), so that each missing pixel sees every observed one. A raster-only model
+    /// (PixelCNN++) generates them in its raster order, each given the pixels before it. A mask of only missing pixels
+    /// samples whole images (the images <see cref="Sample(GenerationOrder, int, SamplingOptions?)"/> draws with the same seed).
+    /// </summary>
+    /// <param name="images">Images (N, C, H, W) in [-1, 1]; values at the missing pixels are ignored.</param>
+    /// <param name="missing">The pixels to generate: an (H, W) tensor of the model's size, bool or 0/1 (1: missing), on any device.</param>
+    /// <param name="order">The base order, one the model supports.</param>
+    /// <param name="options">Temperature, seed, step observer; defaults when null.</param>
+    /// <returns>Completed images (N, C, H, W): observed pixels unchanged, the missing ones sampled.</returns>
+    /// <exception cref="ArgumentException">A mask that is not (H, W) of the model's size, holds a value other than 0 and 1, or marks
+    /// no pixel as missing; images or an order that do not fit the model.</exception>
+    public Tensor Complete(Tensor images, Tensor missing, GenerationOrder order, SamplingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(missing);
+        ArgumentNullException.ThrowIfNull(order);
+        var region = ImageRegion.FromMask(missing);
+        var config = Model.Configuration;
+        if (region.Height != config.Height || region.Width != config.Width)
+            throw new ArgumentException(
+                $"The mask is {region.Height}x{region.Width}, the model's images {config.Height}x{config.Width}.", nameof(missing));
+        if (region.Pixels.Count == 0)
+            throw new ArgumentException("The mask marks no pixel as missing: there is nothing to complete.", nameof(missing));
+        return Complete(images, region, CompletionOrder(order, region), options);
+    }
+
+    /// <summary>
+    /// The order in which <see cref="Complete(Tensor, Tensor, GenerationOrder, SamplingOptions?)"/> generates a region:
+    /// for a model that takes any order, <paramref name="order"/> with the region's pixels moved to its end
+    /// (<see cref="GenerationOrder.WithRegionLast"/>: every pixel outside the region comes before every pixel in it); for a
+    /// model restricted to some orders, <paramref name="order"/> itself (the region's pixels see only the pixels before
+    /// them), as the region likelihoods do.
+    /// </summary>
+    /// <param name="order">The base order, of the model's size and supported by it.</param>
+    /// <param name="region">The region to generate, of the model's size.</param>
+    /// <exception cref="ArgumentException">An order or region of another size, or an order the model does not support.</exception>
+    public GenerationOrder CompletionOrder(GenerationOrder order, ImageRegion region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        ModelInputs.CheckOrder(Model, order, nameof(order));
+        var config = Model.Configuration;
+        if (region.Height != config.Height || region.Width != config.Width)
+            throw new ArgumentException(
+                $"The region is for {region.Height}x{region.Width} images, the model for {config.Height}x{config.Width}.", nameof(region));
+        return Model.SupportedOrders is null ? order.WithRegionLast(region.Pixels) : order;
+    }
+
     private Tensor Generate(IReadOnlyList<GenerationOrder> orders, Tensor? images, ImageRegion? region, SamplingOptions options)
     {
         if (!(options.Temperature > 0) || double.IsInfinity(options.Temperature))

@@ -74,10 +74,51 @@ public sealed class MpiCommandTests : IClassFixture<TinyCheckpoint>, IDisposable
         completed.Code.Should().Be(0, completed.ToString());
 
         Directory.GetFiles(two).Select(Path.GetFileName).Should().BeEquivalentTo(Directory.GetFiles(one).Select(Path.GetFileName));
-        foreach (var name in new[] { "samples.png", "completions-top.png" })
+        // Rank 0 writes the sheets and the manifest (issue 26) of the whole run, byte for byte one process's.
+        foreach (var name in new[] { "samples.png", "completions-top.png", "samples.json", "completions-top.json" })
             System.IO.File.ReadAllBytes(Path.Combine(two, name)).Should().Equal(System.IO.File.ReadAllBytes(Path.Combine(one, name)), name);
         Count(sampled.Out, "samples: 7 images").Should().Be(1, "rank 1 prints nothing");
         Count(completed.Out, "completions: 5 images").Should().Be(1);
+
+        // A second run into the same folder is refused by rank 0 in one line (beside MPICH's line on the abort), before
+        // any work, and every rank stops.
+        var again = MpiLmconv.Run(2, Sample(two));
+        again.Code.Should().Be(ExitCodes.BadInput, again.ToString());
+        again.ErrLines.Where(l => l.StartsWith("lmconv: ", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Should().Contain("rank 0 of 2").And.Contain("samples.png").And.Contain("--force");
+        var forced = MpiLmconv.Run(2, Sample(two).Append("--force").ToArray());
+        forced.Code.Should().Be(0, forced.ToString());
+        System.IO.File.ReadAllBytes(Path.Combine(two, "samples.json")).Should().Equal(System.IO.File.ReadAllBytes(Path.Combine(one, "samples.json")));
+    }
+
+    [Fact]
+    public void Two_ranks_complete_a_mask_on_test_images_and_own_pictures_as_one_process_does()
+    {
+        // A mask on test images splits over the ranks; --image is completed by rank 0 alone, which says so.
+        string mask = ImageFiles.GreyPng(File("hole.png"), 28, 28, (x, y) => (x - 14) * (x - 14) + (y - 12) * (y - 12) < 30 ? (byte)255 : (byte)0);
+        string picture = ImageFiles.GreyPng(File("mine.png"), 28, 28, (x, y) => (byte)(x * 9 + y));
+        string[] Tests(string output) =>
+            new[] { "complete", "--checkpoint", fixture.Path, "--count", "3", "--batch-size", "2", "--mask", mask, "--output", output, "--threads", "1" };
+        string[] Pictures(string output) =>
+            new[] { "complete", "--checkpoint", fixture.Path, "--image", picture, "--mask", mask, "--count", "3", "--batch-size", "2", "--output", output, "--threads", "1" };
+        string one = File("one"), two = File("two"), ownOne = File("own-one"), ownTwo = File("own-two");
+        Lmconv.Run(Tests(one)).Code.Should().Be(0);
+        Lmconv.Run(Pictures(ownOne)).Code.Should().Be(0);
+        var tests = MpiLmconv.Run(2, Tests(two));
+        tests.Code.Should().Be(0, tests.ToString());
+        var pictures = MpiLmconv.Run(2, Pictures(ownTwo));
+        pictures.Code.Should().Be(0, pictures.ToString());
+        pictures.Out.Should().Contain("rank 0 completes the pictures alone");
+        Count(pictures.Out, "completions: 3 of 3").Should().Be(1, "rank 1 prints nothing");
+
+        foreach (var (a, b) in new[] { (one, two), (ownOne, ownTwo) })
+        {
+            var names = Directory.GetFiles(a).Select(Path.GetFileName).ToArray();
+            Directory.GetFiles(b).Select(Path.GetFileName).Should().BeEquivalentTo(names);
+            names.Should().Contain("completions-hole.json");
+            foreach (var name in names)
+                System.IO.File.ReadAllBytes(Path.Combine(b, name!)).Should().Equal(System.IO.File.ReadAllBytes(Path.Combine(a, name!)), name);
+        }
     }
 
     [Fact]

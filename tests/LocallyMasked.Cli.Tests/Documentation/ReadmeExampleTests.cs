@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli.Tests.Documentation;
 
-/// <summary>The README's usage example, line for line, at a size that runs in seconds.</summary>
+/// <summary>The usage examples of the README and docs/library.md, line for line, at a size that runs in seconds.</summary>
 public class ReadmeExampleTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using LocallyMasked.Cli.ModelFiles;
 using LocallyMasked.Cli.Ranks;
 using LocallyMasked.Sampling;
 using LocallyMasked.Training.Distributed;
+using LocallyMasked.Training.Pictures;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli.Tests.Sampling;
@@ -53,7 +54,7 @@ public sealed class SampleShardTests : IClassFixture<TinyCheckpoint>, IDisposabl
         byte[] Png(Tensor batch)
         {
             string file = Path.Combine(dir, $"reference-{Guid.NewGuid():N}.png");
-            PngFile.Write(ImageSheets.Grid(batch, scale: 1), file, scale: 3);
+            PngWriter.Write(ImageSheets.Grid(batch, scale: 1), file, scale: 3);
             return File.ReadAllBytes(file);
         }
 
@@ -61,6 +62,66 @@ public sealed class SampleShardTests : IClassFixture<TinyCheckpoint>, IDisposabl
         for (int i = 0; i < 2; i++)
             File.ReadAllBytes(Path.Combine(parts, $"samples-part-{i}-of-2.png")).Should().Equal(Png(images.narrow(0, ranges[i].Start, ranges[i].Count)),
                 $"part {i} holds the whole run's {ranges[i]}");
+    }
+
+    [Fact]
+    public void Each_part_writes_a_manifest_of_its_own_files_and_replaces_them_only_with_force()
+    {
+        string parts = Path.Combine(dir, "parts");
+        string[] Args(int part, params string[] more) =>
+            new[] { "sample", "--checkpoint", fixture.Path, "--count", "10", "--batch-size", "3", "--seed", "5", "--output", parts, "--shard", $"{part}/2" }
+                .Concat(more).ToArray();
+        // The two parts of 10 images in batches of 3: images 0-5 and 6-9 (the test above).
+        foreach (var (part, first, images) in new[] { (0, 0, 6), (1, 6, 4) })
+        {
+            var run = Lmconv.Run(Args(part));
+            run.Code.Should().Be(0, run.Err);
+            string manifest = Path.Combine(parts, $"samples-part-{part}-of-2.json");
+            run.Out.Should().Contain($"files listed in {manifest}");
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(manifest));
+            var root = json.RootElement;
+            root.GetProperty("command").GetString().Should().Be("sample");
+            var shard = root.GetProperty("shard");
+            (shard.GetProperty("index").GetInt32(), shard.GetProperty("count").GetInt32(), shard.GetProperty("first").GetInt32(), shard.GetProperty("images").GetInt32())
+                .Should().Be((part, 2, first, images));
+            var file = root.GetProperty("files").EnumerateArray().Should().ContainSingle().Subject;
+            (file.GetProperty("path").GetString(), file.GetProperty("kind").GetString(), file.GetProperty("images").GetInt32(), file.GetProperty("first").GetInt32())
+                .Should().Be(($"samples-part-{part}-of-2.png", "sheet", images, first));
+        }
+        Directory.GetFiles(parts).Select(Path.GetFileName).Should().BeEquivalentTo(
+            "samples-part-0-of-2.png", "samples-part-0-of-2.json", "samples-part-1-of-2.png", "samples-part-1-of-2.json");
+
+        var before = File.ReadAllBytes(Path.Combine(parts, "samples-part-0-of-2.png"));
+        var again = Lmconv.Run(Args(0));
+        again.Code.Should().Be(ExitCodes.BadInput);
+        again.ErrLines.Should().ContainSingle().Which.Should().Contain("samples-part-0-of-2").And.Contain("--force");
+        File.ReadAllBytes(Path.Combine(parts, "samples-part-0-of-2.png")).Should().Equal(before, "a refused part writes nothing");
+        Lmconv.Run(Args(0, "--force")).Code.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_parts_sheets_hold_its_images_of_each_of_the_runs_sheets()
+    {
+        // 23 images in batches of at most 3 on sheets of 4: parts cut at batches, sheets at every fourth image.
+        var plan = ShardedBatches.Plan(23, 3, 4);
+        for (int count = 1; count <= 4; count++)
+        {
+            var covered = new List<int>();
+            for (int index = 0; index < count; index++)
+            {
+                var shard = new Shard(index, count);
+                var range = shard.RangeOf(plan.Select(b => b.Count).ToArray());
+                var sheets = ShardedBatches.PartSheets(plan, shard);
+                sheets.Sum(s => s.Images).Should().Be(range.Count);
+                foreach (var sheet in sheets)
+                {
+                    (sheet.First / 4).Should().Be((sheet.First + sheet.Images - 1) / 4, "a part's sheet holds images of one of the run's sheets");
+                    covered.AddRange(Enumerable.Range(sheet.First, sheet.Images));
+                }
+                sheets.Select(s => s.First / 4).Should().OnlyHaveUniqueItems().And.BeInAscendingOrder();
+            }
+            covered.Should().Equal(Enumerable.Range(0, 23), $"the {count} parts' sheets hold every image once, in order");
+        }
     }
 
     [Fact]

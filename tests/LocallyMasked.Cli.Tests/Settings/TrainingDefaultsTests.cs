@@ -56,4 +56,35 @@ public class TrainingDefaultsTests
         Documentation("LocallyMasked", "T:LocallyMasked.Models.PixelCnnConfig")!.Value.Should().Contain("lmconv train");
         Documentation("LocallyMasked", "P:LocallyMasked.Models.PixelCnnPlusPlusConfig.Dropout")!.Value.Should().Contain("lmconv train");
     }
+
+    [Fact]
+    public void Sampling_and_completion_defaults_equal_the_librarys()
+    {
+        var library = new LocallyMasked.Sampling.SamplingOptions();
+        var sample = CliApp.Settings<SampleSettings>("sample", "--checkpoint", "m.ckpt");
+        var complete = CliApp.Settings<CompleteSettings>("complete", "--checkpoint", "m.ckpt");
+        var pictures = CliApp.Settings<CompleteSettings>("complete", "--checkpoint", "m.ckpt", "--image", "a.png", "--mask", "m.png");
+        foreach (var temperature in new[] { sample.Temperature, complete.Temperature, pictures.Temperature })
+            temperature.Should().Be(library.Temperature, "--temperature 1 is the library's: the model's own distribution");
+        // The order: the model's first order (the library's completion takes the order it is given, with the missing pixels moved last).
+        new[] { sample.OrderIndex, complete.OrderIndex, pictures.OrderIndex }.Should().OnlyContain(i => i == 0);
+        pictures.Count.Should().Be(1, "--image completes each picture once unless --count says more");
+    }
+
+    [Fact]
+    public void Evaluation_defaults_equal_the_librarys()
+    {
+        // LikelihoodEvaluation.Evaluate's optional parameters: images (0: all) and batchSize (image x order pairs per pass).
+        var parameters = typeof(LocallyMasked.Training.Evaluation.LikelihoodEvaluation).GetMethods()
+            .Where(m => m.Name == "Evaluate").SelectMany(m => m.GetParameters()).Where(p => p.HasDefaultValue).ToArray();
+        var batchSizes = parameters.Where(p => p.Name == "batchSize").Select(p => (int)p.DefaultValue!).Distinct().ToArray();
+        var images = parameters.Where(p => p.Name == "images").Select(p => (int)p.DefaultValue!).Distinct().ToArray();
+        batchSizes.Should().ContainSingle();
+        images.Should().ContainSingle();
+        var evaluate = CliApp.Settings<EvaluateSettings>("evaluate", "--checkpoint", "m.ckpt");
+        var score = CliApp.Settings<ScoreSettings>("score", "--checkpoint", "m.ckpt", "--data", "pictures");
+        evaluate.BatchSize.Should().Be(batchSizes[0]);
+        score.BatchSize.Should().Be(batchSizes[0]);
+        evaluate.Images.Should().Be(images[0], "0: every test image, in both");
+    }
 }

@@ -2,9 +2,12 @@ using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LocallyMasked.Cli.Imaging;
+namespace LocallyMasked.Training.Pictures;
 
-/// <summary>Lays out batches of images as pictures: sample grids and completion sheets.</summary>
+/// <summary>
+/// Lays out batches of images in [-1, 1] as pictures: sample grids, completion sheets of test images (context,
+/// completion and original in rows) and of pictures (a row each); write them with <see cref="PngWriter"/>.
+/// </summary>
 public static class ImageSheets
 {
     /// <summary>The colour between tiles.</summary>
@@ -62,6 +65,34 @@ public static class ImageSheets
         return Layout(tiles, 3, n, scale, gap);
     }
 
+    /// <summary>
+    /// A sheet of pictures, one row each: the context (the missing pixels painted <see cref="Hidden"/>), the completions,
+    /// and the original; rows with fewer completions leave their places empty.
+    /// </summary>
+    /// <param name="rows">Per picture: the original (C, H, W) in [-1, 1] and its completions, each (C, H, W).</param>
+    /// <param name="region">The missing pixels.</param>
+    /// <param name="scale">Block size per image pixel.</param>
+    /// <param name="gap">Pixels between tiles.</param>
+    public static RgbImage PictureRows(IReadOnlyList<(Tensor Original, IReadOnlyList<Tensor> Completions)> rows, ImageRegion region, int scale = 1, int gap = 1)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(region);
+        if (rows.Count == 0) throw new ArgumentException("Expected at least one row.", nameof(rows));
+        int columns = 2 + rows.Max(r => r.Completions.Count);
+        var tiles = new List<RgbImage?>();
+        foreach (var (original, completions) in rows)
+        {
+            var picture = RgbImage.FromTensor(original);
+            if (picture.Width != region.Width || picture.Height != region.Height)
+                throw new ArgumentException($"Expected pictures of {region.Height}x{region.Width}, got {picture.Height}x{picture.Width}.", nameof(rows));
+            tiles.Add(Context(picture, region));
+            tiles.AddRange(completions.Select(RgbImage.FromTensor));
+            tiles.AddRange(Enumerable.Repeat<RgbImage?>(null, columns - 2 - completions.Count));
+            tiles.Add(picture);
+        }
+        return Layout(tiles, rows.Count, columns, scale, gap);
+    }
+
     private static RgbImage Context(RgbImage original, ImageRegion region)
     {
         var canvas = new RasterCanvas(original.Width, original.Height, (0, 0, 0));
@@ -76,14 +107,16 @@ public static class ImageSheets
         return RgbImage.FromTensor(image);
     }
 
-    private static RgbImage Layout(IReadOnlyList<RgbImage> tiles, int rows, int columns, int scale, int gap)
+    /// <summary>Lays tiles out row by row; a null tile leaves its place in the gap colour.</summary>
+    private static RgbImage Layout(IReadOnlyList<RgbImage?> tiles, int rows, int columns, int scale, int gap)
     {
         if (scale <= 0) throw new ArgumentException($"Expected a positive scale, got {scale}.", nameof(scale));
         if (gap < 0) throw new ArgumentException($"Expected a non-negative gap, got {gap}.", nameof(gap));
-        int tw = tiles[0].Width * scale, th = tiles[0].Height * scale;
+        var first = tiles.First(t => t is not null)!;
+        int tw = first.Width * scale, th = first.Height * scale;
         var canvas = new RasterCanvas(gap + columns * (tw + gap), gap + rows * (th + gap), Gap);
         for (int i = 0; i < tiles.Count; i++)
-            canvas.Draw(tiles[i], gap + i % columns * (tw + gap), gap + i / columns * (th + gap), scale);
+            if (tiles[i] is { } tile) canvas.Draw(tile, gap + i % columns * (tw + gap), gap + i / columns * (th + gap), scale);
         return canvas.ToImage();
     }
 

@@ -2,12 +2,11 @@ using LocallyMasked.Training.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LocallyMasked.Cli.Imaging;
+namespace LocallyMasked.Training.Pictures;
 
 /// <summary>
-/// An immutable 8-bit RGB raster (row-major, 3 bytes per pixel). The library composes pictures as rasters and leaves
-/// the encoding (PNG through SkiaSharp) to the application, so that the library itself carries no native drawing
-/// dependency.
+/// An immutable 8-bit RGB raster (row-major, 3 bytes per pixel): what <see cref="ImageSheets"/> composes and
+/// <see cref="PngWriter"/> writes.
 /// </summary>
 public sealed class RgbImage
 {

@@ -1,4 +1,4 @@
-namespace LocallyMasked.Cli.Imaging;
+namespace LocallyMasked.Training.Pictures;
 
 /// <summary>A mutable RGB canvas used to compose sheets of images before freezing them into an <see cref="RgbImage"/>.</summary>
 public sealed class RasterCanvas
