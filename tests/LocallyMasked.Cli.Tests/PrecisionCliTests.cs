@@ -88,6 +88,14 @@ public sealed class PrecisionCliTests : IClassFixture<TinyCheckpoint>, IDisposab
             run.ErrLines[0].Should().Contain("--precision bf16-mixed").And.Contain("Float64").And.NotContain("Exception");
             run.Code.Should().Be(ExitCodes.BadInput, command);
         }
+
+        // complete's own pictures (--image, --mask) go through the same check.
+        string picture = ImageFiles.GreyPng(P("picture.png"), 28, 28, (x, y) => (byte)(x * 9));
+        string mask = ImageFiles.GreyPng(P("mask.png"), 28, 28, (x, y) => y > 20 ? (byte)255 : (byte)0);
+        var own = Lmconv.Run("complete", "--checkpoint", path, "--image", picture, "--mask", mask, "--precision", "bf16-mixed", "--output", P("never"));
+        own.ErrLines.Should().ContainSingle(own.Err);
+        own.ErrLines[0].Should().Contain("--precision bf16-mixed").And.Contain("Float64");
+        own.Code.Should().Be(ExitCodes.BadInput);
         Directory.Exists(P("never")).Should().BeFalse();
     }
 
@@ -120,6 +128,11 @@ public sealed class PrecisionCliTests : IClassFixture<TinyCheckpoint>, IDisposab
         sample.Code.Should().Be(0, sample.Err);
         var complete = Lmconv.Run("complete", "--checkpoint", checkpoint, "--count", "1", "--precision", "bf16-mixed", "--output", P("completions"));
         complete.Code.Should().Be(0, complete.Err);
+        string picture = ImageFiles.GreyPng(P("picture.png"), 28, 28, (x, y) => (byte)(x * 9));
+        string mask = ImageFiles.GreyPng(P("mask.png"), 28, 28, (x, y) => y > 20 ? (byte)255 : (byte)0);
+        var own = Lmconv.Run("complete", "--checkpoint", checkpoint, "--image", picture, "--mask", mask, "--count", "1", "--precision", "bf16-mixed",
+            "--output", P("pictures"));
+        own.Code.Should().Be(0, own.Err);
     }
 
     private static string Stored(string checkpoint) => CheckpointMetadata.Read(checkpoint).Options!["Precision"]!.GetValue<string>();
