@@ -41,11 +41,12 @@ public static class PixelCnnTraining
     /// <param name="train">Training images.</param>
     /// <param name="test">Test images for periodic evaluation, or null.</param>
     /// <param name="options">Settings.</param>
+    /// <param name="group">The processes that train the model together (see <see cref="Trainer"/>'s constructor); null: this process alone.</param>
     /// <exception cref="ArgumentException">The images do not fit the model, the encoding not its likelihood, an order is one
     /// the model does not support (named), or the options' precision does not fit the model (a mixed precision for a model
     /// that is not float32, or a model view in another precision).</exception>
     public static Trainer CreateTrainer(IAutoregressiveImageModel model, IReadOnlyList<GenerationOrder> orders, ImageDataset train,
-        ImageDataset? test, TrainerOptions options)
+        ImageDataset? test, TrainerOptions options, IDataParallelGroup? group = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
@@ -69,7 +70,7 @@ public static class PixelCnnTraining
         // Signed inputs are quantized to the model's bit depth.
         var definition = ModelCatalog.Get(model.Kind);
         return new Trainer(model.Module, Objective(computing), orders, train, test, options with { Bits = config.Bits },
-            definition.WriteConfiguration(config), definition.TypeName);
+            definition.WriteConfiguration(config), definition.TypeName, group);
     }
 
     /// <summary>A trainer for the PixelCNN++ baseline: its order set is its raster order (<see cref="PixelCnnPlusPlus.Order"/>).</summary>
@@ -77,9 +78,10 @@ public static class PixelCnnTraining
     /// <param name="train">Training images.</param>
     /// <param name="test">Test images for periodic evaluation, or null.</param>
     /// <param name="options">Settings (the order sampling is irrelevant: there is one order).</param>
-    public static Trainer CreateTrainer(PixelCnnPlusPlus model, ImageDataset train, ImageDataset? test, TrainerOptions options)
+    /// <param name="group">The processes that train the model together; null: this process alone.</param>
+    public static Trainer CreateTrainer(PixelCnnPlusPlus model, ImageDataset train, ImageDataset? test, TrainerOptions options, IDataParallelGroup? group = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return CreateTrainer(model, model.SupportedOrders, train, test, options);
+        return CreateTrainer(model, model.SupportedOrders, train, test, options, group);
     }
 }

@@ -17,7 +17,9 @@ public sealed partial class Trainer
 
     /// <summary>
     /// Restores the state saved by <see cref="Save(string)"/> into this trainer (built with the same model shape and
-    /// orders), so that training continues exactly where it stopped.
+    /// orders), so that training continues exactly where it stopped. In a group of several processes every process reads
+    /// the checkpoint (at the same path, on a shared file system or a copy on each machine) and they check that they
+    /// read the same state (a collective).
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
     public void Resume(string path)
@@ -33,6 +35,7 @@ public sealed partial class Trainer
         });
         Step = metadata.Step;
         recent.Clear();
+        RequireSameState(path);
     }
 
     /// <summary>The metadata a checkpoint of the current state holds.</summary>

@@ -21,6 +21,8 @@ namespace LocallyMasked.Training;
 /// A step whose loss or gradient is not finite throws <see cref="TrainingDivergedException"/> before the update, so the
 /// model, the optimizer and the average keep the state of the last good step.
 /// One dispose scope per step: tensors made by a step die with it.
+/// Several processes train one model together through an <see cref="IDataParallelGroup"/>: each computes its slice of
+/// every batch, and the group's sums make every process's update the one of the whole batch (Trainer.DataParallel.cs).
 /// </summary>
 public sealed partial class Trainer : IDisposable
 {
@@ -34,6 +36,7 @@ public sealed partial class Trainer : IDisposable
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> parameters;
     private readonly WeightAverage? average;
     private readonly ShardWorkers? workers;
+    private readonly IDataParallelGroup group;
     private readonly Queue<double> recent = new();
     private readonly Device device;
     private readonly string modelType;
@@ -51,6 +54,12 @@ public sealed partial class Trainer : IDisposable
     /// <param name="modelConfiguration">The model's configuration as JSON, stored in checkpoints so that the model can be rebuilt.</param>
     /// <param name="modelType">The model's type as checkpoints record it (<c>ModelDefinition.TypeName</c> of the model catalog); null
     /// records the module's .NET type name.</param>
+    /// <param name="group">The processes that train this model together (each computes its slice of every batch); null or
+    /// <see cref="SingleProcessGroup.Instance"/>: this process alone. With several processes the constructor is a
+    /// collective: it checks that every process has the same settings, orders, model and data, and gives every process
+    /// process 0's weights.</param>
+    /// <exception cref="ArgumentException">A setting is out of range, the data do not fit, or (with a group) the processes
+    /// disagree or the batch has fewer images than the group has shards.</exception>
     public Trainer(
         Module model,
         NegativeLogLikelihood objective,
@@ -59,7 +68,8 @@ public sealed partial class Trainer : IDisposable
         ImageDataset? test,
         TrainerOptions options,
         string modelConfiguration = "",
-        string? modelType = null)
+        string? modelType = null,
+        IDataParallelGroup? group = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(objective);
@@ -84,6 +94,8 @@ public sealed partial class Trainer : IDisposable
         device = parameters[0].device;
         dtype = parameters[0].dtype;
         options.Precision.CheckParameters(dtype, nameof(options));
+        this.group = group ?? SingleProcessGroup.Instance;
+        if (this.group.Size > 1) JoinGroup();
         optimizer = optim.Adam(parameters, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2);
         if (options.EmaDecay is { } decay) average = new WeightAverage(model, decay);
         if (options.Workers > 1) workers = new ShardWorkers(options.Workers, Math.Max(1, get_num_threads() / options.Workers));
@@ -139,7 +151,10 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>Runs one training step and returns its loss (mean negative log-likelihood, nats per image).</summary>
     /// <exception cref="TrainingDivergedException">The loss or the gradient is NaN or infinite; nothing was updated.</exception>
-    public double TrainStep()
+    public double TrainStep() => TrainStep(stopRequested: false);
+
+    /// <summary>One training step; in a group, the processes also learn whether any asks to stop after it (<see cref="stopAgreed"/>).</summary>
+    private double TrainStep(bool stopRequested)
     {
         long step = Step;
         var indices = BatchIndices(step);
@@ -157,7 +172,11 @@ public sealed partial class Trainer : IDisposable
                 model.train();
                 var inputs = Encode(train, indices, random);
                 var orders = TrainingDraws.Orders(Orders, Options.OrderSampling, indices.Length, random);
-                if (workers is null)
+                if (group.Size > 1)
+                {
+                    loss = DataParallelBackward(inputs, orders, step, indices, stopRequested);
+                }
+                else if (workers is null)
                 {
                     using var dropout = TrainingDraws.Dropout(Options.Seed, step, 0);
                     var losses = CheckedLosses(objective(inputs, orders, dropout), indices.Length);
@@ -192,7 +211,9 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>
     /// Trains until <see cref="Step"/> reaches <paramref name="targetStep"/>, reporting after every step and running
-    /// periodic test evaluations; stops early (after a whole step) when <paramref name="cancellation"/> fires.
+    /// periodic test evaluations; stops early (after a whole step) when <paramref name="cancellation"/> fires, and then sets
+    /// <see cref="Stopped"/>. In a group of several processes a request on any process stops every process after the same
+    /// step: the one during which some process saw its request (the processes agree in every step).
     /// </summary>
     /// <param name="targetStep">The step to stop at.</param>
     /// <param name="progress">Receives a report after every step, or null.</param>
@@ -203,10 +224,17 @@ public sealed partial class Trainer : IDisposable
         var losses = new List<double>();
         var clock = Stopwatch.StartNew();
         double dims = train.ImageSize * Math.Log(2);
-        while (Step < targetStep && !cancellation.IsCancellationRequested)
+        Stopped = false;
+        while (Step < targetStep)
         {
+            bool requested = cancellation.IsCancellationRequested;
+            if (requested && group.Size == 1)
+            {
+                Stopped = true;
+                break;
+            }
             double lr = LearningRateAt(Step);
-            double loss = TrainStep();
+            double loss = TrainStep(requested);
             losses.Add(loss);
             recent.Enqueue(loss);
             if (recent.Count > RunningWindow) recent.Dequeue();
@@ -218,6 +246,11 @@ public sealed partial class Trainer : IDisposable
             double running = recent.Average();
             progress?.Report(new TrainingProgress(Step, targetStep, loss, running, running / dims, lr,
                 clock.Elapsed.TotalSeconds / losses.Count, testLoss));
+            if (stopAgreed)
+            {
+                Stopped = true;
+                break;
+            }
         }
         return losses;
     }
@@ -272,11 +305,14 @@ public sealed partial class Trainer : IDisposable
     /// The given log-likelihood function computed in shards of each batch on this trainer's worker threads, without
     /// gradients (the function itself when <see cref="TrainerOptions.Workers"/> is 1): as fast as the training steps,
     /// and in the memory the workers already hold (on the calling thread an evaluation grows a heap of its own, which
-    /// glibc keeps). The periodic evaluations use it; pass it to <see cref="LikelihoodEvaluation.Evaluate(IAutoregressiveImageModel, ImageDataset, InputEncoding, IReadOnlyList{GenerationOrder}, int, int, IProgress{int}?, Func{PerOrderLogLikelihoods, PerOrderLogLikelihoods}?)"/>
+    /// glibc keeps). In a group of several processes each process computes its shards of every batch and the group gathers
+    /// them, so every process gets the whole batch's values (a collective: every process calls the function with the same
+    /// batches). The periodic evaluations use it; pass it to <see cref="LikelihoodEvaluation.Evaluate(IAutoregressiveImageModel, ImageDataset, InputEncoding, IReadOnlyList{GenerationOrder}, int, int, IProgress{int}?, Func{PerOrderLogLikelihoods, PerOrderLogLikelihoods}?)"/>
     /// for a final evaluation. Use it while this trainer is alive, from one thread at a time.
     /// </summary>
     /// <param name="perOrder">The model's log-likelihoods of a batch under some orders.</param>
-    public PerOrderLogLikelihoods OnWorkers(PerOrderLogLikelihoods perOrder) => workers is null ? perOrder : EvaluationWorkers.InShards(workers, perOrder);
+    public PerOrderLogLikelihoods OnWorkers(PerOrderLogLikelihoods perOrder) =>
+        group.Size > 1 ? AcrossGroup(perOrder) : workers is null ? perOrder : EvaluationWorkers.InShards(workers, perOrder);
 
     /// <summary>The objective's per-image losses, checked to be one per image.</summary>
     private static Tensor CheckedLosses(Tensor nll, int images)
@@ -284,65 +320,6 @@ public sealed partial class Trainer : IDisposable
         if (nll.dim() != 1 || nll.shape[0] != images)
             throw new InvalidOperationException($"The objective returned shape [{string.Join(", ", nll.shape)}]; expected [{images}].");
         return nll;
-    }
-
-    /// <summary>
-    /// The batch's loss and gradients from <see cref="TrainerOptions.Workers"/> contiguous shards computed at once on the
-    /// workers' threads: shard s contributes sum(its losses) / batch, so the gradients, added in shard order into the
-    /// parameters' gradients, are those of the batch mean. Each shard's dropout draws from its own generator.
-    /// </summary>
-    /// <returns>The batch's mean loss (nothing is written to the gradients when it is not finite).</returns>
-    private double ShardedBackward(Tensor inputs, IReadOnlyList<GenerationOrder> orders, long step, int[] indices)
-    {
-        int batch = (int)inputs.shape[0], count = workers!.Count;
-        // Only what requires a gradient is differentiated: libtorch refuses the others, and its error would not reach
-        // .NET from autograd.grad (TorchSharp 0.107 does not catch it there, unlike in backward).
-        var trainable = parameters.Where(p => p.requires_grad).ToArray();
-        if (trainable.Length == 0)
-            throw new InvalidOperationException("No parameter of the model requires a gradient: nothing to train.");
-        var shards = workers.Run(s =>
-        {
-            var (start, length) = ShardWorkers.ShardRange(batch, count, s);
-            using var scope = NewDisposeScope();
-            using var dropout = TrainingDraws.Dropout(Options.Seed, step, s);
-            var shardOrders = orders.Count == 1 ? orders : orders.Skip(start).Take(length).ToArray();
-            var nll = CheckedLosses(objective(inputs.narrow(0, start, length), shardOrders, dropout), length);
-            var gradients = autograd.grad(new[] { nll.sum().DividedBy(batch) }, trainable, allow_unused: true);
-            // A parameter the loss does not reach comes back as a tensor without a handle.
-            return new ShardResult(nll.detach().DetachFromDisposeScope(),
-                gradients.Select(g => g.IsInvalid ? null : g.DetachFromDisposeScope()).ToArray());
-        }, discard: shard => shard.Dispose());
-        try
-        {
-            var losses = cat(shards.Select(s => s.Losses).ToArray());
-            var loss = losses.mean().ToDouble();
-            if (!double.IsFinite(loss))
-                throw new TrainingDivergedException(step, loss, "loss", DivergenceDiagnosis.FirstNonFinite(model, inputs, losses, indices));
-            optimizer.zero_grad();
-            for (int i = 0; i < trainable.Length; i++)
-            {
-                Tensor? sum = null;
-                foreach (var shard in shards)
-                    if (shard.Gradients[i] is { } g) sum = sum is null ? g.clone() : sum.PlusInPlace(g);
-                // The parameter keeps its own reference to the gradient: this step's scope disposes only the handle.
-                if (sum is not null) trainable[i].grad = sum;
-            }
-            return loss;
-        }
-        finally
-        {
-            foreach (var shard in shards) shard.Dispose();
-        }
-    }
-
-    /// <summary>One shard's per-image losses and its gradients (null where the loss does not reach a parameter).</summary>
-    private sealed record ShardResult(Tensor Losses, Tensor?[] Gradients) : IDisposable
-    {
-        public void Dispose()
-        {
-            Losses.Dispose();
-            foreach (var g in Gradients) g?.Dispose();
-        }
     }
 
     /// <summary>The global L2 norm of the parameters' gradients (what clipping would compare with its limit).</summary>

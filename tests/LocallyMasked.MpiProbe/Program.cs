@@ -4,7 +4,8 @@
 //
 // Usage: mpiexec -n N dotnet LocallyMasked.MpiProbe.dll [--timeout-ms MS] [--threads N (libtorch's, default 1)] scenario...
 //   scenarios: constants info allreduce broadcast barrier allgather gradients settings settings-differ stall exit-early
-//              after-dispose timing[=COUNT,COUNT,...] (rank 0 prints the allreduce's time per size); "parameters" needs no MPI.
+//              after-dispose timing[=COUNT,COUNT,...] (rank 0 prints the allreduce's time per size); "parameters" needs no MPI;
+//              train train-stop roll-call roll-call-lost (TrainingScenarios.cs).
 using System.Globalization;
 using LocallyMasked.MpiProbe;
 using LocallyMasked.Training.Distributed;
@@ -40,11 +41,12 @@ catch (Exception e) when (e is MpiUnavailableException or InvalidOperationExcept
 }
 
 var scenarios = new Scenarios(communicator);
+var training = new TrainingScenarios(communicator);
 try
 {
     foreach (var name in chosen)
     {
-        if (!scenarios.Run(name))
+        if (!scenarios.Run(name) && !training.Run(name))
         {
             Console.Error.WriteLine($"unknown scenario '{name}'");
             communicator.Abort(2);

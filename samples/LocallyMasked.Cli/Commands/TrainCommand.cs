@@ -3,6 +3,7 @@ using LocallyMasked.Cli.CommandLine;
 using LocallyMasked.Cli.Settings;
 using LocallyMasked.Numerics;
 using LocallyMasked.Training;
+using LocallyMasked.Training.Distributed;
 
 namespace LocallyMasked.Cli.Commands;
 
@@ -80,6 +81,7 @@ public static partial class TrainCommand
             FinalImages = result.GetValue(o.FinalImages),
             Samples = samples,
             Sampler = sampler,
+            MpiTimeout = TimeSpan.FromSeconds(result.GetValue(o.MpiTimeout)),
         };
     }
 
@@ -125,11 +127,16 @@ public static partial class TrainCommand
         public readonly Option<string?> Resume = new("--resume") { Description = "Continue from this checkpoint (its model and training settings are used)." };
         public readonly Option<int> Samples = new Option<int>("--samples") { Description = "Samples to draw after training (0: none).", DefaultValueFactory = _ => 16 }
             .AtLeast(0, "a number of samples (0: none)");
+        public readonly Option<double> MpiTimeout = new Option<double>("--mpi-timeout")
+        {
+            Description = "Under mpiexec: seconds a rank waits for the others at each exchange before it gives up, naming the rank it lost.",
+            DefaultValueFactory = _ => MpiCommunicator.DefaultTimeout.TotalSeconds,
+        }.Finite(v => v > 0 && v <= 7 * 24 * 3600, "a positive number of seconds, at most a week");
 
         public Option[] All => new Option[]
         {
             Steps, Minutes, Batch, Lr, Decay, DecayPerEpoch, Beta1, Beta2, Clip, Ema, PerBatch, Workers, EvalEvery, EvalImages, FinalImages,
-            TrainImages, Checkpoint, Every, Resume, Samples,
+            TrainImages, Checkpoint, Every, Resume, Samples, MpiTimeout,
         };
     }
 }

@@ -1,5 +1,6 @@
 using LocallyMasked.Cli.Settings;
 using LocallyMasked.Training;
+using LocallyMasked.Training.Distributed;
 
 namespace LocallyMasked.Cli.Commands;
 
@@ -57,4 +58,7 @@ public sealed record TrainSettings
 
     /// <summary>--sampler for those images.</summary>
     public required SamplerChoice Sampler { get; init; }
+
+    /// <summary>--mpi-timeout: under mpiexec, how long a rank waits for the others at each exchange before it names the one it lost.</summary>
+    public TimeSpan MpiTimeout { get; init; } = MpiCommunicator.DefaultTimeout;
 }

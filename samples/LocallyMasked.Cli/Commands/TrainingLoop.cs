@@ -1,4 +1,5 @@
 using LocallyMasked.Cli.Logs;
+using LocallyMasked.Cli.Ranks;
 using LocallyMasked.Training;
 
 namespace LocallyMasked.Cli.Commands;
@@ -17,9 +18,11 @@ public static class TrainingLoop
     /// <param name="settings">The command's settings (target step, budget, checkpoint file and period, output folder).</param>
     /// <param name="setup">What the run trains.</param>
     /// <param name="terminal">Where progress, logs and errors go.</param>
+    /// <param name="ranks">The ranks of an MPI job (rank 0 alone writes the log and the checkpoints; a stop on any rank
+    /// stops all after the same step); null: this process alone.</param>
     /// <returns>The exit code when the run ends here (diverged, interrupted, or nothing trained); null when it goes on to
     /// the final evaluation and samples.</returns>
-    public static int? Run(Trainer trainer, TrainSettings settings, TrainingSetup setup, Terminal terminal)
+    public static int? Run(Trainer trainer, TrainSettings settings, TrainingSetup setup, Terminal terminal, TrainingRanks? ranks = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(settings);
@@ -31,8 +34,10 @@ public static class TrainingLoop
         long lastGoodStep = firstStep;
         TrainingDivergedException? diverged = null;
         int? signal;
+        bool distributed = ranks is { IsDistributed: true }, writes = ranks?.IsRoot ?? true;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var log = new TrainingLog(settings.Output, setup.Train.ImageSize, setup.Resumed is null ? null : firstStep);
+        using var log = writes ? new TrainingLog(settings.Output, setup.Train.ImageSize, setup.Resumed is null ? null : firstStep) : null;
+        bool budgetSpent;
         using (var interrupts = new Interrupts(terminal, "stopping after this step and saving a checkpoint"))
         {
             // The time budget stops training like Ctrl+C does, but the run then goes on to evaluate and sample.
@@ -43,12 +48,15 @@ public static class TrainingLoop
             {
                 terminal.WithProgress("training", target, line =>
                 {
-                    var reporter = new TrainingReporter(line, log, terminal, bpd, target);
-                    while (trainer.Step < target && !stop.IsCancellationRequested)
+                    var reporter = log is null ? null : new TrainingReporter(line, log, terminal, bpd, target);
+                    // Ranks stop when they agree to (the trainer's exchange in every step), never on their own signal alone.
+                    while (trainer.Step < target && !trainer.Stopped && (distributed || !stop.IsCancellationRequested))
                     {
                         // A libtorch error is a bug: it is not retried (CliApp reports it with exit code 70).
+                        long before = trainer.Step;
                         trainer.Train(Math.Min(target, (trainer.Step / settings.CheckpointEvery + 1) * settings.CheckpointEvery), reporter, stop.Token);
-                        trainer.Save(settings.CheckpointPath);
+                        if (trainer.Step == before) continue;
+                        if (writes) trainer.Save(settings.CheckpointPath);
                         lastGood = settings.CheckpointPath;
                         lastGoodStep = trainer.Step;
                     }
@@ -58,14 +66,23 @@ public static class TrainingLoop
             {
                 diverged = e;
             }
-            if (budget.IsCancellationRequested && !interrupts.Token.IsCancellationRequested)
-                terminal.Line($"the {settings.Minutes} minute budget is spent");
             signal = interrupts.ExitCode;
+            budgetSpent = budget.IsCancellationRequested;
+            if (distributed)
+            {
+                // Every rank learns why the ranks stopped, so that all end alike.
+                var (agreed, spent, signalled) = ranks!.AgreeWhyStopped(signal, budgetSpent);
+                if (signalled.Any(r => r != 0))
+                    terminal.Error.WriteLine($"lmconv: stopped on every rank after step {trainer.Step}: {(signalled.Length == 1 ? "rank" : "ranks")} {string.Join(", ", signalled)} received {(agreed == ExitCodes.Terminated ? "SIGTERM" : "Ctrl+C")}.");
+                (signal, budgetSpent) = (agreed, spent);
+            }
+            if (budgetSpent && signal is null)
+                terminal.Line($"the {settings.Minutes} minute budget is spent");
         }
 
         double seconds = clock.Elapsed.TotalSeconds;
         long ran = (diverged?.Step ?? trainer.Step) - firstStep;
-        if (log.WritePlot(bpd) is { } plot) terminal.Line($"logs: {log.CsvPath}, {log.TensorBoardFolder}/, {plot}");
+        if (log?.WritePlot(bpd) is { } plot) terminal.Line($"logs: {log.CsvPath}, {log.TensorBoardFolder}/, {plot}");
         if (diverged is not null)
         {
             string kept = lastGood is null ? "no checkpoint was saved" : $"the last good checkpoint is {lastGood} (step {lastGoodStep})";

@@ -27,13 +27,14 @@ public sealed class RankGroup : IDisposable
     /// Joins the MPI job this process was started in, checking that every rank was started with the same command line;
     /// a process that no MPI launcher started is a group of one, without MPI.
     /// </summary>
+    /// <param name="timeout">How long each collective waits for the other ranks; null: <see cref="MpiCommunicator.DefaultTimeout"/>.</param>
     /// <exception cref="MpiUnavailableException">Started by a launcher, but MPI cannot be used (Open MPI's launcher, no
     /// MPICH-family library): one line saying what to install.</exception>
-    public static RankGroup Join()
+    public static RankGroup Join(TimeSpan? timeout = null)
     {
         var launch = MpiLaunch.FromEnvironment();
         if (!launch.IsLaunched) return new RankGroup(null, null);
-        var world = MpiCommunicator.Initialize(launch);
+        var world = MpiCommunicator.Initialize(launch, timeout);
         try
         {
             // Every rank's command line must be rank 0's: ranks of different settings would compute parts of different work.
@@ -58,6 +59,15 @@ public sealed class RankGroup : IDisposable
 
     /// <summary>Whether the program runs as several MPI ranks.</summary>
     public bool IsDistributed => Size > 1;
+
+    /// <summary>This rank's index among the ranks of its machine (0 without MPI).</summary>
+    public int LocalRank => world?.LocalRank ?? 0;
+
+    /// <summary>Ranks on this machine (1 without MPI).</summary>
+    public int LocalSize => world?.LocalSize ?? 1;
+
+    /// <summary>The ranks' communicator: null without MPI, and when the ranks were started with other command lines (they only stop).</summary>
+    internal MpiCommunicator? Communicator => mismatch is null ? world : null;
 
     /// <summary>This rank's part of the images: part <see cref="Rank"/> of <see cref="Size"/>.</summary>
     public Shard Shard => new(Rank, Size);

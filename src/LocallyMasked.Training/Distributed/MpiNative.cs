@@ -28,6 +28,7 @@ internal sealed class MpiNative
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int IalltoallvCall(IntPtr send, IntPtr sendCounts, IntPtr sendDisplacements, int sendType, IntPtr receive, IntPtr receiveCounts, IntPtr receiveDisplacements, int receiveType, int comm, out int request);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int IallreduceCall(IntPtr send, IntPtr receive, int count, int datatype, int op, int comm, out int request);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int TestCall(ref int request, out int flag, IntPtr status);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int PointToPointCall(IntPtr buffer, int count, int datatype, int peer, int tag, int comm, out int request);
 
     private MpiNative(IntPtr library, string name)
     {
@@ -60,6 +61,8 @@ internal sealed class MpiNative
         Ialltoallv = Bind<IalltoallvCall>("MPI_Ialltoallv");
         Iallreduce = Bind<IallreduceCall>("MPI_Iallreduce");
         Test = Bind<TestCall>("MPI_Test");
+        Isend = Bind<PointToPointCall>("MPI_Isend");
+        Irecv = Bind<PointToPointCall>("MPI_Irecv");
     }
 
     /// <summary>Binds every function from a loaded library.</summary>
@@ -137,6 +140,12 @@ internal sealed class MpiNative
 
     /// <summary>MPI_Test(request, flag, status); <see cref="MpiAbi.StatusIgnore"/> for the status.</summary>
     public TestCall Test { get; }
+
+    /// <summary>MPI_Isend(buffer, count, datatype, destination, tag, comm, request).</summary>
+    public PointToPointCall Isend { get; }
+
+    /// <summary>MPI_Irecv(buffer, count, datatype, source, tag, comm, request).</summary>
+    public PointToPointCall Irecv { get; }
 
     /// <summary>The text of a string-returning query (version, processor name), trimmed.</summary>
     public static string Text(byte[] buffer, int length) =>
