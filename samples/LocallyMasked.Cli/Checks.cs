@@ -60,4 +60,17 @@ public static class Checks
         if (Directory.Exists(path)) throw new InputError($"{option} {path}: is a folder; name a checkpoint file.");
         if (!File.Exists(path)) throw new InputError($"{option} {path}: file not found.");
     }
+
+    /// <summary>Checks that a folder to read exists (named as <paramref name="option"/>), before anything slow is done.</summary>
+    /// <param name="path">The folder.</param>
+    /// <param name="option">The option that named it.</param>
+    /// <exception cref="InputError">No such folder (a file is named as not a folder).</exception>
+    public static void ExistingFolder(string path, string option)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) return;
+        throw new InputError(File.Exists(path)
+            ? $"{option} {OneLineText.Escape(path)}: a file, not a folder; name the folder that holds the data."
+            : $"{option} {OneLineText.Escape(path)}: folder not found.");
+    }
 }

@@ -96,6 +96,7 @@ public static class CliApp
         var root = new RootCommand("Locally masked PixelCNN: train, evaluate, score, sample, complete, merge evaluation parts, and draw orders.");
         foreach (var command in commands) root.Subcommands.Add(command.Command);
         root.Options.Add(Verbose);
+        OptionRules.NoBlankValues(root);
         return root;
     }
 
@@ -107,9 +108,13 @@ public static class CliApp
     {
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(error);
+        // Work in parallel (Parallel.For, tasks) wraps what failed: the first failure is what to report.
+        while (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate) exception = aggregate.InnerExceptions[0];
         (int code, string message) = exception switch
         {
-            UsageError => (ExitCodes.Usage, exception.Message),
+            UsageError => (ExitCodes.Usage, OneLineText.Escape(exception.Message)),
+            StoppedBySignalException stopped => (stopped.ExitCode, OneLine(stopped)),
+            Data.ImageTooLargeException => (ExitCodes.BadInput, OneLine(exception)),
             // MPI asked for but unusable, ranks started differently, a rank that stopped or hangs: one line each.
             MpiUnavailableException or SettingsMismatchException or MpiException => (ExitCodes.BadInput, OneLine(exception)),
             TrainingDivergedException => (ExitCodes.Diverged, $"training stopped: {exception.Message}"),
@@ -135,21 +140,25 @@ public static class CliApp
         || exception.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// An exception's message as one line: the first line only (libtorch appends C++ frames), without the
-    /// " (Parameter 'x')" suffix of argument exceptions.
+    /// An exception's message as one line: libtorch's first line only (it appends C++ frames), other messages whole with
+    /// their control characters escaped (<see cref="OneLineText"/>: a file name with a newline stays on the line), without
+    /// the " (Parameter 'x')" suffix of argument exceptions.
     /// </summary>
     /// <param name="exception">The exception.</param>
     public static string OneLine(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         string message = exception.Message;
-        int newline = message.IndexOfAny(new[] { '\r', '\n' });
-        if (newline >= 0) message = message[..newline];
+        if (exception is ExternalException)
+        {
+            int newline = message.IndexOfAny(new[] { '\r', '\n' });
+            if (newline >= 0) message = message[..newline];
+        }
         if (exception is ArgumentException { ParamName: { } name })
         {
             string suffix = $" (Parameter '{name}')";
             if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
         }
-        return message.Trim();
+        return OneLineText.Escape(message.Trim());
     }
 }

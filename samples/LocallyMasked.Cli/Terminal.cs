@@ -43,6 +43,8 @@ public sealed class Terminal
     public Terminal OnStandardError() => new(Error, Error, ReferenceEquals(Error, System.Console.Error) && !System.Console.IsErrorRedirected
         && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb"));
 
+    private readonly HashSet<string> warned = new(StringComparer.Ordinal);
+
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; }
 
@@ -63,9 +65,15 @@ public sealed class Terminal
         else Out.WriteLine(text);
     }
 
-    /// <summary>Writes a warning on standard error.</summary>
+    /// <summary>Writes a warning on standard error, on one line (control characters from names escaped), once: the same warning again is not repeated.</summary>
     /// <param name="text">The warning.</param>
-    public void Warn(string text) => Error.WriteLine($"lmconv: warning: {text}");
+    public void Warn(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        lock (warned)
+            if (!warned.Add(text)) return;
+        Error.WriteLine($"lmconv: warning: {OneLineText.Escape(text)}");
+    }
 
     /// <summary>Writes a table: rounded borders on a terminal, ASCII ones in a log.</summary>
     /// <param name="table">The table.</param>

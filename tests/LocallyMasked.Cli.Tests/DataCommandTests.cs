@@ -180,7 +180,8 @@ public sealed class DataCommandTests : IDisposable
 
         var (code, _, error) = Run(new[] { "train", "--data", P("imgs"), option, value, "--output", P("out") }.Concat(TinyTraining).ToArray());
 
-        code.Should().Be(1);
+        // Out-of-range values are refused by the parser: exit code 2, as for any value out of its range.
+        code.Should().Be(2, error);
         error.Should().Contain(message);
     }
 

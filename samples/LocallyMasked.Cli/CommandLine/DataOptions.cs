@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.Settings;
+using LocallyMasked.Training.Data;
 
 namespace LocallyMasked.Cli.CommandLine;
 
@@ -48,22 +49,36 @@ public sealed class DataOptions
         Description = "Model N-bit pixels (1-8): each byte becomes floor(x / 2^(8-N)) before scaling to [-1, 1], as the authors do for 5-bit CelebA-HQ. Default 8.",
     };
 
-    /// <summary>Creates the options with their accepted values.</summary>
-    public DataOptions() => Dataset.AcceptOnlyFromAmong(Datasets.Names.ToArray());
+    /// <summary>--max-image-pixels: the most pixels an image file of a folder may have (read from its header before decoding).</summary>
+    public Option<long> MaxImagePixels { get; } = new("--max-image-pixels")
+    {
+        Description = $"Folder of images: refuse a file whose header claims more pixels (width x height) than this, before decoding it. Default 67,108,864 (8192x8192).",
+        DefaultValueFactory = _ => ImageFolderOptions.DefaultMaxImagePixels,
+    };
+
+    /// <summary>Creates the options with their accepted values (a value out of range is a usage error, exit code 2).</summary>
+    public DataOptions()
+    {
+        Dataset.AcceptOnlyFromAmong(Datasets.Names.ToArray());
+        Size.Accepting(v => v is null || TryParseSize(v, out _), "HEIGHTxWIDTH with sides from 1 to 4096, e.g. --size 64x64");
+        Channels.Accepting(v => v is null or 1 or 3, "1 (grey) or 3 (RGB)");
+        TestFraction.Finite(v => v > 0 && v < 1, "a number between 0 and 1, e.g. 0.1");
+        Bits.Accepting(v => v is null or (>= 1 and <= 8), "1 to 8 (the images hold 8 bits per value)");
+        MaxImagePixels.AtLeast(1, "a number of pixels");
+    }
 
     /// <summary>Adds --data, --dataset and the options that concern reading data (all but --bits) to a command.</summary>
     /// <param name="command">The command.</param>
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option[] { Data, Dataset, Download, Mirror, Size, Channels, TestFraction }) command.Options.Add(option);
+        foreach (var option in new Option[] { Data, Dataset, Download, Mirror, Size, Channels, TestFraction, MaxImagePixels }) command.Options.Add(option);
     }
 
     /// <summary>The data settings of a command (the options it does not have are absent).</summary>
     /// <param name="result">The parse result.</param>
     /// <param name="seed">The --seed value (it splits a folder of images).</param>
-    /// <exception cref="InputError">A malformed --size or --mirror, --channels other than 1 or 3, a --test-fraction outside (0, 1),
-    /// or --mirror without --download.</exception>
+    /// <exception cref="InputError">A malformed --mirror, or --mirror without --download (the parser has checked the ranges).</exception>
     public DataSettings Bind(ParseResult result, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -73,12 +88,9 @@ public sealed class DataOptions
             Folder = result.GetValue(Data),
             Download = result.GetValue(Download),
             Size = result.GetValue(Size) is { } size ? ParseSize(size) : null,
-            Channels = result.GetValue(Channels) is { } channels
-                ? channels is 1 or 3 ? channels : throw new InputError($"--channels {channels}: expected 1 (grey) or 3 (RGB).")
-                : null,
-            TestFraction = result.GetValue(TestFraction) is { } fraction
-                ? fraction is > 0 and < 1 ? fraction : throw new InputError($"--test-fraction {fraction}: expected a number between 0 and 1, e.g. 0.1.")
-                : null,
+            Channels = result.GetValue(Channels),
+            TestFraction = result.GetValue(TestFraction),
+            MaxImagePixels = result.GetResult(MaxImagePixels) is null ? ImageFolderOptions.DefaultMaxImagePixels : result.GetValue(MaxImagePixels),
             Mirror = result.GetValue(Mirror) is { } mirror ? MirrorUri(mirror) : null,
             Seed = seed,
         };
@@ -86,29 +98,37 @@ public sealed class DataOptions
         return settings;
     }
 
-    /// <summary>The --bits value when given, checked to be 1 to 8.</summary>
+    /// <summary>The --bits value when given (the parser has checked that it is 1 to 8).</summary>
     /// <param name="result">The parse result.</param>
-    /// <exception cref="InputError">A value outside 1 to 8.</exception>
     public int? BitsOf(ParseResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        if (result.GetValue(Bits) is not { } bits) return null;
-        return bits is >= 1 and <= 8 ? bits : throw new InputError($"--bits {bits}: expected 1 to 8 (the images hold 8 bits per value).");
+        return result.GetValue(Bits);
     }
 
     /// <summary>Parses a --size value: "HxW" or a single number for a square.</summary>
     /// <param name="text">The value.</param>
     /// <exception cref="InputError">Not a size from 1 to 4096 per side.</exception>
-    public static (int Height, int Width) ParseSize(string text)
+    public static (int Height, int Width) ParseSize(string text) =>
+        TryParseSize(text, out var size) ? size : throw new InputError($"--size {OneLineText.Escape(text)}: expected HEIGHTxWIDTH with sides from 1 to 4096, e.g. --size 64x64.");
+
+    /// <summary>Whether <paramref name="text"/> is a --size value: "HxW" or a single number, sides from 1 to 4096.</summary>
+    /// <param name="text">The value.</param>
+    /// <param name="size">The height and width.</param>
+    public static bool TryParseSize(string text, out (int Height, int Width) size)
     {
         ArgumentNullException.ThrowIfNull(text);
+        size = default;
         var parts = text.Trim().ToLowerInvariant().Split('x');
         if (parts.Length is 1 or 2
             && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int height)
             && int.TryParse(parts[^1], NumberStyles.None, CultureInfo.InvariantCulture, out int width)
             && height is >= 1 and <= 4096 && width is >= 1 and <= 4096)
-            return (height, width);
-        throw new InputError($"--size {text}: expected HEIGHTxWIDTH with sides from 1 to 4096, e.g. --size 64x64.");
+        {
+            size = (height, width);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Parses a --mirror address.</summary>
@@ -117,5 +137,13 @@ public sealed class DataOptions
     public static Uri MirrorUri(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
-            : throw new InputError($"--mirror {text}: expected an http:// or https:// address, e.g. https://example.org/mnist/.");
+            : throw new InputError($"--mirror {OneLineText.Escape(Redacted(text))}: expected an http:// or https:// address, e.g. https://example.org/mnist/.");
+
+    /// <summary>An address as messages show it: without its credentials (<see cref="UrlRedaction"/>), even when it is not a usable one.</summary>
+    private static string Redacted(string text)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri)) return UrlRedaction.Redact(text, uri);
+        int at = text.LastIndexOf('@'), scheme = text.IndexOf("://", StringComparison.Ordinal);
+        return at > scheme && scheme >= 0 ? text[..(scheme + 3)] + UrlRedaction.Mask + text[at..] : text;
+    }
 }

@@ -71,6 +71,33 @@ public static class OptionRules
     public static Option<double?> Finite(this Option<double?> option, Func<double, bool> accept, string expected) =>
         option.Accepting(v => v is not { } x || (double.IsFinite(x) && accept(x)), expected);
 
+    /// <summary>
+    /// Refuses a blank value (empty or only spaces) for every option of <paramref name="command"/> and its subcommands
+    /// that takes text: no file name, folder, address or name is blank, and the checks after parsing would otherwise
+    /// report it without naming the option.
+    /// </summary>
+    /// <param name="command">The root command, with its subcommands added.</param>
+    public static void NoBlankValues(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        NoBlankValues(command, new HashSet<Option>());
+    }
+
+    private static void NoBlankValues(Command command, HashSet<Option> done)
+    {
+        foreach (var option in command.Options)
+        {
+            // Commands share option objects: one validator each.
+            if ((option.ValueType != typeof(string) && option.ValueType != typeof(string[])) || !done.Add(option)) continue;
+            option.Validators.Add(result =>
+            {
+                if (!result.Implicit && result.Tokens.FirstOrDefault(t => string.IsNullOrWhiteSpace(t.Value)) is { } blank)
+                    result.AddError($"{option.Name} '{blank.Value}': expected a value, not a blank one.");
+            });
+        }
+        foreach (var subcommand in command.Subcommands) NoBlankValues(subcommand, done);
+    }
+
     private static string Show<T>(T value) => value switch
     {
         null => "(none)",

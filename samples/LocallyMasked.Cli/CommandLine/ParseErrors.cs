@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Text.RegularExpressions;
 
 namespace LocallyMasked.Cli.CommandLine;
 
@@ -32,8 +33,20 @@ public static class ParseErrors
             ArgumentResult { Parent: OptionResult o } => o.Option,
             _ => null,
         };
+        message = TypeNames.Replace(message, m => $"as {Kind(m.Groups[1].Value)}");
         return option is not null && !message.Contains(option.Name, StringComparison.Ordinal) ? $"{option.Name}: {message}" : message;
     }
+
+    private static readonly Regex TypeNames = new(@"as expected type '([^']+)'", RegexOptions.CultureInvariant);
+
+    /// <summary>What a .NET type name means to a user: "System.Nullable`1[System.Int32]" is "a whole number".</summary>
+    private static string Kind(string type) => type switch
+    {
+        _ when type.Contains("Int", StringComparison.Ordinal) => "a whole number",
+        _ when type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) => "a number",
+        _ when type.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+        _ => "the expected kind of value",
+    };
 
     private static string CommandPath(ParseResult result)
     {

@@ -114,7 +114,7 @@ public sealed class SharedOptions
         Blocks.AtLeast(1, "a number of blocks");
         Mixtures.AtLeast(1, "a number of mixture components");
         Dropout.Finite(v => v >= 0 && v < 1, "a dropout probability in [0, 1)");
-        Threads.Accepting(v => v is null or >= 1, "a number of threads, at least 1");
+        Threads.Accepting(v => v is null or (>= 1 and <= DeviceSettings.MaxThreads), $"a number of threads from 1 to {DeviceSettings.MaxThreads}");
     }
 
     /// <summary>Adds options to a command.</summary>

@@ -93,12 +93,14 @@ public static class CompleteCommand
         string manifest = RunManifest.FileName(name);
         CheckOutputs(settings, name);
         using var threads = settings.Device.ApplyThreads();
+        // A --data folder that is not there is named before the model is loaded.
+        if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
         var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
-        var area = settings.Mask is { } mask ? TestImageMask(mask, config) : settings.Region.For(config.Height, config.Width);
+        var area = settings.Mask is { } mask ? TestImageMask(mask, config, settings.Data.MaxImagePixels) : settings.Region.For(config.Height, config.Width);
         if (settings.OrderIndex >= loaded.Orders.Count)
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
         var folder = DataSources.FolderOf(settings.Data, loaded.Dataset, terminal);
@@ -162,9 +164,10 @@ public static class CompleteCommand
     /// <summary>A --mask for test images: of the model's size, read as <see cref="MaskReader"/> reads masks.</summary>
     /// <param name="path">The --mask file.</param>
     /// <param name="config">The model's configuration.</param>
-    public static LocallyMasked.Orders.ImageRegion TestImageMask(string path, IImageModelConfig config)
+    /// <param name="maxPixels">The most pixels the mask's header may claim (--max-image-pixels).</param>
+    public static LocallyMasked.Orders.ImageRegion TestImageMask(string path, IImageModelConfig config, long maxPixels = ImageFolderOptions.DefaultMaxImagePixels)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return MaskReader.Read(path, config.Height, config.Width, ("the test images' size", config.Height, config.Width)).Missing;
+        return MaskReader.Read(path, config.Height, config.Width, ("the test images' size", config.Height, config.Width), maxPixels).Missing;
     }
 }

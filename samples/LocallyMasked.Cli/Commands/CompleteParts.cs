@@ -40,12 +40,14 @@ public static class CompleteParts
         // Rank 0 writes the files: it alone checks that no earlier run's are there (an error of rank 0 stops every rank).
         if (group.IsRoot) CompleteCommand.CheckOutputs(settings, name);
         using var threads = settings.Device.ApplyThreads();
+        // A --data folder that is not there is named before the model is loaded.
+        if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
         var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
-        var area = settings.Mask is { } mask ? CompleteCommand.TestImageMask(mask, config) : settings.Region.For(config.Height, config.Width);
+        var area = settings.Mask is { } mask ? CompleteCommand.TestImageMask(mask, config, settings.Data.MaxImagePixels) : settings.Region.For(config.Height, config.Width);
         if (settings.OrderIndex >= loaded.Orders.Count)
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
         var folder = DataSources.FolderOf(settings.Data, loaded.Dataset, terminal);

@@ -11,6 +11,12 @@ namespace LocallyMasked.Cli.Commands;
 /// </summary>
 public static class DownloadCommand
 {
+    /// <summary>The shortest --stall-seconds: a tenth of a second (shorter gives up before any server answers).</summary>
+    public const double MinStallSeconds = 0.1;
+
+    /// <summary>The longest --stall-seconds: a day (the library's <see cref="DatasetDownloader.MaxStallTimeout"/>).</summary>
+    public static double MaxStallSeconds => DatasetDownloader.MaxStallTimeout.TotalSeconds;
+
     /// <summary>Builds the command.</summary>
     /// <param name="terminal">Where the command writes.</param>
     public static ProgramCommand<DownloadSettings> Create(Terminal terminal)
@@ -19,7 +25,8 @@ public static class DownloadCommand
         name.AcceptOnlyFromAmong(DataDownloads.Names);
         var to = new Option<string?>("--to") { Description = "Target folder (default: data/<name>)." };
         var mirror = new Option<string?>("--mirror") { Description = "Download from this base address instead (each file is fetched as URL/<file name>)." };
-        var stall = new Option<double>("--stall-seconds") { Description = "Give up when no data arrives for this many seconds.", DefaultValueFactory = _ => 30 };
+        var stall = new Option<double>("--stall-seconds") { Description = $"Give up when no data arrives for this many seconds (at most {MaxStallSeconds:N0}, a day).", DefaultValueFactory = _ => 30 }
+            .Finite(v => v >= MinStallSeconds && v <= MaxStallSeconds, $"a number of seconds from {MinStallSeconds} to {MaxStallSeconds:N0} (a day)");
         var command = new Command("download", "Download a data set, verify its published checksums and unpack it; files already there and verified are kept.")
         {
             name, to, mirror, stall,
@@ -28,14 +35,12 @@ public static class DownloadCommand
         {
             var dataset = DatasetCatalog.Find(result.GetValue(name)!);
             if (result.GetValue(mirror) is { } address) dataset = dataset.WithMirror(DataOptions.MirrorUri(address));
-            double seconds = result.GetValue(stall);
-            if (!(seconds > 0 && seconds <= TimeSpan.MaxValue.TotalSeconds))
-                throw new InputError($"--stall-seconds {seconds}: expected a positive number of seconds.");
             return new DownloadSettings
             {
                 Dataset = dataset,
                 Folder = result.GetValue(to) ?? DataDownloads.DefaultFolder(dataset),
-                StallTimeout = TimeSpan.FromSeconds(seconds),
+                // The parser has checked the range; the library checks it again before making a TimeSpan.
+                StallTimeout = DatasetDownloader.StallTimeoutFromSeconds(result.GetValue(stall)),
             };
         }, Run, terminal);
     }
@@ -47,15 +52,7 @@ public static class DownloadCommand
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(terminal);
-        try
-        {
-            DataDownloads.Run(settings.Dataset, settings.Folder, terminal.Out, terminal.Interactive, settings.StallTimeout);
-        }
-        catch (OperationCanceledException)
-        {
-            terminal.Error.WriteLine($"lmconv: download cancelled; no partial file was left in {settings.Folder}");
-            return ExitCodes.Interrupted;
-        }
+        DataDownloads.Run(settings.Dataset, settings.Folder, terminal.Out, terminal.Interactive, settings.StallTimeout, terminal.Error);
         string kind = settings.Dataset.Name == Datasets.Mnist.Name ? $"mnist (or {Datasets.BinarizedMnist.Name})" : settings.Dataset.Name;
         terminal.Line($"use it with: --dataset {kind} --data {settings.Folder}");
         return ExitCodes.Success;

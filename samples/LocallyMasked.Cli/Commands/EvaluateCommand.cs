@@ -40,7 +40,7 @@ public static class EvaluateCommand
         var workers = new Option<int?>("--workers")
         {
             Description = "Shards of each batch computed at once, each on its own thread with an equal share of --threads (default: 2 on the CPU with 2 or more threads, else 1). The result does not depend on it.",
-        }.Accepting(v => v is null or >= 1, "a number of workers, at least 1");
+        }.Accepting(v => v is null or (>= 1 and <= DeviceSettings.MaxThreads), $"a number of workers from 1 to {DeviceSettings.MaxThreads}");
         var json = new Option<string?>("--json") { Description = "Also write every figure as JSON to this file (docs/evaluation-results.md), or to standard output with - (the table then goes to standard error)." };
         var perImage = new Option<string?>("--per-image") { Description = "Also write one CSV row per test image (nats and bits per dimension per order and for the ensemble) to this file, or - for standard output." };
         var shard = ShardOption.Create("Evaluate part I of N of the images (I from 0: 0/2 and 1/2), for a job array; auto takes I (and N) from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (then auto/N). Needs --json; put the parts together with lmconv merge.");
@@ -107,6 +107,8 @@ public static class EvaluateCommand
     {
         string path = settings.Model.Checkpoint;
         using var threads = settings.Device.ApplyThreads();
+        // A --data folder that is not there is named before the model is loaded.
+        if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
         var computing = settings.Device.InPrecision(model, terminal);

@@ -93,7 +93,7 @@ public static class PictureCompletion
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         if (settings.OrderIndex >= loaded.Orders.Count)
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
-        var pictures = settings.Images.Select(image => PictureReader.Read(image, config)).ToArray();
+        var pictures = settings.Images.Select(image => PictureReader.Read(image, config, settings.Data.MaxImagePixels)).ToArray();
         var region = MissingPixels(settings, pictures, config, terminal);
         string quantization = PictureEncoding.Describe(loaded.Dataset.Encoding, config.Bits);
         foreach (var picture in pictures)
@@ -148,7 +148,7 @@ public static class PictureCompletion
             return area;
         }
         // The first picture's size is checked before the mask's levels; every other picture must have it too.
-        var mask = MaskReader.Read(maskPath, config.Height, config.Width, ($"--image {pictures[0].Path}", pictures[0].Height, pictures[0].Width));
+        var mask = MaskReader.Read(maskPath, config.Height, config.Width, ($"--image {pictures[0].Path}", pictures[0].Height, pictures[0].Width), settings.Data.MaxImagePixels);
         foreach (var picture in pictures)
             if (picture.Height != mask.Height || picture.Width != mask.Width)
                 throw new InputError($"--mask {maskPath}: is {mask.Height}x{mask.Width} (HxW), but --image {picture.Path} is {picture.Height}x{picture.Width}; "

@@ -4,6 +4,7 @@ using LocallyMasked.Cli.Data;
 using LocallyMasked.Cli.ModelFiles;
 using LocallyMasked.Cli.Ranks;
 using LocallyMasked.Cli.Results;
+using LocallyMasked.Cli.Settings;
 using LocallyMasked.Training.Distributed;
 using LocallyMasked.Training.Evaluation;
 using Spectre.Console;
@@ -33,7 +34,7 @@ public static class ScoreCommand
         var batch = new Option<int>("--batch-size") { Description = "Image x order pairs per network pass.", DefaultValueFactory = _ => 64 }
             .AtLeast(1, "a batch size");
         var workers = new Option<int?>("--workers") { Description = "Shards of each batch computed at once (as evaluate's)." }
-            .Accepting(v => v is null or >= 1, "a number of workers, at least 1");
+            .Accepting(v => v is null or (>= 1 and <= DeviceSettings.MaxThreads), $"a number of workers from 1 to {DeviceSettings.MaxThreads}");
         var sort = new Option<string>("--sort") { Description = "none (as named), ascending (most typical first) or descending (least typical first: out-of-distribution candidates), by the ensemble's bits per dimension.", DefaultValueFactory = _ => "none" };
         sort.AcceptOnlyFromAmong("none", "ascending", "descending");
         var csv = new Option<string?>("--csv") { Description = "Write one CSV row per image (the columns of evaluate --per-image, with the file) to this file, or - for standard output (the table then goes to standard error)." };
@@ -43,7 +44,7 @@ public static class ScoreCommand
             checkpoint, data, batch, workers, sort, csv, json,
         };
         shared.AddDeviceOptions(command);
-        SharedOptions.Add(command, shared.Data.Dataset);
+        SharedOptions.Add(command, shared.Data.Dataset, shared.Data.MaxImagePixels);
         shared.AddOrderOptions(command);
         shared.AddModelFileOptions(command);
         return new ProgramCommand<ScoreSettings>(command, result =>
@@ -60,6 +61,7 @@ public static class ScoreCommand
                 Sort = Enum.Parse<ScoreSort>(result.GetValue(sort)!, ignoreCase: true),
                 Csv = result.GetValue(csv),
                 Json = result.GetValue(json),
+                MaxImagePixels = result.GetValue(shared.Data.MaxImagePixels),
             };
             if (settings.Csv == ResultFiles.StandardOutput && settings.Json == ResultFiles.StandardOutput)
                 throw new InputError("--csv - and --json -: only one of them can go to standard output; name a file for the other.");
@@ -91,7 +93,7 @@ public static class ScoreCommand
         var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
-        var files = ImageFileList.Read(settings.Inputs, config.ImageChannels, config.Height, config.Width);
+        var files = ImageFileList.Read(settings.Inputs, config.ImageChannels, config.Height, config.Width, settings.MaxImagePixels);
         if (files.Skipped.Count > 0)
             terminal.Warn($"skipped {files.Skipped.Count} file(s) that are not usable images: {ImageFolderReader.Describe(files.Skipped)}");
         if (files.Changes is { } changes) terminal.Line($"images: {changes}");

@@ -48,4 +48,7 @@ public sealed record ScoreSettings
 
     /// <summary>--json: the evaluation result (every image's figures, the means) to this file, "-" for standard output; null: none.</summary>
     public string? Json { get; init; }
+
+    /// <summary>--max-image-pixels: the most pixels an image file may claim in its header (checked before it is decoded).</summary>
+    public long MaxImagePixels { get; init; } = ImageFolderOptions.DefaultMaxImagePixels;
 }

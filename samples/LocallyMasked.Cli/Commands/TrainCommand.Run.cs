@@ -33,6 +33,8 @@ public static partial class TrainCommand
             Checks.WritableFolder(settings.Output, "--output");
             Checks.WritableFile(settings.CheckpointPath, "--checkpoint");
         }
+        // One run per output folder: a second run would overwrite this one's checkpoint and logs (rank 0 writes them).
+        using OutputLock? outputLock = ranks.IsRoot ? OutputLock.Take(settings.Output, "--output") : null;
         var device = ranks.DeviceFor(settings.Device.Resolve());
         // With --download rank 0 fetches the data before the others read it.
         var setup = ranks.RankZeroFirst(settings.Data.Download, () => TrainingSetup.Prepare(settings, terminal));
@@ -52,6 +54,8 @@ public static partial class TrainCommand
             throw new InputError($"--workers {options.Workers}: each worker needs at least one image of the batch of {options.BatchSize}; use at most {options.BatchSize} workers or a larger --batch-size.");
         if (ranks.Size * options.Workers > options.BatchSize)
             throw new InputError($"--batch-size {options.BatchSize}: {ranks.Size} ranks x {options.Workers} workers make {ranks.Size * options.Workers} shards, and each needs at least one image; use a larger --batch-size, fewer --workers or fewer ranks.");
+        // Before the model is built: a run that cannot fit is refused in words rather than killed by the kernel.
+        MemoryCheck.Train(setup, options, settings.FinalImages, device, settings.CheckMemory, terminal);
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
         torch.random.manual_seed(unchecked((long)options.Seed));
         using var model = setup.Definition.Create(setup.Config, device);
@@ -78,7 +82,7 @@ public static partial class TrainCommand
         using (trainer.Average?.Apply())
         {
             int finalImages = settings.FinalImages > 0 ? Math.Min(settings.FinalImages, test.Count) : test.Count;
-            var report = EvaluationTable.Evaluate(terminal, model, test, options.Encoding, setup.Orders, finalImages, 64, trainer.OnWorkers);
+            var report = EvaluationTable.Evaluate(terminal, model, test, options.Encoding, setup.Orders, finalImages, MemoryCheck.FinalEvaluationBatch, trainer.OnWorkers);
             EvaluationTable.Print(terminal, report, setup.Dataset.ReportsBitsPerDimension, model.SupportedOrders is null ? null : new[] { "raster" });
             // Every rank evaluates its shards of each batch; rank 0 alone draws the samples.
             if (settings.Samples > 0 && ranks.IsRoot)

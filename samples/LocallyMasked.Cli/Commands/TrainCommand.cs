@@ -79,11 +79,15 @@ public static partial class TrainCommand
             Workers = result.GetValue(o.Workers),
             Resume = resume is null ? null : new ResumeSettings(resume, result.IfGiven(o.EvalEvery), result.IfGiven(o.EvalImages), device.Precision),
             FinalImages = result.GetValue(o.FinalImages),
+            CheckMemory = !result.GetValue(o.NoMemoryCheck),
             Samples = samples,
             Sampler = sampler,
             MpiTimeout = TimeSpan.FromSeconds(result.GetValue(o.MpiTimeout)),
         };
     }
+
+    /// <summary>The longest --minutes: a CancellationTokenSource's timer takes at most 2^32 - 2 milliseconds.</summary>
+    public const double MaxMinutes = 71_582;
 
     /// <summary>The train command's own options.</summary>
     private sealed class TrainOptions
@@ -91,7 +95,7 @@ public static partial class TrainCommand
         public readonly Option<long> Steps = new Option<long>("--steps") { Description = "Train until this step.", DefaultValueFactory = _ => 1000 }
             .AtLeast(1, "a number of steps");
         public readonly Option<double?> Minutes = new Option<double?>("--minutes") { Description = "Wall-clock budget: stop (after a whole step, with a checkpoint) when it is spent." }
-            .Finite(v => v > 0, "a positive number of minutes");
+            .Finite(v => v > 0 && v <= MaxMinutes, $"a positive number of minutes, at most {MaxMinutes:N0} (49.7 days, the longest timer .NET sets); leave --minutes out for no budget");
         public readonly Option<int> Batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => TrainingDefaults.BatchSize }
             .AtLeast(1, "a batch size");
         public readonly Option<double> Lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => TrainingDefaults.LearningRate }
@@ -104,7 +108,7 @@ public static partial class TrainCommand
         public readonly Option<double> Beta2 = new Option<double>("--beta2") { Description = "Adam beta2.", DefaultValueFactory = _ => TrainingDefaults.Beta2 }
             .Finite(v => v >= 0 && v < 1, "a number in [0, 1)");
         public readonly Option<double?> Clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm to this value." }
-            .Finite(v => v > 0, "a positive gradient norm");
+            .Finite(v => v > 0 && v <= float.MaxValue, "a positive gradient norm, at most 3.4e38 (float32's largest)");
         public readonly Option<double?> Ema = new Option<double?>("--ema") { Description = "Keep an exponential moving average of the weights with this decay (e.g. 0.999)." }
             .Finite(v => v >= 0 && v < 1, "a decay in [0, 1)");
         public readonly Option<bool> PerBatch = new("--per-batch-orders") { Description = "One order per batch instead of one per image." };
@@ -112,7 +116,7 @@ public static partial class TrainCommand
         {
             Description = "Shards of each batch computed at once, each on its own thread with an equal share of --threads (default: 2 on the CPU with 2 or more threads, else 1). " +
                           "Small models train faster this way on few cores; results are reproducible for fixed --threads and --workers.",
-        }.Accepting(v => v is null or >= 1, "a number of workers, at least 1");
+        }.Accepting(v => v is null or (>= 1 and <= DeviceSettings.MaxThreads), $"a number of workers from 1 to {DeviceSettings.MaxThreads}");
         public readonly Option<int> EvalEvery = new Option<int>("--eval-every") { Description = "Evaluate on test images every N steps (0: never).", DefaultValueFactory = _ => TrainingDefaults.EvaluateEvery }
             .AtLeast(0, "a number of steps (0: never)");
         public readonly Option<int> EvalImages = new Option<int>("--eval-images") { Description = "Test images for periodic evaluations (0: all).", DefaultValueFactory = _ => TrainingDefaults.EvaluationImages }
@@ -125,6 +129,10 @@ public static partial class TrainCommand
         public readonly Option<int> Every = new Option<int>("--checkpoint-every") { Description = "Save a checkpoint every N steps.", DefaultValueFactory = _ => 50 }
             .AtLeast(1, "a number of steps");
         public readonly Option<string?> Resume = new("--resume") { Description = "Continue from this checkpoint (its model and training settings are used)." };
+        public readonly Option<bool> NoMemoryCheck = new("--no-memory-check")
+        {
+            Description = "Train even when the estimate of the run's peak memory exceeds the memory available to the process (otherwise refused before anything is allocated; the estimate is within 20 %, docs/limits.md).",
+        };
         public readonly Option<int> Samples = new Option<int>("--samples") { Description = "Samples to draw after training (0: none).", DefaultValueFactory = _ => 16 }
             .AtLeast(0, "a number of samples (0: none)");
         public readonly Option<double> MpiTimeout = new Option<double>("--mpi-timeout")
@@ -136,7 +144,7 @@ public static partial class TrainCommand
         public Option[] All => new Option[]
         {
             Steps, Minutes, Batch, Lr, Decay, DecayPerEpoch, Beta1, Beta2, Clip, Ema, PerBatch, Workers, EvalEvery, EvalImages, FinalImages,
-            TrainImages, Checkpoint, Every, Resume, Samples, MpiTimeout,
+            TrainImages, Checkpoint, Every, Resume, Samples, NoMemoryCheck, MpiTimeout,
         };
     }
 }

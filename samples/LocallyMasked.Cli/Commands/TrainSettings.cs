@@ -53,6 +53,9 @@ public sealed record TrainSettings
     /// <summary>--final-eval-images: test images for the final evaluation (0: all).</summary>
     public required int FinalImages { get; init; }
 
+    /// <summary>False with --no-memory-check: the run is not refused when its memory estimate exceeds what is available.</summary>
+    public bool CheckMemory { get; init; } = true;
+
     /// <summary>--samples: images drawn after training (0: none).</summary>
     public required int Samples { get; init; }
 

@@ -56,7 +56,9 @@ public static class TrainingLoop
                         long before = trainer.Step;
                         trainer.Train(Math.Min(target, (trainer.Step / settings.CheckpointEvery + 1) * settings.CheckpointEvery), reporter, stop.Token);
                         if (trainer.Step == before) continue;
-                        if (writes) trainer.Save(settings.CheckpointPath);
+                        // A second Ctrl+C while the checkpoint is written lets the write finish: no temporary file is left.
+                        if (writes)
+                            using (interrupts.Protect("the checkpoint")) trainer.Save(settings.CheckpointPath);
                         lastGood = settings.CheckpointPath;
                         lastGoodStep = trainer.Step;
                     }

@@ -48,7 +48,14 @@ public sealed record TrainingSetup(DatasetDefinition Dataset, ModelDefinition De
             dataset = settings.Data.Dataset ?? Datasets.For(resumedConfig);
             DataChecks.DataFitsModel(dataset, resumedConfig, resume.Path);
         }
-        else dataset = DataSources.Resolve(settings.Data);
+        else
+        {
+            dataset = DataSources.Resolve(settings.Data);
+            // Images resized to a --size no run could train on are refused before they are read (a lower bound: grey).
+            if (settings.Data.Size is { } size)
+                MemoryCheck.BeforeReading(settings.Model.ConfigFor(dataset, settings.Data.Channels ?? 1, size.Height, size.Width),
+                    settings.Options, settings.Device.Type, settings.CheckMemory);
+        }
 
         string? folder = DataSources.FolderOf(settings.Data, dataset, terminal);   // downloads first with --download
         var train = DataChecks.NotEmpty(DataSources.Read(settings.Data, dataset, folder, train: true, terminal, resumedConfig), "training");

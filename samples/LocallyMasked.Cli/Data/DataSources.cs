@@ -31,19 +31,16 @@ public static class DataSources
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(terminal);
-        if (!data.Download) return data.Folder;
+        if (!data.Download)
+        {
+            if (data.Folder is { } given) Checks.ExistingFolder(given, "--data");
+            return data.Folder;
+        }
         var description = dataset.Download
             ?? throw new InputError("--download: a folder of images cannot be downloaded; --download works with --dataset mnist, binarized-mnist, fashion-mnist or cifar10.");
         if (data.Mirror is { } mirror) description = description.WithMirror(mirror);
         string folder = data.Folder ?? DataDownloads.DefaultFolder(description);
-        try
-        {
-            DataDownloads.Run(description, folder, terminal.Out, terminal.Interactive);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new DatasetDownloadException($"Download of {description.Name} into {folder} cancelled; no partial file was left.");
-        }
+        DataDownloads.Run(description, folder, terminal.Out, terminal.Interactive, error: terminal.Error);
         return folder;
     }
 
@@ -72,6 +69,7 @@ public static class DataSources
             Height = data.Size?.Height ?? model?.Height,
             Width = data.Size?.Width ?? model?.Width,
             TestFraction = data.TestFraction,
+            MaxImagePixels = data.MaxImagePixels,
             Seed = data.Seed,
         };
         if (model is not null && (options.Channels != model.ImageChannels || options.Height != model.Height || options.Width != model.Width))
@@ -96,6 +94,11 @@ public static class DataSources
         if (!string.IsNullOrEmpty(folder) && (dataset.IsImageFolder || IsImageFolder(folder)))
         {
             var split = ImageFolderReader.Read(folder, train, images);
+            // Both splits come from one listing of the folder: the terminal prints a repeated warning once.
+            if (split.RepeatedLinks > 0)
+                terminal.Warn($"{folder}: {split.RepeatedLinks} link{(split.RepeatedLinks == 1 ? "" : "s")} led to images or folders already read; each image is read once.");
+            if (split.Unreadable.Count > 0)
+                terminal.Warn($"{folder}: skipped {split.Unreadable.Count} file(s) that cannot be opened: {ImageFolderReader.Describe(split.Unreadable)}");
             if (split.Skipped.Count > 0)
                 terminal.Warn(
                     $"{folder}: skipped {split.Skipped.Count} file(s) of the {(train ? "training" : "test")} split that are not usable images: " +

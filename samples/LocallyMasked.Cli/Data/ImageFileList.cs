@@ -22,42 +22,51 @@ public static class ImageFileList
     /// <param name="channels">The model's channels (1 or 3).</param>
     /// <param name="height">The model's height.</param>
     /// <param name="width">The model's width.</param>
+    /// <param name="maxPixels">The most pixels a file may claim in its header (checked before it is decoded).</param>
     /// <exception cref="InputError">A path that does not exist, a named file that is not a usable image, or no image at all.</exception>
-    public static Result Read(IReadOnlyList<string> inputs, int channels, int height, int width)
+    /// <exception cref="ImageTooLargeException">A file over <paramref name="maxPixels"/>.</exception>
+    public static Result Read(IReadOnlyList<string> inputs, int channels, int height, int width, long maxPixels = ImageFolderOptions.DefaultMaxImagePixels)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var files = new List<(string Path, bool Named)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var unreadable = new List<(string File, string Reason)>();
         foreach (var input in inputs)
         {
             if (Directory.Exists(input))
             {
-                var found = Directory.EnumerateFiles(input, "*", new EnumerationOptions
-                    {
-                        RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-                    })
-                    .Where(p => ImageFolderReader.Extensions.Contains(Path.GetExtension(p).ToLowerInvariant()))
-                    .OrderBy(p => Path.GetRelativePath(input, p).Replace('\\', '/'), StringComparer.Ordinal)
-                    .ToArray();
+                // Each real file once, however links lead to it (ImageFileWalk: loops end at once).
+                ImageFileListing listing;
+                try
+                {
+                    listing = ImageFileWalk.List(input, p => ImageFolderReader.Extensions.Contains(Path.GetExtension(p).ToLowerInvariant()));
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new InputError($"--data {e.Message}", e);
+                }
+                var found = listing.Files.Select(f => Path.Combine(input, f)).ToArray();
+                unreadable.AddRange(listing.Skipped.Select(s => (Path.Combine(input, s.File), s.Reason)));
                 if (found.Length == 0)
                     throw new InputError($"--data {input}: no image files (looked for {string.Join(", ", ImageFolderReader.Extensions)} in it and its subfolders).");
                 foreach (var path in found)
-                    if (seen.Add(Path.GetFullPath(path))) files.Add((path, false));
+                    if (seen.Add(ImageFileWalk.RealPath(path) ?? Path.GetFullPath(path))) files.Add((path, false));
             }
             else if (File.Exists(input))
             {
-                if (seen.Add(Path.GetFullPath(input))) files.Add((input, true));
+                if (seen.Add(ImageFileWalk.RealPath(input) ?? Path.GetFullPath(input))) files.Add((input, true));
             }
             else throw new InputError($"--data {input}: no such file or folder.");
         }
 
         var decoded = new (byte[] Planes, int Height, int Width, bool Grey)?[files.Count];
         var reasons = new string?[files.Count];
+        var budget = new DecodeBudget();
         Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             try
             {
-                decoded[i] = ImageFolderReader.ReadFitted(files[i].Path, channels, height, width);
+                decoded[i] = ImageFolderReader.ReadFitted(files[i].Path, channels, height, width, maxPixels, budget);
             }
             catch (InvalidDataException e)
             {
@@ -67,7 +76,7 @@ public static class ImageFileList
         int named = Enumerable.Range(0, files.Count).FirstOrDefault(i => files[i].Named && reasons[i] is not null, -1);
         if (named >= 0) throw new InputError($"--data {files[named].Path}: {reasons[named]}; name PNG, JPEG or BMP images.");
         var kept = Enumerable.Range(0, files.Count).Where(i => decoded[i] is not null).ToArray();
-        var skipped = Enumerable.Range(0, files.Count).Where(i => reasons[i] is not null).Select(i => (files[i].Path, reasons[i]!)).ToArray();
+        var skipped = Enumerable.Range(0, files.Count).Where(i => reasons[i] is not null).Select(i => (files[i].Path, reasons[i]!)).Concat(unreadable).ToArray();
         if (kept.Length == 0) throw new InputError($"--data {string.Join(" ", inputs)}: no usable image ({ImageFolderReader.Describe(skipped)}).");
 
         int resized = kept.Count(i => decoded[i]!.Value.Height != height || decoded[i]!.Value.Width != width);

@@ -15,6 +15,15 @@ public sealed record ImageFolderOptions
     /// <summary>The share of images held out for testing when the folder has no test/ subfolder; null: 0.1.</summary>
     public double? TestFraction { get; init; }
 
+    /// <summary>The default of <see cref="MaxImagePixels"/>: 8192 x 8192 pixels, 256 MiB decoded as RGBA.</summary>
+    public const long DefaultMaxImagePixels = 8192L * 8192;
+
+    /// <summary>
+    /// The most pixels (width x height, from the file's header, before anything is decoded) an image file may have;
+    /// a file that claims more is refused, naming --max-image-pixels. At least 1.
+    /// </summary>
+    public long MaxImagePixels { get; init; } = DefaultMaxImagePixels;
+
     /// <summary>The seed that chooses the held-out images.</summary>
     public ulong Seed { get; init; } = 1;
 }

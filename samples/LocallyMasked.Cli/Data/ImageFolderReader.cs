@@ -4,11 +4,14 @@ using SkiaSharp;
 namespace LocallyMasked.Cli.Data;
 
 /// <summary>
-/// Reads a folder of PNG, JPEG and BMP images (recursively) with SkiaSharp: the training split is every image outside a
-/// first-level test/ subfolder and the test split the images in it; without test/, a share of the images chosen with
-/// the seed is held out. Each image is cropped centrally to the target aspect ratio, resized (mipmapped linear
-/// filtering, so that shrinking averages instead of aliasing) and converted to grey (ITU-R BT.601 luma, as PIL's
-/// convert("L")) or RGB; alpha is dropped. Empty and undecodable files are skipped and reported.
+/// Reads a folder of PNG, JPEG and BMP images (recursively, each real file once however links lead to it:
+/// <see cref="ImageFileWalk"/>) with SkiaSharp: the training split is every image outside a first-level test/ subfolder
+/// and the test split the images in it; without test/, a share of the images chosen with the seed is held out. Every
+/// file's header is checked against <see cref="ImageFolderOptions.MaxImagePixels"/> before anything is decoded, and
+/// files are decoded in parallel only while the pixels in flight fit a <see cref="DecodeBudget"/>. Each image is
+/// cropped centrally to the target aspect ratio, resized (mipmapped linear filtering, so that shrinking averages instead
+/// of aliasing) and converted to grey (ITU-R BT.601 luma, as PIL's convert("L")) or RGB; alpha is dropped. Empty,
+/// undecodable, vanished and unopenable files are skipped and reported.
 /// </summary>
 public static class ImageFolderReader
 {
@@ -18,78 +21,158 @@ public static class ImageFolderReader
     /// <summary>The name of the optional subfolder with the test images.</summary>
     public const string TestFolder = "test";
 
+    /// <summary>The most bytes one split's images may take decoded (what <see cref="ImageDataset"/> holds).</summary>
+    public const long MaxSplitBytes = int.MaxValue;
+
     private const double DefaultTestFraction = 0.1;
 
-    /// <summary>Whether <paramref name="folder"/> holds at least one file with an image extension (searched recursively).</summary>
+    /// <summary>Whether <paramref name="folder"/> holds at least one file with an image extension (searched recursively, links followed once).</summary>
     /// <param name="folder">The folder.</param>
     public static bool HasImages(string folder) =>
-        Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*", Enumeration()).Any(IsImageName);
+        Directory.Exists(folder) && List(folder, firstOnly: true).Files.Count > 0;
 
     /// <summary>Reads the training or the test split of <paramref name="folder"/>.</summary>
     /// <param name="folder">The folder.</param>
     /// <param name="train">True for the training split.</param>
-    /// <param name="options">Size, channels and split settings.</param>
-    public static ImageFolderSplit Read(string folder, bool train, ImageFolderOptions options)
+    /// <param name="options">Size, channels, split settings and the pixel limit.</param>
+    /// <param name="budget">Bounds the memory of the images decoded at once; a <see cref="DecodeBudget"/> of the default size when null.</param>
+    /// <exception cref="InputError">A file over the pixel limit, or a split too large to hold.</exception>
+    public static ImageFolderSplit Read(string folder, bool train, ImageFolderOptions options, DecodeBudget? budget = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(options);
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"--data {folder}: folder not found.");
-        var all = Directory.EnumerateFiles(folder, "*", Enumeration()).Where(IsImageName)
-            .Select(path => Path.GetRelativePath(folder, path).Replace('\\', '/'))
-            .OrderBy(p => p, StringComparer.Ordinal)
-            .ToArray();
+        var list = List(folder);
+        var all = list.Files.ToArray();
         if (all.Length == 0)
-            throw new InvalidDataException($"--data {folder}: no image files (looked for {string.Join(", ", Extensions)} in it and its subfolders).");
+            throw new InvalidDataException(
+                $"--data {folder}: no image files (looked for {string.Join(", ", Extensions)} in it and its subfolders{Describe(list.Skipped, "; skipped: ")}).");
 
         var files = Split(folder, all, train, options);
         var (channels, height, width) = Shape(folder, all, options);
-        var decoded = new byte[files.Count][];
+        long imageBytes = (long)channels * height * width;
+        if (imageBytes * files.Count > MaxSplitBytes)
+            throw new InputError(
+                $"--data {folder}: the {files.Count} images of the {(train ? "training" : "test")} split take {imageBytes * files.Count:N0} bytes at {channels}x{height}x{width}, " +
+                $"more than a data set holds ({MaxSplitBytes:N0}); use a smaller --size or fewer images.");
+        var (decoded, reasons, sizes) = DecodeAll(folder, files, channels, height, width, options, budget ?? new DecodeBudget());
+        int odd = Array.FindIndex(sizes, s => s is not null);
+        if (odd >= 0)
+            throw new ArgumentException(
+                $"--data {folder}: {files[odd]} is {sizes[odd]!.Value.Height}x{sizes[odd]!.Value.Width} (HxW) but the first image is {height}x{width}; " +
+                "pass --size HxW to crop and resize all images to one size.");
+        var skipped = files.Select((f, i) => (File: f, Reason: reasons[i])).Where(s => s.Reason is not null).Select(s => (s.File, s.Reason!)).ToArray();
+        var images = decoded.Where(d => d is not null).Select(d => d!).ToArray();
+        string split = train ? "training" : "test";
+        if (images.Length == 0)
+            throw new InvalidDataException(
+                $"--data {folder}: no usable image in the {split} split ({files.Count} files, none decodable{Describe(skipped.Concat(list.Skipped).ToArray(), ": ")}).");
+        string name = $"{folder}, {split} split: {images.Length} images" + (skipped.Length > 0 ? $", {skipped.Length} skipped" : string.Empty);
+        return new ImageFolderSplit(ImageDataset.FromImages(images, channels, height, width, name: name), skipped, list.RepeatedLinks, list.Skipped);
+    }
+
+    /// <summary>
+    /// Checks every file's header against the pixel limit, then decodes the files in parallel within the budget: the
+    /// (C, H, W) bytes of each file, or the reason it was skipped, or its size when it must match and does not.
+    /// </summary>
+    private static (byte[]?[] Decoded, string?[] Reasons, (int Height, int Width)?[] Sizes) DecodeAll(
+        string folder, IReadOnlyList<string> files, int channels, int height, int width, ImageFolderOptions options, DecodeBudget budget)
+    {
+        var decoded = new byte[]?[files.Count];
         var reasons = new string?[files.Count];
         var sizes = new (int Height, int Width)?[files.Count];
-        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        var headers = new (int Width, int Height)?[files.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+        Parallel.For(0, files.Count, parallel, i =>
         {
             try
             {
-                decoded[i] = Decode(Path.Combine(folder, files[i]), channels, height, width, options.Height is null, out sizes[i]);
+                headers[i] = ImageFileDecoder.ReadHeader(Path.Combine(folder, files[i]));
             }
             catch (InvalidDataException e)
             {
                 reasons[i] = e.Message;
             }
         });
-        int odd = Array.FindIndex(sizes, s => s is not null);
-        if (odd >= 0)
-            throw new ArgumentException(
-                $"--data {folder}: {files[odd]} is {sizes[odd]!.Value.Height}x{sizes[odd]!.Value.Width} (HxW) but the first image is {height}x{width}; " +
-                "pass --size HxW to crop and resize all images to one size.");
-        var skipped = files.Select((f, i) => (File: f, Reason: reasons[i])).Where(s => s.Reason is not null)
-            .Select(s => (s.File, s.Reason!)).ToArray();
-        var images = decoded.Where(d => d is not null).ToArray();
-        string split = train ? "training" : "test";
-        if (images.Length == 0)
-            throw new InvalidDataException(
-                $"--data {folder}: no usable image in the {split} split ({files.Count} files, none decodable{Describe(skipped, ": ")}).");
-        string name = $"{folder}, {split} split: {images.Length} images" + (skipped.Length > 0 ? $", {skipped.Length} skipped" : string.Empty);
-        return new ImageFolderSplit(ImageDataset.FromImages(images, channels, height, width, name: name), skipped);
+        // Refused before any pixel is decoded: the first file (in path order) over the limit.
+        for (int i = 0; i < files.Count; i++)
+            if (headers[i] is { } header)
+                Refuse(folder, () => ImageFileDecoder.CheckPixels(files[i], header.Width, header.Height, options.MaxImagePixels));
+        Parallel.For(0, files.Count, parallel, i =>
+        {
+            if (headers[i] is not { } header) return;
+            if (options.Height is null && (header.Width != width || header.Height != height))
+            {
+                sizes[i] = (header.Height, header.Width);
+                return;
+            }
+            using var lease = budget.Take(ImageFileDecoder.DecodingBytes(header.Width, header.Height, (long)height * width, channels));
+            try
+            {
+                using var source = ImageFileDecoder.Load(Path.Combine(folder, files[i]), files[i], options.MaxImagePixels);
+                decoded[i] = ImageFileDecoder.Fit(source, channels, height, width);
+            }
+            catch (InvalidDataException e)
+            {
+                reasons[i] = e.Message;
+            }
+            catch (ImageTooLargeException e)
+            {
+                // The file was replaced by a larger one since its header was read.
+                reasons[i] = e.Message;
+            }
+        });
+        return (decoded, reasons, sizes);
+    }
+
+    /// <summary>Runs a check that may find a file over the pixel limit, naming --data in the error.</summary>
+    private static void Refuse(string folder, Action check)
+    {
+        try
+        {
+            check();
+        }
+        catch (ImageTooLargeException e)
+        {
+            throw new InputError($"--data {folder}: {e.Message}.", e);
+        }
+    }
+
+    private static ImageFileListing List(string folder, bool firstOnly = false)
+    {
+        try
+        {
+            return ImageFileWalk.List(folder, IsImageName, firstOnly);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InputError($"--data {e.Message}", e);
+        }
     }
 
     /// <summary>
     /// One image file as (C, H, W) bytes of the given size and channels (cropped centrally to H:W and resized, converted
     /// to grey or RGB as a folder's images are), with its own size and whether it was grey, so that a caller can say what
-    /// changed.
+    /// changed. Its header is checked against <paramref name="maxPixels"/> before it is decoded, and the decoding holds a
+    /// share of <paramref name="budget"/> (when given) while it runs.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="channels">1 or 3.</param>
     /// <param name="height">The target height.</param>
     /// <param name="width">The target width.</param>
+    /// <param name="maxPixels">The most pixels the file may have.</param>
+    /// <param name="budget">Bounds the memory of files decoded at once; null: no bound.</param>
     /// <exception cref="InvalidDataException">Empty, not an image, truncated or undecodable (the reason as the message).</exception>
-    public static (byte[] Planes, int Height, int Width, bool Grey) ReadFitted(string path, int channels, int height, int width)
+    /// <exception cref="ImageTooLargeException">More pixels than <paramref name="maxPixels"/>.</exception>
+    public static (byte[] Planes, int Height, int Width, bool Grey) ReadFitted(string path, int channels, int height, int width,
+        long maxPixels = ImageFolderOptions.DefaultMaxImagePixels, DecodeBudget? budget = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        int ownHeight, ownWidth;
-        bool grey;
-        using (var source = Load(path)) (ownHeight, ownWidth, grey) = (source.Height, source.Width, IsGrey(source));
-        return (Decode(path, channels, height, width, sameSizeRequired: false, out _), ownHeight, ownWidth, grey);
+        var (ownWidth, ownHeight) = ImageFileDecoder.ReadHeader(path);
+        ImageFileDecoder.CheckPixels(path, ownWidth, ownHeight, maxPixels);
+        using var lease = budget?.Take(ImageFileDecoder.DecodingBytes(ownWidth, ownHeight, (long)height * width, channels));
+        using var source = ImageFileDecoder.Load(path, path, maxPixels);
+        return (ImageFileDecoder.Fit(source, channels, height, width), source.Height, source.Width, ImageFileDecoder.IsGrey(source));
     }
 
     /// <summary>"N files skipped: a (reason), b (reason), c (reason) and M more" for the first three skipped files.</summary>
@@ -102,13 +185,6 @@ public static class ImageFolderReader
         string list = string.Join(", ", skipped.Take(3).Select(s => $"{s.File} ({s.Reason})"));
         return prefix + list + (skipped.Count > 3 ? $" and {skipped.Count - 3} more" : string.Empty);
     }
-
-    private static EnumerationOptions Enumeration() => new()
-    {
-        RecurseSubdirectories = true,
-        IgnoreInaccessible = true,
-        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-    };
 
     private static bool IsImageName(string path) => Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
@@ -155,7 +231,7 @@ public static class ImageFolderReader
         }
     }
 
-    /// <summary>Channels and size: the options', else those of the first decodable image of the whole folder.</summary>
+    /// <summary>Channels and size: the options', else those of the first decodable image of the whole folder (checked against the pixel limit first).</summary>
     private static (int Channels, int Height, int Width) Shape(string folder, string[] all, ImageFolderOptions options)
     {
         if (options.Channels is { } c && options.Height is { } h && options.Width is { } w) return (c, h, w);
@@ -164,73 +240,18 @@ public static class ImageFolderReader
             SKBitmap bitmap;
             try
             {
-                bitmap = Load(Path.Combine(folder, file));
+                var (width, height) = ImageFileDecoder.ReadHeader(Path.Combine(folder, file));
+                Refuse(folder, () => ImageFileDecoder.CheckPixels(file, width, height, options.MaxImagePixels));
+                bitmap = ImageFileDecoder.Load(Path.Combine(folder, file), file, options.MaxImagePixels);
             }
             catch (InvalidDataException)
             {
                 continue;
             }
             using (bitmap)
-                return (options.Channels ?? (IsGrey(bitmap) ? 1 : 3), options.Height ?? bitmap.Height, options.Width ?? bitmap.Width);
+                return (options.Channels ?? (ImageFileDecoder.IsGrey(bitmap) ? 1 : 3), options.Height ?? bitmap.Height, options.Width ?? bitmap.Width);
         }
         throw new InvalidDataException($"--data {folder}: none of the {all.Length} image files could be decoded.");
-    }
-
-    private static bool IsGrey(SKBitmap bitmap)
-    {
-        var pixels = bitmap.GetPixelSpan();
-        for (int i = 0; i < pixels.Length; i += 4)
-            if (pixels[i] != pixels[i + 1] || pixels[i] != pixels[i + 2]) return false;
-        return true;
-    }
-
-    /// <summary>Decodes a file as unpremultiplied RGBA, or throws <see cref="InvalidDataException"/> with the reason.</summary>
-    internal static SKBitmap Load(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.Length == 0) throw new InvalidDataException("empty file");
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException("not a PNG, JPEG or BMP image");
-        var target = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var bitmap = new SKBitmap(target);
-        var result = codec.GetPixels(target, bitmap.GetPixels());
-        if (result != SKCodecResult.Success)
-        {
-            bitmap.Dispose();
-            throw new InvalidDataException(result == SKCodecResult.IncompleteInput ? "truncated image" : $"cannot decode ({result})");
-        }
-        return bitmap;
-    }
-
-    /// <summary>One image as (C, H, W) bytes: cropped centrally to H:W, resized, converted to the channel count.</summary>
-    /// <remarks>When <paramref name="sameSizeRequired"/> and the image has another size, returns null and sets <paramref name="otherSize"/>.</remarks>
-    private static byte[] Decode(string path, int channels, int height, int width, bool sameSizeRequired, out (int Height, int Width)? otherSize)
-    {
-        using var source = Load(path);
-        otherSize = null;
-        if (sameSizeRequired && (source.Width != width || source.Height != height))
-        {
-            otherSize = (source.Height, source.Width);
-            return null!;
-        }
-        SKBitmap fitted = source;
-        SKBitmap? owned = null;
-        try
-        {
-            if (source.Width != width || source.Height != height)
-            {
-                var crop = CentreCrop(source.Width, source.Height, width, height);
-                using var cropped = new SKBitmap();
-                if (!source.ExtractSubset(cropped, crop)) throw new InvalidDataException("cannot crop");
-                owned = cropped.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul),
-                    new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)) ?? throw new InvalidDataException("cannot resize");
-                fitted = owned;
-            }
-            return Planes(fitted.GetPixelSpan(), channels, height * width);
-        }
-        finally
-        {
-            owned?.Dispose();
-        }
     }
 
     /// <summary>The largest centred rectangle of <paramref name="sourceWidth"/> x <paramref name="sourceHeight"/> with the target's aspect ratio.</summary>
@@ -255,24 +276,5 @@ public static class ImageFolderReader
             return new SKRectI(0, top, sourceWidth, top + cropHeight);
         }
         return new SKRectI(0, 0, sourceWidth, sourceHeight);
-    }
-
-    /// <summary>RGBA pixels to (C, H, W) planes: grey by BT.601 luma, or R, G, B.</summary>
-    private static byte[] Planes(ReadOnlySpan<byte> rgba, int channels, int pixels)
-    {
-        var output = new byte[channels * pixels];
-        for (int p = 0; p < pixels; p++)
-        {
-            byte r = rgba[4 * p], g = rgba[4 * p + 1], b = rgba[4 * p + 2];
-            if (channels == 1)
-                output[p] = (byte)((299 * r + 587 * g + 114 * b + 500) / 1000);
-            else
-            {
-                output[p] = r;
-                output[pixels + p] = g;
-                output[2 * pixels + p] = b;
-            }
-        }
-        return output;
     }
 }

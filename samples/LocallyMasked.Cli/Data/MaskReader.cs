@@ -33,14 +33,16 @@ public static class MaskReader
     /// <param name="height">The model's image height.</param>
     /// <param name="width">The model's image width.</param>
     /// <param name="sameSizeAs">The picture the mask is for ("--image a.png", "the test images") and its size, checked first; null: any size.</param>
+    /// <param name="maxPixels">The most pixels the file's header may claim (--max-image-pixels), checked before it is decoded.</param>
     /// <exception cref="InputError">A missing or undecodable file, another size than <paramref name="sameSizeAs"/>, a level neither black
     /// nor white, no missing pixel, or only missing ones.</exception>
-    public static Mask Read(string path, int height, int width, (string Of, int Height, int Width)? sameSizeAs = null)
+    public static Mask Read(string path, int height, int width, (string Of, int Height, int Width)? sameSizeAs = null,
+        long maxPixels = ImageFolderOptions.DefaultMaxImagePixels)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         bool[] source;
         int sourceHeight, sourceWidth;
-        using (var bitmap = PictureReader.Load(path, "--mask"))
+        using (var bitmap = PictureReader.Load(path, "--mask", maxPixels))
         {
             (sourceHeight, sourceWidth) = (bitmap.Height, bitmap.Width);
             if (sameSizeAs is { } other && (other.Height != sourceHeight || other.Width != sourceWidth))

@@ -15,12 +15,13 @@ public static class PictureReader
     /// <summary>Reads one picture for <paramref name="model"/>.</summary>
     /// <param name="path">The --image path.</param>
     /// <param name="model">The model's configuration (channels and size).</param>
+    /// <param name="maxPixels">The most pixels the file's header may claim (--max-image-pixels), checked before it is decoded.</param>
     /// <exception cref="InputError">A missing or undecodable file, or a colour picture for a grey model.</exception>
-    public static Picture Read(string path, IImageModelConfig model)
+    public static Picture Read(string path, IImageModelConfig model, long maxPixels = ImageFolderOptions.DefaultMaxImagePixels)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
-        using var bitmap = Load(path, "--image");
+        using var bitmap = Load(path, "--image", maxPixels);
         bool grey = IsGrey(bitmap);
         if (!grey && model.ImageChannels == 1)
             throw new InputError(
@@ -56,16 +57,21 @@ public static class PictureReader
     /// <summary>Decodes an image file named by <paramref name="option"/>, or throws an <see cref="InputError"/> naming it and why.</summary>
     /// <param name="path">The file.</param>
     /// <param name="option">The option that named it.</param>
-    internal static SKBitmap Load(string path, string option)
+    /// <param name="maxPixels">The most pixels its header may claim (--max-image-pixels), checked before it is decoded.</param>
+    internal static SKBitmap Load(string path, string option, long maxPixels = ImageFolderOptions.DefaultMaxImagePixels)
     {
         CheckExists(path, option);
         try
         {
-            return ImageFolderReader.Load(path);
+            return ImageFileDecoder.Load(path, path, maxPixels);
         }
         catch (InvalidDataException e)
         {
-            throw new InputError($"{option} {path}: {e.Message}; expected a PNG, JPEG or BMP image.", e);
+            throw new InputError($"{option} {OneLineText.Escape(path)}: {e.Message}; expected a PNG, JPEG or BMP image.", e);
+        }
+        catch (ImageTooLargeException e)
+        {
+            throw new InputError($"{option} {e.Message}.", e);
         }
     }
 

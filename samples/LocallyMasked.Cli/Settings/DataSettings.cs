@@ -29,6 +29,9 @@ public sealed record DataSettings
     /// <summary>--test-fraction: the share of a folder's images held out for testing when it has no test/ subfolder.</summary>
     public double? TestFraction { get; init; }
 
+    /// <summary>--max-image-pixels: the most pixels an image file of a folder may claim in its header.</summary>
+    public long MaxImagePixels { get; init; } = ImageFolderOptions.DefaultMaxImagePixels;
+
     /// <summary>--seed: chooses the held-out images of a folder without a test/ subfolder.</summary>
     public ulong Seed { get; init; } = 1;
 

@@ -1,5 +1,6 @@
 using LocallyMasked.Models;
 using LocallyMasked.Numerics;
+using LocallyMasked.Training.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,10 +15,18 @@ namespace LocallyMasked.Cli.Settings;
 /// <param name="Precision">--precision when typed; null: float32, or for a resumed training run the stored precision.</param>
 public sealed record DeviceSettings(DeviceType Type = DeviceType.CPU, int? Threads = null, ComputePrecision? Precision = null)
 {
-    /// <summary>The torch device, after checking that CUDA is there when asked for.</summary>
+    /// <summary>The most --threads: OpenMP allocates per-thread state for the count asked (2^31 threads crashed libgomp).</summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>
+    /// The torch device, after checking that CUDA is there when asked for. Every command that computes with tensors asks
+    /// for it first, so libtorch's NNPACK path is turned off here, before any convolution: on CPUs NNPACK does not support,
+    /// libtorch would otherwise print a warning on runs that succeed (<see cref="NnpackConvolutions"/>).
+    /// </summary>
     /// <exception cref="InputError">--device cuda without a CUDA device.</exception>
     public Device Resolve()
     {
+        NnpackConvolutions.Disable();
         if (Type != DeviceType.CUDA) return CPU;
         if (!cuda.is_available())
             throw new InputError("--device cuda: no CUDA device is available (this build uses the CPU backend package TorchSharp-cpu; build with -p:TorchBackend=cuda).");

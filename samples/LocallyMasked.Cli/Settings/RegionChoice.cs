@@ -39,6 +39,11 @@ public sealed record RegionChoice
     /// <exception cref="InputError">The box does not fit the images (named as --region).</exception>
     public ImageRegion For(int height, int width)
     {
+        // Checked here in long arithmetic: a box whose sides overflow an int must not wrap round to an empty region.
+        if (Box(Spec) is [var boxTop, var boxLeft, var boxHeight, var boxWidth] && ((long)boxTop + boxHeight > height || (long)boxLeft + boxWidth > width))
+            throw new InputError(
+                $"--region {Spec}: does not fit the model's {height}x{width} images (the box ends at row {(long)boxTop + boxHeight} and column {(long)boxLeft + boxWidth}); " +
+                "give TOP + HEIGHT and LEFT + WIDTH within the image.");
         try
         {
             return Spec switch

@@ -52,8 +52,9 @@ public sealed record Shard
     {
         ArgumentOutOfRangeException.ThrowIfNegative(total);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var sizes = new int[(total + batchSize - 1) / batchSize];
-        for (int b = 0; b < sizes.Length; b++) sizes[b] = Math.Min(batchSize, total - b * batchSize);
+        // In 64 bits: a batch size near int.MaxValue must not wrap the count of batches round to none.
+        var sizes = new int[((long)total + batchSize - 1) / batchSize];
+        for (int b = 0; b < sizes.Length; b++) sizes[b] = (int)Math.Min(batchSize, total - (long)b * batchSize);
         return RangeOf(sizes);
     }
 

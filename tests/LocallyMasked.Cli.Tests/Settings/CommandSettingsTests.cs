@@ -85,10 +85,6 @@ public sealed class CommandSettingsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--size 8y8", "--size 8y8: expected HEIGHTxWIDTH*")]
-    [InlineData("--channels 2", "--channels 2: expected 1 (grey) or 3 (RGB).")]
-    [InlineData("--test-fraction 1.5", "--test-fraction 1.5: expected a number between 0 and 1*")]
-    [InlineData("--bits 9", "--bits 9: expected 1 to 8*")]
     [InlineData("--mirror http://example.org/", "--mirror: only used with --download*")]
     [InlineData("--download --mirror ftp://example.org/", "--mirror ftp://example.org/: expected an http:// or https:// address*")]
     [InlineData("--model pixelcnn++ --max-dilation 3", "--max-dilation: a pixelcnn++ model has no dilated convolutions*")]
@@ -110,7 +106,13 @@ public sealed class CommandSettingsTests : IDisposable
     [InlineData("train --lr 0", "--lr 0: expected a learning rate in (0, 1]")]
     [InlineData("train --orders 9", "--orders 9: expected a whole number from 1 to 8")]
     [InlineData("train --order spiral", "--order")]
-    [InlineData("evaluate --checkpoint m.ckpt --workers 0", "--workers 0: expected a number of workers, at least 1")]
+    [InlineData("evaluate --checkpoint m.ckpt --workers 0", "--workers 0: expected a number of workers from 1 to 1024")]
+    [InlineData("train --size 8y8", "--size 8y8: expected HEIGHTxWIDTH")]
+    [InlineData("train --channels 2", "--channels 2: expected 1 (grey) or 3 (RGB)")]
+    [InlineData("train --test-fraction 1.5", "--test-fraction 1.5: expected a number between 0 and 1")]
+    [InlineData("train --bits 9", "--bits 9: expected 1 to 8")]
+    [InlineData("complete --checkpoint m.ckpt --channels 4", "--channels 4: expected 1 (grey) or 3 (RGB)")]
+    [InlineData("download mnist --stall-seconds 0", "--stall-seconds 0: expected a number of seconds from 0.1 to 86,400")]
     [InlineData("complete --checkpoint m.ckpt --region middle", "--region middle: expected top, bottom")]
     [InlineData("sample --checkpoint m.ckpt --temperature 0", "--temperature 0: expected a positive temperature")]
     [InlineData("orders --height 0", "--height 0: expected a whole number from 1 to 256")]
@@ -148,8 +150,6 @@ public sealed class CommandSettingsTests : IDisposable
     [InlineData("evaluate --checkpoint m.ckpt --average a.ckpt --ema-weights", "--ema-weights with --average: *")]
     [InlineData("evaluate --checkpoint m.ckpt --order-variants 1 2 1", "--order-variants 1 2 1: 1 is given more than once; name each order once.")]
     [InlineData("sample --checkpoint m.ckpt --order-variants 0 0", "--order-variants 0 0: 0 is given more than once*")]
-    [InlineData("complete --checkpoint m.ckpt --channels 4", "--channels 4: expected 1 (grey) or 3 (RGB).")]
-    [InlineData("download mnist --stall-seconds 0", "--stall-seconds 0: expected a positive number of seconds.")]
     [InlineData("download mnist --mirror example.org", "--mirror example.org: expected an http:// or https:// address*")]
     public void Values_the_other_commands_cannot_use_are_named(string commandLine, string message)
     {
