@@ -1,5 +1,6 @@
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using LocallyMasked.Training.Data;
 using static TorchSharp.torch;
@@ -33,15 +34,17 @@ public static class PixelCnnTraining
         };
     }
 
-    /// <summary>A trainer for <paramref name="model"/> whose checkpoints record the model's type and configuration.</summary>
+    /// <summary>A trainer for <paramref name="model"/> whose checkpoints record the model's type and configuration; its
+    /// steps evaluate the model in <see cref="TrainerOptions.Precision"/>.</summary>
     /// <param name="model">The model (either kind), already on its device.</param>
     /// <param name="orders">The order set: orders the model supports (for a PixelCNN++ exactly its raster order).</param>
     /// <param name="train">Training images.</param>
     /// <param name="test">Test images for periodic evaluation, or null.</param>
     /// <param name="options">Settings.</param>
     /// <param name="group">The processes that train the model together (see <see cref="Trainer"/>'s constructor); null: this process alone.</param>
-    /// <exception cref="ArgumentException">The images do not fit the model, the encoding not its likelihood, or an order is one
-    /// the model does not support (named).</exception>
+    /// <exception cref="ArgumentException">The images do not fit the model, the encoding not its likelihood, an order is one
+    /// the model does not support (named), or the options' precision does not fit the model (a mixed precision for a model
+    /// that is not float32, or a model view in another precision).</exception>
     public static Trainer CreateTrainer(IAutoregressiveImageModel model, IReadOnlyList<GenerationOrder> orders, ImageDataset train,
         ImageDataset? test, TrainerOptions options, IDataParallelGroup? group = null)
     {
@@ -58,9 +61,15 @@ public static class PixelCnnTraining
         if (binary != (options.Encoding == InputEncoding.DynamicBinarization))
             throw new ArgumentException(
                 $"The {config.Likelihood} likelihood needs {(binary ? "DynamicBinarization" : "Signed")} inputs, got {options.Encoding}.", nameof(options));
+        // The trainer computes in its options' precision: a model view of another precision is a contradiction.
+        if (model.Precision != ComputePrecision.Float32 && model.Precision != options.Precision)
+            throw new ArgumentException(
+                $"The model is evaluated in precision {model.Precision} and the trainer options say {options.Precision}: set TrainerOptions.Precision " +
+                "and pass the model itself.", nameof(options));
+        var computing = model.WithPrecision(options.Precision);
         // Signed inputs are quantized to the model's bit depth.
         var definition = ModelCatalog.Get(model.Kind);
-        return new Trainer(model.Module, Objective(model), orders, train, test, options with { Bits = config.Bits },
+        return new Trainer(model.Module, Objective(computing), orders, train, test, options with { Bits = config.Bits },
             definition.WriteConfiguration(config), definition.TypeName, group);
     }
 

@@ -93,6 +93,7 @@ public sealed partial class Trainer : IDisposable
         if (parameters.Count == 0) throw new ArgumentException("Expected a model with parameters.", nameof(model));
         device = parameters[0].device;
         dtype = parameters[0].dtype;
+        options.Precision.CheckParameters(dtype, nameof(options));
         this.group = group ?? SingleProcessGroup.Instance;
         if (this.group.Size > 1) JoinGroup();
         optimizer = optim.Adam(parameters, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2);
@@ -117,6 +118,9 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>The threads that compute the shards of a batch (<see cref="TrainerOptions.Workers"/> above 1), else null.</summary>
     internal ShardWorkers? Workers => workers;
+
+    /// <summary>The optimizer (tests read its state).</summary>
+    internal TorchSharp.Modules.Adam Optimizer => optimizer;
 
     /// <summary>
     /// The learning rate used by step <paramref name="step"/>: lr * decay^step, or lr * decay^epoch with

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LocallyMasked.Checkpoints;
+using LocallyMasked.Numerics;
 
 namespace LocallyMasked.Training;
 
@@ -86,6 +87,16 @@ public sealed record TrainerOptions
     /// </summary>
     public int Workers { get; init; } = 1;
 
+    /// <summary>
+    /// The precision of the model's products in training steps and periodic evaluations: <see cref="ComputePrecision.Float32"/>
+    /// (the default: the parameters' dtype) or <see cref="ComputePrecision.BFloat16Mixed"/> (convolutions and 1x1 layers in
+    /// bf16, for float32 models; the master weights, their gradients, Adam's state, the weight average and the loss stay
+    /// float32). <see cref="PixelCnnTraining"/>'s trainers evaluate their model with it; the objective of a trainer built
+    /// from a module and a function of your own computes in whatever precision that function uses. Stored in checkpoints
+    /// (by name); a checkpoint written before it existed reads as Float32.
+    /// </summary>
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Float32;
+
     /// <summary>The settings as they are stored in a checkpoint's metadata.</summary>
     public JsonObject ToJson() => JsonSerializer.SerializeToNode(this)!.AsObject();
 
@@ -127,5 +138,6 @@ public sealed record TrainerOptions
         if (!Enum.IsDefined(OrderSampling)) throw new ArgumentException($"Expected order sampling {string.Join(" or ", Enum.GetNames<OrderSampling>())}, got {OrderSampling}.", nameof(OrderSampling));
         if (EvaluateEvery < 0) throw new ArgumentException($"Expected a non-negative evaluation period, got {EvaluateEvery}.", nameof(EvaluateEvery));
         if (EvaluationImages < 0) throw new ArgumentException($"Expected a non-negative image count, got {EvaluationImages}.", nameof(EvaluationImages));
+        if (Precision is null) throw new ArgumentException($"Expected a compute precision of {ComputePrecision.Names}, got null.", nameof(Precision));
     }
 }

@@ -3,7 +3,8 @@
 // memory that was never written then differs), and with and without --gc-stress (a thread that forces collections and
 // finalizers in a loop: a Scalar or tensor that libtorch reads after it was freed then shows as an error or a difference).
 //
-// Usage: probe [--gc-stress] [--repeat N] [--threads N] [--size N] scenario...   (scenarios: see Scenarios below; "all" runs every one)
+// Usage: probe [--gc-stress] [--repeat N] [--threads N] [--size N] scenario...   (scenarios: see Scenarios below, "bf16" the
+// bf16-mixed precision of everything; "all" runs every one)
 using System.Security.Cryptography;
 using LocallyMasked.Convolution;
 using LocallyMasked.Convolution.Planning;
@@ -29,7 +30,8 @@ var scenarios = new Dictionary<string, Func<IEnumerable<(string, Tensor)>>>
     ["baseline-train"] = () => Scenarios.Training(lmconv: false, workers: 1),
     ["baseline-train-workers"] = () => Scenarios.Training(lmconv: false, workers: 2),
     ["evaluation"] = Scenarios.Evaluation,
-    ["sampling"] = Scenarios.Sampling,
+    ["sampling"] = () => Scenarios.Sampling(ComputePrecision.Float32),
+    ["bf16"] = Scenarios.MixedPrecision,
 };
 
 bool stress = false;
@@ -141,10 +143,38 @@ internal static class Scenarios
         }
     }
 
-    /// <summary>Every kernel forced on masks it can take: dense boxes with wide columns, columns only in chunks, gathered
-    /// columns (grouped three ways, in chunks), periodic strided convolutions; forward and backward.</summary>
-    public static IEnumerable<(string, Tensor)> Kernels()
+    /// <summary>
+    /// bf16-mixed precision: every kernel forced in bf16, the layer with a learned mask weight and with per-image masks
+    /// planned from their orders, both models' losses, gradients and likelihoods, training steps (one and two workers),
+    /// cached (CPU loops and torch operations) and naive sampling and a completion.
+    /// </summary>
+    public static IEnumerable<(string, Tensor)> MixedPrecision()
     {
+        var bf16 = ComputePrecision.BFloat16Mixed;
+        foreach (var (name, value) in Kernels(bf16)) yield return ($"kernels/{name}", value);
+        var random = GenerationOrder.FromSequence(Size, Size, Shuffled(Size * Size, 7));
+        var fromOrders = MaskSet.Create(new[] { GenerationOrders.SCurve(Size, Size), random, GenerationOrders.SCurve(Size, Size) }, 3, 2, ScalarType.Float32);
+        foreach (var r in Layer("per-image-orders", fromOrders.Dilated, ScalarType.Float32, 2, maskWeight: false, fromOrders.SourceOf(MaskRole.Dilated), batch: 3, bf16))
+            yield return r;
+        foreach (var r in Layer("mask-weight", LocalMasks.Create(random, 3, 1, MaskType.A), ScalarType.Float32, 1, maskWeight: true, precision: bf16))
+            yield return r;
+        foreach (var lmconv in new[] { true, false })
+        {
+            foreach (var (name, value) in ModelHeads(lmconv, bf16)) yield return ($"heads-{lmconv}/{name}", value);
+            foreach (var (name, value) in Training(lmconv, 1, bf16)) yield return ($"train-{lmconv}/{name}", value);
+        }
+        foreach (var (name, value) in Training(lmconv: true, 2, bf16)) yield return ($"train-workers/{name}", value);
+        foreach (var (name, value) in Sampling(bf16)) yield return ($"sampling/{name}", value);
+    }
+
+    /// <summary>Every kernel forced on masks it can take: dense boxes with wide columns, columns only in chunks, gathered
+    /// columns (grouped three ways, in chunks), periodic strided convolutions; forward and backward; in float32 unless a
+    /// mixed precision is given (then on operands cast to its type, the bias added in float32).</summary>
+    public static IEnumerable<(string, Tensor)> Kernels() => Kernels(ComputePrecision.Float32);
+
+    private static IEnumerable<(string, Tensor)> Kernels(ComputePrecision precision)
+    {
+        var productType = precision.ProductType ?? ScalarType.Float32;
         var masks = new (string Name, Tensor Mask)[]
         {
             ("raster", LocalMasks.Create(GenerationOrders.Raster(Size, Size), 3, 1, MaskType.B)),
@@ -155,7 +185,7 @@ internal static class Scenarios
         foreach (var (name, mask) in masks)
         {
             MaskPlan Make(Func<IReadOnlyList<int>, (int, int, int, int)?>? box, long? chunk, bool? periodic, bool? gathered, PlanCosts? costs = null)
-                => MaskPlan.Create(mask, Size, Size, 3, name is "s-curve" or "random" ? 2 : 1, 5, ScalarType.Float32, CPU, box, chunk, periodic,
+                => MaskPlan.Create(mask, Size, Size, 3, name is "s-curve" or "random" ? 2 : 1, 5, productType, CPU, box, chunk, periodic,
                     costs ?? PlanCosts.CpuTable, gathered, 6, 2);
             var plans = new (string, MaskPlan)[]
             {
@@ -175,7 +205,19 @@ internal static class Scenarios
                 var x = randn(new long[] { 2, 5, Size, Size }, generator: generator).requires_grad_(true);
                 var weight = randn(new long[] { 6, 5, 3, 3 }, generator: generator).requires_grad_(true);
                 var bias = randn(new long[] { 6 }, generator: generator).requires_grad_(true);
-                var y = plan.General ? ConvolutionPlanner.General(x, weight, bias, mask, 3, plan.Dilation) : ConvolutionPlanner.Apply(x, weight, bias, plan);
+                Tensor y;
+                if (!precision.IsMixed)
+                {
+                    y = plan.General ? ConvolutionPlanner.General(x, weight, bias, mask, 3, plan.Dilation) : ConvolutionPlanner.Apply(x, weight, bias, plan);
+                }
+                else
+                {
+                    var (input, w) = (precision.Operand(x), precision.Operand(weight));
+                    var product = plan.General
+                        ? ConvolutionPlanner.General(input, w, null, mask.to(productType), 3, plan.Dilation)
+                        : ConvolutionPlanner.Apply(input, w, null, plan);
+                    y = ComputePrecision.Result(product, ScalarType.Float32, bias.view(1, -1, 1, 1));
+                }
                 var upstream = randn(y.shape, generator: generator);
                 var grads = autograd.grad(new[] { (y * upstream).sum() }, new[] { x, weight, bias });
                 yield return ($"{name}/{planName}/output", y);
@@ -187,7 +229,7 @@ internal static class Scenarios
     }
 
     private static IEnumerable<(string, Tensor)> Layer(string name, Tensor mask, ScalarType dtype, int dilation, bool maskWeight,
-        MaskSource? source = null, int batch = 2)
+        MaskSource? source = null, int batch = 2, ComputePrecision? precision = null)
     {
         using var generator = new Generator(11);
         var x = randn(new long[] { batch, 5, Size, Size }, dtype: dtype, generator: generator).requires_grad_(true);
@@ -195,8 +237,8 @@ internal static class Scenarios
         var bias = randn(new long[] { 6 }, dtype: dtype, generator: generator).requires_grad_(true);
         var term = maskWeight ? randn(new long[] { 6, 3, 3 }, dtype: dtype, generator: generator).requires_grad_(true) : null;
         var y = source is null
-            ? LocallyMaskedConvolution.locally_masked_conv2d(x, mask, weight, bias, term, dilation)
-            : LocallyMaskedConvolution.Apply(x, mask, source, weight, bias, term, 3, dilation, PlanningPolicy.Deterministic);
+            ? LocallyMaskedConvolution.locally_masked_conv2d(x, mask, weight, bias, term, dilation, precision: precision)
+            : LocallyMaskedConvolution.Apply(x, mask, source, weight, bias, term, 3, dilation, PlanningPolicy.Deterministic, precision);
         var upstream = randn(y.shape, dtype: dtype, generator: generator);
         var grads = autograd.grad(new[] { (y * upstream).sum() }, term is null ? new[] { x, weight, bias } : new[] { x, weight, bias, term });
         yield return ($"{name}/output", y);
@@ -207,12 +249,15 @@ internal static class Scenarios
     }
 
     /// <summary>Loss, gradients and per-order likelihoods of a tiny model of each kind with every head.</summary>
-    public static IEnumerable<(string, Tensor)> ModelHeads(bool lmconv)
+    public static IEnumerable<(string, Tensor)> ModelHeads(bool lmconv) => ModelHeads(lmconv, ComputePrecision.Float32);
+
+    private static IEnumerable<(string, Tensor)> ModelHeads(bool lmconv, ComputePrecision precision)
     {
-        foreach (var (head, model, images) in Models(lmconv, dropout: 0))
+        foreach (var (head, owned, images) in Models(lmconv, dropout: 0))
         {
-            using (model)
+            using (owned)
             {
+                var model = owned.WithPrecision(precision);
                 var orders = Orders(model);
                 model.Module.train();
                 var loss = model.LogLikelihood(images, orders[0]).mean().neg();
@@ -230,7 +275,9 @@ internal static class Scenarios
     }
 
     /// <summary>A few training steps of each head (dropout on), the losses and the final weights.</summary>
-    public static IEnumerable<(string, Tensor)> Training(bool lmconv, int workers)
+    public static IEnumerable<(string, Tensor)> Training(bool lmconv, int workers) => Training(lmconv, workers, ComputePrecision.Float32);
+
+    private static IEnumerable<(string, Tensor)> Training(bool lmconv, int workers, ComputePrecision precision)
     {
         foreach (var (head, model, _) in Models(lmconv, dropout: 0.3))
         {
@@ -241,7 +288,7 @@ internal static class Scenarios
                 bool binary = config.Likelihood == LocallyMasked.Likelihoods.LikelihoodKind.Binary;
                 var options = new TrainerOptions
                 {
-                    BatchSize = 6, LearningRate = 2e-3, Seed = 5, Workers = workers, EmaDecay = 0.9,
+                    BatchSize = 6, LearningRate = 2e-3, Seed = 5, Workers = workers, EmaDecay = 0.9, Precision = precision,
                     Encoding = binary ? InputEncoding.DynamicBinarization : InputEncoding.Signed,
                 };
                 using var trainer = PixelCnnTraining.CreateTrainer(model, Orders(model), data, data, options);
@@ -249,7 +296,7 @@ internal static class Scenarios
                 for (int s = 0; s < 3; s++) losses.Add(trainer.TrainStep());
                 yield return ($"{head}/losses", tensor(losses.ToArray()));
                 yield return ($"{head}/weights", cat(model.Module.parameters().Select(p => p.detach().flatten()).ToArray()));
-                var report = LikelihoodEvaluation.Evaluate(model, data, options.Encoding, Orders(model), computeWith: trainer.OnWorkers);
+                var report = LikelihoodEvaluation.Evaluate(model.WithPrecision(precision), data, options.Encoding, Orders(model), computeWith: trainer.OnWorkers);
                 yield return ($"{head}/evaluation", tensor(report.PerOrder.Append(report.Ensemble).ToArray()));
             }
         }
@@ -274,8 +321,8 @@ internal static class Scenarios
         }
     }
 
-    /// <summary>Cached (CPU loops and torch operations) and naive sampling, and a completion, of every head.</summary>
-    public static IEnumerable<(string, Tensor)> Sampling()
+    /// <summary>Cached (CPU loops and torch operations) and naive sampling, and a completion, of every head, in a precision.</summary>
+    public static IEnumerable<(string, Tensor)> Sampling(ComputePrecision precision)
     {
         foreach (var (head, model, images) in Models(lmconv: true, dropout: 0).Concat(Models(lmconv: false, dropout: 0)))
         {
@@ -285,17 +332,17 @@ internal static class Scenarios
                 var order = Orders(model)[^1];
                 var options = new SamplingOptions { Seed = 3 };
                 var prefix = $"{model.Kind}-{head}";
-                yield return ($"{prefix}/naive", new NaiveSampler(model).Sample(order, 2, options));
+                yield return ($"{prefix}/naive", new NaiveSampler(model.WithPrecision(precision)).Sample(order, 2, options));
                 var region = ImageRegion.TopHalf(Size, Size);
                 if (model is LocallyMaskedPixelCnn lmconv)
                 {
-                    yield return ($"{prefix}/cached", new CachedSampler(lmconv).Sample(order, 2, options));
-                    yield return ($"{prefix}/cached-torch", new CachedSampler(lmconv) { UseCpuKernels = false }.Sample(order, 2, options));
-                    yield return ($"{prefix}/completed", new CachedSampler(lmconv).Complete(images, region, order.WithRegionLast(region.Pixels), options));
+                    yield return ($"{prefix}/cached", new CachedSampler(lmconv, precision).Sample(order, 2, options));
+                    yield return ($"{prefix}/cached-torch", new CachedSampler(lmconv, precision) { UseCpuKernels = false }.Sample(order, 2, options));
+                    yield return ($"{prefix}/completed", new CachedSampler(lmconv, precision).Complete(images, region, order.WithRegionLast(region.Pixels), options));
                 }
                 else
                 {
-                    yield return ($"{prefix}/completed", new NaiveSampler(model).Complete(images, region, order, options));
+                    yield return ($"{prefix}/completed", new NaiveSampler(model.WithPrecision(precision)).Complete(images, region, order, options));
                 }
             }
         }

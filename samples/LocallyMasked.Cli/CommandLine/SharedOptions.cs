@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LocallyMasked.Cli.Settings;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Sampling;
 using TorchSharp;
 
@@ -17,6 +18,15 @@ public sealed class SharedOptions
 
     /// <summary>--threads: libtorch's CPU threads.</summary>
     public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch CPU threads (default: the machine's cores). Results are reproducible for a fixed thread count." };
+
+    /// <summary>--precision: the precision of the model's products (convolutions, 1x1 layers).</summary>
+    public Option<string> Precision { get; } = new("--precision")
+    {
+        Description = "Precision of the model's products: 32 (float32) or bf16-mixed (convolutions and 1x1 layers in bfloat16, weights, "
+            + "gradients, optimizer state and likelihoods in float32; fast on CPUs with AVX-512 BF16 or AMX and on GPUs since Ampere). "
+            + "train: default 32, or the stored precision with --resume; evaluate, score, sample, complete: default 32.",
+        DefaultValueFactory = _ => ComputePrecision.Float32.Name,
+    };
 
     /// <summary>--data, --dataset and the other data options.</summary>
     public DataOptions Data { get; } = new();
@@ -93,6 +103,7 @@ public sealed class SharedOptions
     public SharedOptions()
     {
         Device.AcceptOnlyFromAmong("cpu", "cuda");
+        Precision.AcceptOnlyFromAmong(ComputePrecision.All.Select(p => p.Name).ToArray());
         Sampler.AcceptOnlyFromAmong("cached", "naive");
         Model.AcceptOnlyFromAmong(ModelCatalog.Names.ToArray());
         Order.AcceptOnlyFromAmong(OrderNames.All.ToArray());
@@ -115,9 +126,9 @@ public sealed class SharedOptions
         foreach (var option in options) command.Options.Add(option);
     }
 
-    /// <summary>Adds --device and --threads.</summary>
+    /// <summary>Adds --device, --threads and --precision.</summary>
     /// <param name="command">The command.</param>
-    public void AddDeviceOptions(Command command) => Add(command, Device, Threads);
+    public void AddDeviceOptions(Command command) => Add(command, Device, Threads, Precision);
 
     /// <summary>Adds --order and --orders.</summary>
     /// <param name="command">The command.</param>
@@ -131,10 +142,11 @@ public sealed class SharedOptions
     /// <param name="command">The command.</param>
     public void AddModelFileOptions(Command command) => Add(command, Normalization, MaxDilation, EmaWeights, OrderVariants);
 
-    /// <summary>--device and --threads.</summary>
+    /// <summary>--device, --threads and --precision (null when not typed).</summary>
     /// <param name="result">The parse result.</param>
     public DeviceSettings DeviceOf(ParseResult result) =>
-        new(result.GetValue(Device) == "cuda" ? DeviceType.CUDA : DeviceType.CPU, result.GetValue(Threads));
+        new(result.GetValue(Device) == "cuda" ? DeviceType.CUDA : DeviceType.CPU, result.GetValue(Threads),
+            result.Given(Precision) ? ComputePrecision.Parse(result.GetValue(Precision)!) : null);
 
     /// <summary>--order and --orders.</summary>
     /// <param name="result">The parse result.</param>

@@ -97,6 +97,7 @@ public static class CompleteCommand
         if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         var area = settings.Mask is { } mask ? TestImageMask(mask, config, settings.Data.MaxImagePixels) : settings.Region.For(config.Height, config.Width);
@@ -108,7 +109,7 @@ public static class CompleteCommand
         if (settings.First + (long)settings.Count > test.Count)
             throw new InputError($"--first {settings.First} --count {settings.Count}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");
 
-        var sampler = settings.Sampler.Create(model, terminal);
+        var sampler = settings.Sampler.Create(computing, terminal);
         var order = sampler.CompletionOrder(loaded.Orders[settings.OrderIndex], area);
         terminal.Line(PictureCompletion.OrderLine(model, area));
         var encoding = loaded.Dataset.Encoding;

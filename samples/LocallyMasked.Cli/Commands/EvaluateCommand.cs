@@ -111,6 +111,7 @@ public static class EvaluateCommand
         if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         var area = settings.Region?.For(config.Height, config.Width);
@@ -120,7 +121,7 @@ public static class EvaluateCommand
         int count = settings.Images > 0 ? Math.Min(settings.Images, test.Count) : test.Count;
         var orders = loaded.Orders;
         var encoding = loaded.Dataset.Encoding;
-        var (report, regionReport, range, elapsed) = EvaluationRun.Run(terminal, group, shard, model, test, encoding, orders, count, settings.BatchSize,
+        var (report, regionReport, range, elapsed) = EvaluationRun.Run(terminal, group, shard, computing, test, encoding, orders, count, settings.BatchSize,
             settings.Workers, area is null ? null : (settings.Region!, area));
 
         var names = ResultDescriptions.OrderNames(model, orders.Count);
@@ -130,7 +131,7 @@ public static class EvaluateCommand
         if (regionReport is not null) EvaluationTable.PrintRegion(terminal, regionReport, settings.Region!.Spec, ModelCatalog.Get(model.Kind).Name);
         if (!group.IsRoot || (settings.Json is null && settings.PerImage is null)) return ExitCodes.Success;
 
-        var result = EvaluationResult.Create(report, orders, names, ResultDescriptions.Model(settings.Model, loaded),
+        var result = EvaluationResult.Create(report, orders, names, ResultDescriptions.Model(settings.Model, loaded, computing.Precision),
             ResultDescriptions.Data(loaded.Dataset.Name, folder ?? "embedded digits", "test", test, count, encoding, config.Bits),
             settings.Seed, settings.BatchSize, regionReport, settings.Region?.Spec,
             shard.IsWhole || group.IsDistributed ? null : new ResultShard { Index = shard.Index, Count = shard.Count, First = range.Start, Total = count },

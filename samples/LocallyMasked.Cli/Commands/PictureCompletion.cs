@@ -88,6 +88,7 @@ public static class PictureCompletion
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         if (settings.OrderIndex >= loaded.Orders.Count)
@@ -98,7 +99,7 @@ public static class PictureCompletion
         foreach (var picture in pictures)
             terminal.Line($"image {picture.Path}: {picture.Fitting}{(quantization.Length > 0 ? $", {quantization}" : "")}");
 
-        var sampler = settings.Sampler.Create(model, terminal);
+        var sampler = settings.Sampler.Create(computing, terminal);
         var order = sampler.CompletionOrder(loaded.Orders[settings.OrderIndex], region);
         terminal.Line(OrderLine(model, region));
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the pictures completed so far");

@@ -68,12 +68,13 @@ public static class SampleCommand
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         DataChecks.DataFitsModel(loaded.Dataset, model.Configuration, path);
         if (settings.OrderIndex >= loaded.Orders.Count)
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images drawn so far");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (sheets, drawn) = ImageBatches.Sample(terminal, settings.Sampler.Create(model, terminal), loaded.Orders[settings.OrderIndex], settings.Count,
+        var (sheets, drawn) = ImageBatches.Sample(terminal, settings.Sampler.Create(computing, terminal), loaded.Orders[settings.OrderIndex], settings.Count,
             settings.BatchSize, settings.Seed, settings.Temperature, settings.Output, name, interrupts.Token);
         WriteManifest(settings, model, ManifestFile.Sheets(sheets, drawn, ImageBatches.SamplesPerSheet), manifest);
         terminal.Line($"samples: {drawn} images in {string.Join(", ", sheets)} ({clock.Elapsed.TotalSeconds:F1} s); files listed in {Path.Combine(settings.Output, manifest)}");

@@ -60,12 +60,13 @@ public static class SampleParts
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         if (settings.OrderIndex >= loaded.Orders.Count)
             throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
         var order = loaded.Orders[settings.OrderIndex];
-        var sampler = settings.Sampler.Create(model, terminal);
+        var sampler = settings.Sampler.Create(computing, terminal);
         var range = shard.RangeOf(plan.Select(b => b.Count).ToArray());
         if (group.IsDistributed) terminal.Line($"{group.Size} MPI ranks draw parts of the {settings.Count} images; rank 0 writes the sheets");
         else if (range.Count == 0)

@@ -90,6 +90,7 @@ public static class ScoreCommand
         using var threads = settings.Device.ApplyThreads();
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
+        var computing = settings.Device.InPrecision(model, terminal);
         var config = model.Configuration;
         DataChecks.DataFitsModel(loaded.Dataset, config, path);
         var files = ImageFileList.Read(settings.Inputs, config.ImageChannels, config.Height, config.Width, settings.MaxImagePixels);
@@ -99,11 +100,11 @@ public static class ScoreCommand
         var images = files.Images;
         var encoding = loaded.Dataset.Encoding;
         var orders = loaded.Orders;
-        var (report, _, _, elapsed) = EvaluationRun.Run(terminal, group, group.IsDistributed ? group.Shard : Shard.Whole, model, images, encoding, orders,
+        var (report, _, _, elapsed) = EvaluationRun.Run(terminal, group, group.IsDistributed ? group.Shard : Shard.Whole, computing, images, encoding, orders,
             images.Count, settings.BatchSize, settings.Workers, region: null);
         if (!group.IsRoot) return ExitCodes.Success;
 
-        var result = EvaluationResult.Create(report, orders, Results.ResultDescriptions.OrderNames(model, orders.Count), ResultDescriptions.Model(settings.Model, loaded),
+        var result = EvaluationResult.Create(report, orders, Results.ResultDescriptions.OrderNames(model, orders.Count), ResultDescriptions.Model(settings.Model, loaded, computing.Precision),
             ResultDescriptions.Data(loaded.Dataset.Name, string.Join(" ", settings.Inputs), "files", images, images.Count, encoding, config.Bits),
             seed: 0, settings.BatchSize, files: files.Files, program: ResultFiles.Program);
         var rows = Enumerable.Range(0, result.PerImage.Count);

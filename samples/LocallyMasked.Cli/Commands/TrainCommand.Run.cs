@@ -59,6 +59,8 @@ public static partial class TrainCommand
         // Weight initialisation draws from torch's CPU generator: seeded from --seed (the trainer seeds dropout per step).
         torch.random.manual_seed(unchecked((long)options.Seed));
         using var model = setup.Definition.Create(setup.Config, device);
+        DeviceSettings.CheckModel(options.Precision, model.DType);
+        DeviceSettings.ReportEmulation(options.Precision, device, terminal);
         using var trainer = PixelCnnTraining.CreateTrainer(model, setup.Orders, train, test, options, ranks.Group);
         if (settings.Resume is { } resume)
         {
@@ -69,7 +71,8 @@ public static partial class TrainCommand
         long parameterCount = model.Module.parameters().Sum(p => p.numel());
         terminal.Line($"model: {setup.Definition.Name}, {config.Filters} filters, {config.ResidualBlocks} blocks/stage, {config.Likelihood}, {parameterCount:N0} parameters, " +
                       $"{(model.SupportedOrders is null ? $"{setup.Orders.Count} orders" : "raster order")}, seed {options.Seed}, device {device}, {torch.get_num_threads()} threads" +
-                      (options.Workers > 1 ? $" in {options.Workers} workers" : "") + (ranks.IsDistributed ? " per rank" : ""));
+                      (options.Workers > 1 ? $" in {options.Workers} workers" : "") + (ranks.IsDistributed ? " per rank" : "") +
+                      (options.Precision.IsMixed ? $", precision {options.Precision} (training steps and periodic evaluations; the final evaluation and samples in float32)" : ""));
         if (ranks.Describe(options.BatchSize, options.Workers, settings.MpiTimeout) is { } mpi) terminal.Line(mpi);
         if (trainer.Average is { } average)
             terminal.Line(FormattableString.Invariant($"weights: test evaluations and samples use the moving average of the weights (decay {average.Decay}); the checkpoint keeps both"));

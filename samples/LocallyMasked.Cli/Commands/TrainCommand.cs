@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LocallyMasked.Cli.CommandLine;
 using LocallyMasked.Cli.Settings;
+using LocallyMasked.Numerics;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Distributed;
 
@@ -38,6 +39,7 @@ public static partial class TrainCommand
                     shared.Filters, shared.Blocks, shared.Mixtures, shared.Dropout, shared.MaxDilation, shared.Data.Bits },
                 $"with --resume: the run continues with the settings stored in {resume}; remove them, or start a new run without --resume");
         var model = shared.NewModelOf(result);
+        var device = shared.DeviceOf(result);
         var orders = shared.OrdersOf(result);
         var sampler = shared.SamplerOf(result);
         int samples = result.GetValue(o.Samples);
@@ -53,7 +55,7 @@ public static partial class TrainCommand
             CheckpointEvery = result.GetValue(o.Every),
             Steps = result.GetValue(o.Steps),
             Minutes = result.GetValue(o.Minutes),
-            Device = shared.DeviceOf(result),
+            Device = device,
             Data = shared.DataOf(result),
             TrainImages = result.GetValue(o.TrainImages),
             Model = model,
@@ -72,9 +74,10 @@ public static partial class TrainCommand
                 Seed = result.GetValue(shared.Seed),
                 EvaluateEvery = result.GetValue(o.EvalEvery),
                 EvaluationImages = result.GetValue(o.EvalImages),
+                Precision = device.Precision ?? ComputePrecision.Float32,
             },
             Workers = result.GetValue(o.Workers),
-            Resume = resume is null ? null : new ResumeSettings(resume, result.IfGiven(o.EvalEvery), result.IfGiven(o.EvalImages)),
+            Resume = resume is null ? null : new ResumeSettings(resume, result.IfGiven(o.EvalEvery), result.IfGiven(o.EvalImages), device.Precision),
             FinalImages = result.GetValue(o.FinalImages),
             CheckMemory = !result.GetValue(o.NoMemoryCheck),
             Samples = samples,

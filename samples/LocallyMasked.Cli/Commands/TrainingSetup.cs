@@ -71,9 +71,10 @@ public sealed record TrainingSetup(DatasetDefinition Dataset, ModelDefinition De
                 throw new InputError(
                     $"--train-images: {path} was trained on {resumed.TrainingImages} images and this run has {train.Count}; give the same --data and --train-images as the run it continues.");
             var options = TrainerOptions.FromMetadata(resumed);
-            // Periodic evaluations draw nothing at random: they may change on resume.
+            // Periodic evaluations draw nothing at random: they may change on resume; so may the products' precision.
             if (settings.Resume.EvaluateEvery is { } every) options = options with { EvaluateEvery = every };
             if (settings.Resume.EvaluationImages is { } images) options = options with { EvaluationImages = images };
+            if (settings.Resume.Precision is { } precision) options = options with { Precision = precision };
             setup = new TrainingSetup(dataset, definition, resumedConfig, resumed.Orders(), options, train, test, resumed);
         }
         else

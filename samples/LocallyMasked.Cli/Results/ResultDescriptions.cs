@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using LocallyMasked.Cli.ModelFiles;
 using LocallyMasked.Cli.Settings;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using LocallyMasked.Training;
 using LocallyMasked.Training.Data;
@@ -12,10 +13,12 @@ namespace LocallyMasked.Cli.Results;
 /// <summary>What an evaluation result says about its model, its data and its orders, as the program knows them.</summary>
 public static class ResultDescriptions
 {
-    /// <summary>The model of a result: its files with their SHA-256, which weights, and the options that changed how it was read.</summary>
+    /// <summary>The model of a result: its files with their SHA-256, which weights, and the options that changed how it was read
+    /// or computed (a mixed precision among them).</summary>
     /// <param name="file">The model file settings.</param>
     /// <param name="loaded">The loaded model.</param>
-    public static EvaluatedModel Model(ModelFileSettings file, ModelSource.Loaded loaded)
+    /// <param name="precision">The precision the figures were computed in; null or float32: nothing recorded.</param>
+    public static EvaluatedModel Model(ModelFileSettings file, ModelSource.Loaded loaded, ComputePrecision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(loaded);
@@ -26,6 +29,8 @@ public static class ResultDescriptions
             loading.Add($"--normalization {NormalizationNames.All.FirstOrDefault(kv => kv.Value == normalization).Key ?? normalization.ToString()}");
         if (file.MaxDilation is { } dilation) loading.Add($"--max-dilation {dilation}");
         if (file.OrderVariants.Count > 0) loading.Add($"--order-variants {string.Join(" ", file.OrderVariants)}");
+        // Figures computed in another precision are not float32's: merge keeps parts of one precision together.
+        if (precision is { IsMixed: true }) loading.Add($"--precision {precision}");
         return new EvaluatedModel
         {
             Kind = ModelCatalog.Get(loaded.Model.Kind).Name,

@@ -1,13 +1,19 @@
+using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Training.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Cli.Settings;
 
-/// <summary>Where a command computes: <c>--device cpu|cuda</c> and libtorch's CPU threads (<c>--threads</c>).</summary>
+/// <summary>
+/// Where and how a command computes: <c>--device cpu|cuda</c>, libtorch's CPU threads (<c>--threads</c>) and the
+/// precision of the model's products (<c>--precision 32|bf16-mixed</c>).
+/// </summary>
 /// <param name="Type">CPU or CUDA.</param>
 /// <param name="Threads">libtorch's CPU threads; null: the machine's cores.</param>
-public sealed record DeviceSettings(DeviceType Type = DeviceType.CPU, int? Threads = null)
+/// <param name="Precision">--precision when typed; null: float32, or for a resumed training run the stored precision.</param>
+public sealed record DeviceSettings(DeviceType Type = DeviceType.CPU, int? Threads = null, ComputePrecision? Precision = null)
 {
     /// <summary>The most --threads: OpenMP allocates per-thread state for the count asked (2^31 threads crashed libgomp).</summary>
     public const int MaxThreads = 1024;
@@ -45,6 +51,52 @@ public sealed record DeviceSettings(DeviceType Type = DeviceType.CPU, int? Threa
         ArgumentNullException.ThrowIfNull(device);
         return device.type == DeviceType.CPU && torch.get_num_threads() >= 2 ? 2 : 1;
     }
+
+    /// <summary>
+    /// The model evaluated in <see cref="Precision"/> (float32 when not typed), with a line when the device has no bf16
+    /// units (the products are then emulated, slower than float32).
+    /// </summary>
+    /// <param name="model">The loaded model.</param>
+    /// <param name="terminal">Where the line goes.</param>
+    /// <exception cref="InputError">bf16-mixed for a model that is not float32.</exception>
+    public IAutoregressiveImageModel InPrecision(IAutoregressiveImageModel model, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var precision = Precision ?? ComputePrecision.Float32;
+        CheckModel(precision, model.DType);
+        ReportEmulation(precision, model.Device, terminal);
+        return model.WithPrecision(precision);
+    }
+
+    /// <summary>Refuses a mixed precision for parameters that are not float32, in one line naming --precision.</summary>
+    /// <param name="precision">The precision.</param>
+    /// <param name="dtype">The model's parameters' dtype.</param>
+    /// <exception cref="InputError">The combination does not exist.</exception>
+    public static void CheckModel(ComputePrecision precision, ScalarType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(precision);
+        if (precision.IsMixed && dtype != ScalarType.Float32)
+            throw new InputError(
+                $"--precision {precision}: the model's parameters are {dtype}; {precision} keeps float32 master weights, so it needs a float32 model (use --precision 32).");
+    }
+
+    /// <summary>Says so, in one line, when a mixed precision runs on a device without bf16 units (not an error).</summary>
+    /// <param name="precision">The precision.</param>
+    /// <param name="device">The model's device.</param>
+    /// <param name="terminal">Where the line goes.</param>
+    public static void ReportEmulation(ComputePrecision precision, Device device, Terminal terminal)
+    {
+        ArgumentNullException.ThrowIfNull(precision);
+        ArgumentNullException.ThrowIfNull(terminal);
+        if (precision.IsMixed && !BFloat16Support.IsNative(device, out var evidence))
+            terminal.Line(EmulationLine(precision, evidence));
+    }
+
+    /// <summary>The line <see cref="ReportEmulation"/> prints.</summary>
+    /// <param name="precision">The precision.</param>
+    /// <param name="evidence">What showed the missing units.</param>
+    public static string EmulationLine(ComputePrecision precision, string evidence) =>
+        $"precision: {precision} without bf16 units on this device ({evidence}): libtorch emulates bf16, slower than --precision 32; the results are the same";
 
     private sealed class RestoreThreads(int previous) : IDisposable
     {

@@ -188,14 +188,29 @@ public sealed class LocallyMaskedConv2d : nn.Module<Tensor, Tensor, Tensor>
     /// treated as a constant unless it requires a gradient.</param>
     /// <returns>Output (N, OutChannels, H, W).</returns>
     /// <exception cref="ArgumentException">The input or mask shape, channel count or dtype does not match the layer.</exception>
-    public override Tensor forward(Tensor x, Tensor mask) => Forward(x, mask, null);
+    public override Tensor forward(Tensor x, Tensor mask) => Forward(x, mask, null, ComputePrecision.Float32);
 
-    /// <summary><see cref="forward"/> with what the mask was computed from, so that it is analysed from its orders.</summary>
-    internal Tensor Forward(Tensor x, Tensor mask, MaskSource? source)
+    /// <summary>
+    /// Applies the locally masked convolution with its products in <paramref name="precision"/>: with
+    /// <see cref="ComputePrecision.BFloat16Mixed"/> the input and the effective weight are cast to bf16, the planned path
+    /// runs in bf16, and the output (with the bias and the mask weight's term added in float32) is float32; gradients
+    /// reach the float32 parameters through the casts.
+    /// </summary>
+    /// <param name="x">Input (N, InChannels, H, W) with the layer's dtype.</param>
+    /// <param name="mask">Mask, as for <see cref="forward(Tensor, Tensor)"/>.</param>
+    /// <param name="precision">The compute precision.</param>
+    /// <returns>Output (N, OutChannels, H, W) in the layer's dtype.</returns>
+    /// <exception cref="ArgumentException">As for <see cref="forward(Tensor, Tensor)"/>, or a mixed precision for a layer that is not float32.</exception>
+    public Tensor forward(Tensor x, Tensor mask, ComputePrecision precision) => Forward(x, mask, null, precision);
+
+    /// <summary><see cref="forward(Tensor, Tensor, ComputePrecision)"/> with what the mask was computed from, so that it is analysed from its orders.</summary>
+    internal Tensor Forward(Tensor x, Tensor mask, MaskSource? source, ComputePrecision precision)
     {
         Validate(x, mask);
+        ArgumentNullException.ThrowIfNull(precision);
+        precision.CheckParameters((_weight ?? _weightV)!.dtype, nameof(precision));
         using var scope = NewDisposeScope();
-        return LocallyMaskedConvolution.Apply(x, mask, source, EffectiveWeight(), _bias, _maskWeight, KernelSize, Dilation, Planning)
+        return LocallyMaskedConvolution.Apply(x, mask, source, EffectiveWeight(), _bias, _maskWeight, KernelSize, Dilation, Planning, precision)
             .MoveToOuterDisposeScope();
     }
 

@@ -46,10 +46,14 @@ public static class LocallyMaskedConvolution
     /// <param name="dilation">Positive spacing between kernel taps; the zero padding is dilation * (k - 1) / 2 on each side.</param>
     /// <param name="planning">What chooses the computation path; <see cref="PlanningPolicy.Deterministic"/> when null. The
     /// mask's analysis is cached for this mask tensor (it must not be modified in place afterwards).</param>
-    /// <returns>Output (N, O, H, W).</returns>
-    /// <exception cref="ArgumentException">A shape, channel count, dtype or the dilation does not fit.</exception>
+    /// <param name="precision">The precision of the products; <see cref="ComputePrecision.Float32"/> (the weight's dtype)
+    /// when null. With <see cref="ComputePrecision.BFloat16Mixed"/> (float32 weights only) the input, weight and mask
+    /// weight are cast to bf16 for the products, and the bias is added to their float32 result.</param>
+    /// <returns>Output (N, O, H, W) in the weight's dtype.</returns>
+    /// <exception cref="ArgumentException">A shape, channel count, dtype or the dilation does not fit, or a mixed precision
+    /// with a weight that is not float32.</exception>
     public static Tensor locally_masked_conv2d(Tensor input, Tensor mask, Tensor weight, Tensor? bias = null, Tensor? mask_weight = null, int dilation = 1,
-        PlanningPolicy? planning = null)
+        PlanningPolicy? planning = null, ComputePrecision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 4 || weight.shape[2] != weight.shape[3] || weight.shape[2] % 2 == 0)
@@ -62,25 +66,37 @@ public static class LocallyMaskedConvolution
             throw new ArgumentException(
                 $"Expected a mask weight of shape ({weight.shape[0]}, {weight.shape[2]}, {weight.shape[3]}), got shape [{string.Join(", ", mask_weight.shape)}].", nameof(mask_weight));
         CheckInputs(input, mask, weight.shape[1], (int)weight.shape[2], weight.dtype, "the weight's");
-        return Apply(input, mask, null, weight, bias, mask_weight, (int)weight.shape[2], dilation, planning ?? PlanningPolicy.Deterministic);
+        var compute = precision ?? ComputePrecision.Float32;
+        compute.CheckParameters(weight.dtype, nameof(precision));
+        return Apply(input, mask, null, weight, bias, mask_weight, (int)weight.shape[2], dilation, planning ?? PlanningPolicy.Deterministic, compute);
     }
 #pragma warning restore IDE1006
 
     /// <summary>
-    /// The convolution without argument checks: the mask is converted to x's device and dtype when needed. A mask with
-    /// a source is analysed from its orders; any other under the caller's mask instance, so that it is analysed once
-    /// however it is passed.
+    /// The convolution without argument checks: the mask is converted to x's device and dtype (the products') when
+    /// needed. A mask with a source is analysed from its orders; any other under the caller's mask instance, so that it
+    /// is analysed once however it is passed. The products compute in <paramref name="precision"/> (Float32 when null).
     /// </summary>
     internal static Tensor Apply(Tensor x, Tensor mask, MaskSource? source, Tensor weight, Tensor? bias, Tensor? maskWeight, int kernelSize, int dilation,
-        PlanningPolicy policy)
+        PlanningPolicy policy, ComputePrecision? precision = null)
     {
+        precision ??= ComputePrecision.Float32;
         using var scope = NewDisposeScope();
-        var m = mask.device == x.device && mask.dtype == x.dtype ? mask : mask.to(x.dtype, x.device);
-        var output = ConvolutionPlanner.Apply(x, weight, bias, m, mask, source, kernelSize, dilation, policy);
+        // The products' operands in the compute precision (the same tensors in the weight's dtype). The plans are keyed
+        // by that dtype, so a bf16 call has plans of its own, with its masks in bf16 (0 and 1 are exact).
+        var input = precision.Operand(x);
+        var m = mask.device == input.device && mask.dtype == input.dtype ? mask : mask.to(input.dtype, input.device);
+        var output = precision.IsMixed
+            ? ComputePrecision.Result(ConvolutionPlanner.Apply(input, precision.Operand(weight), null, m, mask, source, kernelSize, dilation, policy),
+                weight.dtype, bias?.view(1, -1, 1, 1))
+            : ConvolutionPlanner.Apply(x, weight, bias, m, mask, source, kernelSize, dilation, policy);
         if (maskWeight is not null)
+        {
             // The mask's own term does not depend on the input: (O, T) @ (T, P) or @ (N, T, P), one small product that
             // every path shares and autograd differentiates.
-            output = output.Plus(MaskTerm(maskWeight, m).view(m.dim() == 3 ? x.shape[0] : 1, weight.shape[0], x.shape[2], x.shape[3]));
+            var term = ComputePrecision.Result(MaskTerm(precision.Operand(maskWeight), m), weight.dtype);
+            output = output.Plus(term.view(m.dim() == 3 ? x.shape[0] : 1, weight.shape[0], x.shape[2], x.shape[3]));
+        }
         return output.MoveToOuterDisposeScope();
     }
 

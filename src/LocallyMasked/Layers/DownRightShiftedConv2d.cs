@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace LocallyMasked.Layers;
 /// (i - kh + 1 .. i, j - kw + 1 .. j). With <see cref="ShiftsOutputRight"/> the output is then moved right by one
 /// column (<see cref="RightShift"/>), so that (i, j) sees only columns left of j: the first layer's horizontal part.
 /// </summary>
-public sealed class DownRightShiftedConv2d : nn.Module<Tensor, Tensor>
+public sealed class DownRightShiftedConv2d : nn.Module<Tensor, Tensor>, IShiftedConvolution
 {
     [ComponentName(Name = "conv")]
     private readonly WeightNormalizedConv2d _conv;
@@ -43,14 +44,19 @@ public sealed class DownRightShiftedConv2d : nn.Module<Tensor, Tensor>
     /// <summary>Pads, convolves and optionally shifts right.</summary>
     /// <param name="x">Input (N, in, H, W).</param>
     /// <returns>Output (N, out, ceil(H / stride), ceil(W / stride)).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    Tensor IShiftedConvolution.Forward(Tensor x, ComputePrecision precision) => Forward(x, precision);
+
+    /// <summary><see cref="forward"/> with the convolution in <paramref name="precision"/>.</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.dim() != 4 || x.shape[1] != _conv.InChannels)
             throw new ArgumentException($"Expected input of shape (N, {_conv.InChannels}, H, W), got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
         var padded = nn.functional.pad(x, new long[] { _conv.KernelWidth - 1, 0, _conv.KernelHeight - 1, 0 });
-        var y = _conv.forward(padded);
+        var y = _conv.Forward(padded, precision);
         return (ShiftsOutputRight ? RightShift(y) : y).MoveToOuterDisposeScope();
     }
 

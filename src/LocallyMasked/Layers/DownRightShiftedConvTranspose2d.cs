@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace LocallyMasked.Layers;
 /// rows - kh + 1 rows and its first cols - kw + 1 columns, so that an H x W input becomes stride*H x stride*W and
 /// output (i, j) only sees inputs at or above row i / stride and at or left of column j / stride.
 /// </summary>
-public sealed class DownRightShiftedConvTranspose2d : nn.Module<Tensor, Tensor>
+public sealed class DownRightShiftedConvTranspose2d : nn.Module<Tensor, Tensor>, IShiftedConvolution
 {
     [ComponentName(Name = "deconv")]
     private readonly WeightNormalizedConvTranspose2d _deconv;
@@ -39,13 +40,18 @@ public sealed class DownRightShiftedConvTranspose2d : nn.Module<Tensor, Tensor>
     /// <summary>Upsamples and crops.</summary>
     /// <param name="x">Input (N, in, H, W).</param>
     /// <returns>Output (N, out, (H - 1) * stride + 2, (W - 1) * stride + 2): 2H x 2W for stride 2.</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    Tensor IShiftedConvolution.Forward(Tensor x, ComputePrecision precision) => Forward(x, precision);
+
+    /// <summary><see cref="forward"/> with the transposed convolution in <paramref name="precision"/>.</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.dim() != 4 || x.shape[1] != _deconv.InChannels)
             throw new ArgumentException($"Expected input of shape (N, {_deconv.InChannels}, H, W), got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
-        var y = _deconv.forward(x);
+        var y = _deconv.Forward(x, precision);
         return y.narrow(2, 0, y.shape[2] - _deconv.KernelHeight + 1).narrow(3, 0, y.shape[3] - _deconv.KernelWidth + 1).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ namespace LocallyMasked.Layers;
 /// output is then moved down by one row (<see cref="DownShift"/>), so that row i sees only rows above it: the first
 /// layer of the network.
 /// </summary>
-public sealed class DownShiftedConv2d : nn.Module<Tensor, Tensor>
+public sealed class DownShiftedConv2d : nn.Module<Tensor, Tensor>, IShiftedConvolution
 {
     [ComponentName(Name = "conv")]
     private readonly WeightNormalizedConv2d _conv;
@@ -46,7 +47,12 @@ public sealed class DownShiftedConv2d : nn.Module<Tensor, Tensor>
     /// <summary>Pads, convolves and optionally shifts down.</summary>
     /// <param name="x">Input (N, in, H, W).</param>
     /// <returns>Output (N, out, ceil(H / stride), ceil(W / stride)).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    Tensor IShiftedConvolution.Forward(Tensor x, ComputePrecision precision) => Forward(x, precision);
+
+    /// <summary><see cref="forward"/> with the convolution in <paramref name="precision"/>.</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.dim() != 4 || x.shape[1] != _conv.InChannels)
@@ -54,7 +60,7 @@ public sealed class DownShiftedConv2d : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long side = (_conv.KernelWidth - 1) / 2;
         var padded = nn.functional.pad(x, new long[] { side, side, _conv.KernelHeight - 1, 0 });
-        var y = _conv.forward(padded);
+        var y = _conv.Forward(padded, precision);
         return (ShiftsOutputDown ? DownShift(y) : y).MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace LocallyMasked.Layers;
 /// rows - kh + 1 rows and to the columns (kw - 1) / 2 .. cols - (kw - 1) / 2, so that an H x W input becomes
 /// stride*H x stride*W and output row i only sees input rows at or above row i / stride.
 /// </summary>
-public sealed class DownShiftedConvTranspose2d : nn.Module<Tensor, Tensor>
+public sealed class DownShiftedConvTranspose2d : nn.Module<Tensor, Tensor>, IShiftedConvolution
 {
     [ComponentName(Name = "deconv")]
     private readonly WeightNormalizedConvTranspose2d _deconv;
@@ -42,13 +43,18 @@ public sealed class DownShiftedConvTranspose2d : nn.Module<Tensor, Tensor>
     /// <summary>Upsamples and crops.</summary>
     /// <param name="x">Input (N, in, H, W).</param>
     /// <returns>Output (N, out, (H - 1) * stride + 2, (W - 1) * stride + 2): 2H x 2W for stride 2.</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    Tensor IShiftedConvolution.Forward(Tensor x, ComputePrecision precision) => Forward(x, precision);
+
+    /// <summary><see cref="forward"/> with the transposed convolution in <paramref name="precision"/>.</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.dim() != 4 || x.shape[1] != _deconv.InChannels)
             throw new ArgumentException($"Expected input of shape (N, {_deconv.InChannels}, H, W), got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
-        var y = _deconv.forward(x);
+        var y = _deconv.Forward(x, precision);
         long rows = y.shape[2] - _deconv.KernelHeight + 1;
         long side = (_deconv.KernelWidth - 1) / 2;
         return y.narrow(2, 0, rows).narrow(3, side, y.shape[3] - 2 * side).MoveToOuterDisposeScope();

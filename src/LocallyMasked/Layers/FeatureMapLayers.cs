@@ -7,7 +7,8 @@ namespace LocallyMasked.Layers;
 
 /// <summary>
 /// The modules' own operations on whole feature maps (N, C, H, W), with one mask per role: what <c>forward</c> runs.
-/// Dropout draws from the generator given (torch's global generator when none is).
+/// Dropout draws from the generator given (torch's global generator when none is). The convolutions, skip layers and
+/// output head multiply in the compute precision given (<see cref="ComputePrecision.Float32"/> when none is).
 /// </summary>
 internal sealed class FeatureMapLayers : ILayerEvaluator
 {
@@ -16,23 +17,26 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
     private readonly Tensor _dilated;
     private readonly MaskSet? _masks;
     private readonly Generator? _dropout;
+    private readonly ComputePrecision _precision;
 
     /// <summary>Evaluates with the three masks of a mask set (analysed from their orders where they have them).</summary>
-    public FeatureMapLayers(MaskSet masks, Generator? dropout = null) : this(masks.First, masks.Undilated, masks.Dilated)
+    public FeatureMapLayers(MaskSet masks, Generator? dropout = null, ComputePrecision? precision = null)
+        : this(masks.First, masks.Undilated, masks.Dilated, precision)
     {
         _masks = masks;
         _dropout = dropout;
     }
 
     /// <summary>Evaluates with the given mask for each role.</summary>
-    public FeatureMapLayers(Tensor first, Tensor undilated, Tensor dilated)
+    public FeatureMapLayers(Tensor first, Tensor undilated, Tensor dilated, ComputePrecision? precision = null)
     {
         _first = first;
         _undilated = undilated;
         _dilated = dilated;
+        _precision = precision ?? ComputePrecision.Float32;
     }
 
-    public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role) => conv.Forward(input, MaskOf(role), _masks?.SourceOf(role));
+    public Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role) => conv.Forward(input, MaskOf(role), _masks?.SourceOf(role), _precision);
 
     public Tensor ConcatElu(Tensor input) => Layers.ConcatElu.Apply(input);
 
@@ -54,7 +58,7 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
     public Tensor Dropout(GatedResidualBlock block, Tensor input) =>
         block.Dropout > 0 && block.training ? ChannelDropout.Apply(input, block.Dropout, _dropout) : input;
 
-    public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => t.Plus(layer.forward(Layers.ConcatElu.Apply(skip)));
+    public Tensor Skip(Tensor t, NetworkInNetwork layer, Tensor skip) => t.Plus(layer.Forward(Layers.ConcatElu.Apply(skip), _precision));
 
     public Tensor Gate(Tensor u, Tensor gate, FeatureNormalization normalization, MaskRole role)
     {
@@ -62,7 +66,7 @@ internal sealed class FeatureMapLayers : ILayerEvaluator
         return u.Plus(Normalize(halves[0], normalization, role) * halves[1].sigmoid());
     }
 
-    public Tensor Output(NetworkInNetwork layer, Tensor u) => layer.forward(u.Elu());
+    public Tensor Output(NetworkInNetwork layer, Tensor u) => layer.Forward(u.Elu(), _precision);
 
     private Tensor MaskOf(MaskRole role) => role switch { MaskRole.First => _first, MaskRole.Dilated => _dilated, _ => _undilated };
 }

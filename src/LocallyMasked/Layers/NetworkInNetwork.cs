@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -38,12 +39,15 @@ public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Applies the 1x1 layer over dimension 1.</summary>
     /// <param name="x">Input of shape (N, in, ...) (any number of trailing spatial dimensions, including none).</param>
     /// <returns>Output of shape (N, out, ...).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    /// <summary><see cref="forward"/> with its product in <paramref name="precision"/>.</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.dim() < 2 || x.shape[1] != InChannels)
             throw new ArgumentException($"Expected input of shape (N, {InChannels}, ...), got ({string.Join(", ", x.shape)}).", nameof(x));
         using var scope = NewDisposeScope();
-        return _linear.forward(x.movedim(new long[] { 1 }, new long[] { -1 })).movedim(new long[] { -1 }, new long[] { 1 }).MoveToOuterDisposeScope();
+        return _linear.Forward(x.movedim(new long[] { 1 }, new long[] { -1 }), precision).movedim(new long[] { -1 }, new long[] { 1 }).MoveToOuterDisposeScope();
     }
 }

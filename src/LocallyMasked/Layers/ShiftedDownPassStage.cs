@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -45,10 +46,11 @@ public sealed class ShiftedDownPassStage : nn.Module<Tensor, Tensor, Stack<Tenso
     /// <param name="ulSkips">The up pass's ul outputs; the most recent is popped first.</param>
     /// <returns>The stage outputs of both streams.</returns>
     public override (Tensor U, Tensor UL) forward(Tensor u, Tensor ul, Stack<Tensor> uSkips, Stack<Tensor> ulSkips) =>
-        Forward(u, ul, uSkips, ulSkips, null);
+        Forward(u, ul, uSkips, ulSkips, null, ComputePrecision.Float32);
 
-    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator).</summary>
-    internal (Tensor U, Tensor UL) Forward(Tensor u, Tensor ul, Stack<Tensor> uSkips, Stack<Tensor> ulSkips, Generator? dropout)
+    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator)
+    /// and the precision of their products.</summary>
+    internal (Tensor U, Tensor UL) Forward(Tensor u, Tensor ul, Stack<Tensor> uSkips, Stack<Tensor> ulSkips, Generator? dropout, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(u);
         ArgumentNullException.ThrowIfNull(ul);
@@ -58,8 +60,8 @@ public sealed class ShiftedDownPassStage : nn.Module<Tensor, Tensor, Stack<Tenso
             throw new ArgumentException($"The stage pops {BlockCount} skip inputs per stream; the stacks hold {uSkips.Count} and {ulSkips.Count}.");
         for (int i = 0; i < _uStream.Count; i++)
         {
-            u = _uStream[i].Forward(u, uSkips.Pop(), dropout);
-            ul = _ulStream[i].Forward(ul, cat(new[] { u, ulSkips.Pop() }, 1), dropout);
+            u = _uStream[i].Forward(u, uSkips.Pop(), dropout, precision);
+            ul = _ulStream[i].Forward(ul, cat(new[] { u, ulSkips.Pop() }, 1), dropout, precision);
         }
         return (u, ul);
     }

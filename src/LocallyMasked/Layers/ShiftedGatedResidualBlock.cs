@@ -69,10 +69,11 @@ public sealed class ShiftedGatedResidualBlock : nn.Module<Tensor, Tensor?, Tenso
     /// <param name="u">Input (N, F, H, W).</param>
     /// <param name="skip">Skip input (N, <see cref="SkipChannels"/>, H, W), required exactly when <see cref="HasSkipInput"/>; otherwise null.</param>
     /// <returns>Output (N, F, H, W).</returns>
-    public override Tensor forward(Tensor u, Tensor? skip) => Forward(u, skip, null);
+    public override Tensor forward(Tensor u, Tensor? skip) => Forward(u, skip, null, ComputePrecision.Float32);
 
-    /// <summary><see cref="forward"/> with the generator the dropout draws from (null: torch's global generator).</summary>
-    internal Tensor Forward(Tensor u, Tensor? skip, Generator? dropout)
+    /// <summary><see cref="forward"/> with the generator the dropout draws from (null: torch's global generator) and the
+    /// precision of the convolutions and the skip layer.</summary>
+    internal Tensor Forward(Tensor u, Tensor? skip, Generator? dropout, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(u);
         if (u.dim() != 4 || u.shape[1] != Filters)
@@ -89,15 +90,11 @@ public sealed class ShiftedGatedResidualBlock : nn.Module<Tensor, Tensor?, Tenso
         }
 
         using var scope = NewDisposeScope();
-        // The convolutions are DownShiftedConv2d or DownRightShiftedConv2d, which own their Scalars: the analyzer cannot
-        // see which forward the base-typed calls reach.
-#pragma warning disable LMS002
-        var t = _convInput.forward(ConcatElu.Apply(u));
-        if (skip is not null) t = t.Plus(_skip!.forward(ConcatElu.Apply(skip)));
+        var t = ((IShiftedConvolution)_convInput).Forward(ConcatElu.Apply(u), precision);
+        if (skip is not null) t = t.Plus(_skip!.Forward(ConcatElu.Apply(skip), precision));
         t = ConcatElu.Apply(t);
         if (training && Dropout > 0) t = ChannelDropout.Apply(t, Dropout, dropout);
-        t = _convOut.forward(t);
-#pragma warning restore LMS002
+        t = ((IShiftedConvolution)_convOut).Forward(t, precision);
         var halves = t.chunk(2, 1);
         return u.Plus(halves[0] * halves[1].sigmoid()).MoveToOuterDisposeScope();
     }

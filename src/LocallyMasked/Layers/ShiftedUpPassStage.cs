@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -42,10 +43,11 @@ public sealed class ShiftedUpPassStage : nn.Module<Tensor, Tensor, (IReadOnlyLis
     /// <param name="u">u stream input (N, F, H, W).</param>
     /// <param name="ul">ul stream input (N, F, H, W).</param>
     /// <returns>The outputs of every block of each stream, in order (the last ones are the stage outputs).</returns>
-    public override (IReadOnlyList<Tensor> U, IReadOnlyList<Tensor> UL) forward(Tensor u, Tensor ul) => Forward(u, ul, null);
+    public override (IReadOnlyList<Tensor> U, IReadOnlyList<Tensor> UL) forward(Tensor u, Tensor ul) => Forward(u, ul, null, ComputePrecision.Float32);
 
-    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator).</summary>
-    internal (IReadOnlyList<Tensor> U, IReadOnlyList<Tensor> UL) Forward(Tensor u, Tensor ul, Generator? dropout)
+    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator)
+    /// and the precision of their products.</summary>
+    internal (IReadOnlyList<Tensor> U, IReadOnlyList<Tensor> UL) Forward(Tensor u, Tensor ul, Generator? dropout, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(u);
         ArgumentNullException.ThrowIfNull(ul);
@@ -53,8 +55,8 @@ public sealed class ShiftedUpPassStage : nn.Module<Tensor, Tensor, (IReadOnlyLis
         var ulOutputs = new List<Tensor>(_ulStream.Count);
         for (int i = 0; i < _uStream.Count; i++)
         {
-            u = _uStream[i].Forward(u, null, dropout);
-            ul = _ulStream[i].Forward(ul, u, dropout);
+            u = _uStream[i].Forward(u, null, dropout, precision);
+            ul = _ulStream[i].Forward(ul, u, dropout, precision);
             uOutputs.Add(u);
             ulOutputs.Add(ul);
         }

@@ -89,14 +89,22 @@ public sealed class WeightNormalizedConv2d : nn.Module<Tensor, Tensor>
     /// <summary>Convolves without padding.</summary>
     /// <param name="x">Input (N, in, H, W) with H &gt;= kh and W &gt;= kw, in the parameters' dtype and device.</param>
     /// <returns>Output (N, out, (H - kh) / stride + 1, (W - kw) / stride + 1).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    /// <summary><see cref="forward"/> with the convolution in <paramref name="precision"/> (the bias added in the parameters' dtype).</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(precision);
         if (x.dim() != 4 || x.shape[1] != InChannels || x.shape[2] < KernelHeight || x.shape[3] < KernelWidth)
             throw new ArgumentException(
                 $"Expected input of shape (N, {InChannels}, H >= {KernelHeight}, W >= {KernelWidth}), got ({string.Join(", ", x.shape)}).", nameof(x));
         ShiftedLayerChecks.SameDtypeAndDevice(x, _direction, nameof(x));
+        precision.CheckParameters(_direction.dtype, nameof(precision));
         using var scope = NewDisposeScope();
-        return nn.functional.conv2d(x, EffectiveWeight(), _bias, strides: new long[] { Stride, Stride }).MoveToOuterDisposeScope();
+        if (!precision.IsMixed)
+            return nn.functional.conv2d(x, EffectiveWeight(), _bias, strides: new long[] { Stride, Stride }).MoveToOuterDisposeScope();
+        var product = nn.functional.conv2d(precision.Operand(x), precision.Operand(EffectiveWeight()), null, strides: new long[] { Stride, Stride });
+        return ComputePrecision.Result(product, _bias.dtype, _bias.view(1, -1, 1, 1)).MoveToOuterDisposeScope();
     }
 }

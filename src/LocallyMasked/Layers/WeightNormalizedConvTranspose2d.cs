@@ -95,14 +95,23 @@ public sealed class WeightNormalizedConvTranspose2d : nn.Module<Tensor, Tensor>
     /// <summary>Applies the transposed convolution.</summary>
     /// <param name="x">Input (N, in, H, W) in the parameters' dtype and device.</param>
     /// <returns>Output (N, out, (H - 1) * stride + kh + outputPadding, (W - 1) * stride + kw + outputPadding).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    /// <summary><see cref="forward"/> with the transposed convolution in <paramref name="precision"/> (the bias added in the parameters' dtype).</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(precision);
         if (x.dim() != 4 || x.shape[1] != InChannels || x.shape[2] < 1 || x.shape[3] < 1)
             throw new ArgumentException($"Expected input of shape (N, {InChannels}, H, W), got ({string.Join(", ", x.shape)}).", nameof(x));
         ShiftedLayerChecks.SameDtypeAndDevice(x, _direction, nameof(x));
+        precision.CheckParameters(_direction.dtype, nameof(precision));
         using var scope = NewDisposeScope();
-        return nn.functional.conv_transpose2d(x, EffectiveWeight(), _bias, strides: new long[] { Stride, Stride },
-            output_padding: new long[] { OutputPadding, OutputPadding }).MoveToOuterDisposeScope();
+        if (!precision.IsMixed)
+            return nn.functional.conv_transpose2d(x, EffectiveWeight(), _bias, strides: new long[] { Stride, Stride },
+                output_padding: new long[] { OutputPadding, OutputPadding }).MoveToOuterDisposeScope();
+        var product = nn.functional.conv_transpose2d(precision.Operand(x), precision.Operand(EffectiveWeight()), null, strides: new long[] { Stride, Stride },
+            output_padding: new long[] { OutputPadding, OutputPadding });
+        return ComputePrecision.Result(product, _bias.dtype, _bias.view(1, -1, 1, 1)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using LocallyMasked.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -67,12 +68,19 @@ public sealed class WeightNormalizedLinear : nn.Module<Tensor, Tensor>
     /// <summary>Applies the layer to the last dimension of <paramref name="x"/>.</summary>
     /// <param name="x">Input of shape (..., in).</param>
     /// <returns>Output of shape (..., out).</returns>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, ComputePrecision.Float32);
+
+    /// <summary><see cref="forward"/> with its product in <paramref name="precision"/> (the bias added in the parameters' dtype).</summary>
+    internal Tensor Forward(Tensor x, ComputePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(precision);
         if (x.dim() < 1 || x.shape[^1] != InFeatures)
             throw new ArgumentException($"Expected input with last dimension {InFeatures}, got ({string.Join(", ", x.shape)}).", nameof(x));
+        precision.CheckParameters(_direction.dtype, nameof(precision));
         using var scope = NewDisposeScope();
-        return nn.functional.linear(x, EffectiveWeight(), _bias).MoveToOuterDisposeScope();
+        if (!precision.IsMixed) return nn.functional.linear(x, EffectiveWeight(), _bias).MoveToOuterDisposeScope();
+        var product = nn.functional.linear(precision.Operand(x), precision.Operand(EffectiveWeight()));
+        return ComputePrecision.Result(product, _bias.dtype, _bias).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,5 @@
 using LocallyMasked.Likelihoods;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using static TorchSharp.torch;
 
@@ -40,6 +41,23 @@ public interface IAutoregressiveImageModel : IDisposable
     /// exactly one: the raster order.
     /// </summary>
     IReadOnlyList<GenerationOrder>? SupportedOrders { get; }
+
+    /// <summary>
+    /// The precision the products of this model's evaluations compute in (convolutions, 1x1 layers): for a model itself
+    /// <see cref="ComputePrecision.Float32"/> (its parameters' dtype); for <see cref="WithPrecision"/>'s views the
+    /// precision they were made with.
+    /// </summary>
+    ComputePrecision Precision { get; }
+
+    /// <summary>
+    /// The same model (the same module and parameters) evaluated with its products in <paramref name="precision"/>:
+    /// every method of the returned model, and every sampler, evaluation or trainer objective given it, computes in that
+    /// precision. The returned view does not own the model: disposing it does nothing. For
+    /// <see cref="ComputePrecision.Float32"/> the model itself.
+    /// </summary>
+    /// <param name="precision">The compute precision.</param>
+    /// <exception cref="ArgumentException">A mixed precision for a model whose parameters are not float32.</exception>
+    IAutoregressiveImageModel WithPrecision(ComputePrecision precision);
 
     /// <summary>Whether <paramref name="order"/> is one the model can use (of its image size, and among <see cref="SupportedOrders"/> when that is set).</summary>
     /// <param name="order">An order.</param>

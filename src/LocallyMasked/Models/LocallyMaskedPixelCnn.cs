@@ -159,10 +159,11 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <param name="x">Images (N, C, H, W) scaled to [-1, 1] (binary images as -1 / +1), in the model's dtype and device.</param>
     /// <param name="masks">Masks for the configured size and kernel: shared, or per sample with N entries.</param>
     /// <returns>Distribution parameters (N, M, H, W).</returns>
-    public override Tensor forward(Tensor x, MaskSet masks) => Forward(x, masks, null);
+    public override Tensor forward(Tensor x, MaskSet masks) => Forward(x, masks, null, ComputePrecision.Float32);
 
-    /// <summary><see cref="forward"/> with the generator the dropout draws from (null: torch's global generator).</summary>
-    private Tensor Forward(Tensor x, MaskSet masks, Generator? dropout)
+    /// <summary><see cref="forward"/> with the generator the dropout draws from (null: torch's global generator) and the
+    /// precision of the products.</summary>
+    private Tensor Forward(Tensor x, MaskSet masks, Generator? dropout, ComputePrecision precision)
     {
         CheckInput(x, nameof(x));
         CheckMasks(masks, x.shape[0], nameof(masks));
@@ -174,9 +175,9 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         {
             // Images share orders: each group runs on its order's shared masks. Images do not interact, so the result
             // is the same; it pays only for wide convolutions (PlanningPolicy.GroupingMinFilters).
-            return RunGroupedByOrder(withOnes, parts, dropout).MoveToOuterDisposeScope();
+            return RunGroupedByOrder(withOnes, parts, dropout, precision).MoveToOuterDisposeScope();
         }
-        return Evaluate(withOnes, new FeatureMapLayers(masks, dropout)).MoveToOuterDisposeScope();
+        return Evaluate(withOnes, new FeatureMapLayers(masks, dropout, precision)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -219,7 +220,8 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <param name="withOnes">(N, C + 1, H, W).</param>
     /// <param name="parts">Image i's shared mask set, N entries.</param>
     /// <param name="dropout">The generator the dropout draws from, group after group; torch's global generator when null.</param>
-    internal Tensor RunGroupedByOrder(Tensor withOnes, IReadOnlyList<MaskSet> parts, Generator? dropout = null)
+    /// <param name="precision">The precision of the products; <see cref="ComputePrecision.Float32"/> when null.</param>
+    internal Tensor RunGroupedByOrder(Tensor withOnes, IReadOnlyList<MaskSet> parts, Generator? dropout = null, ComputePrecision? precision = null)
     {
         using var scope = NewDisposeScope();
         var groups = Enumerable.Range(0, parts.Count).GroupBy(i => parts[i], ReferenceEqualityComparer.Instance).ToArray();
@@ -228,7 +230,7 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
         foreach (var group in groups)
         {
             var index = tensor(group.Select(i => (long)i).ToArray(), ScalarType.Int64, withOnes.device);
-            outputs.Add(Evaluate(withOnes.index_select(0, index), new FeatureMapLayers((MaskSet)group.Key!, dropout)));
+            outputs.Add(Evaluate(withOnes.index_select(0, index), new FeatureMapLayers((MaskSet)group.Key!, dropout, precision)));
             positions.AddRange(group.Select(i => (long)i));
         }
         var inverse = new long[parts.Count];
@@ -241,11 +243,35 @@ public sealed class LocallyMaskedPixelCnn : nn.Module<Tensor, MaskSet, Tensor>, 
     /// <param name="orders">One order, or N orders.</param>
     /// <param name="dropout">The CPU generator the dropout draws from in training mode; torch's global generator when null.</param>
     /// <returns>(N, M, H, W).</returns>
-    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
+    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null) =>
+        DistributionParameters(x, orders, dropout, ComputePrecision.Float32);
+
+    /// <summary><see cref="DistributionParameters(Tensor, IReadOnlyList{GenerationOrder}, Generator?)"/> with the products in <paramref name="precision"/>.</summary>
+    internal Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout, ComputePrecision precision)
     {
         OrderArguments.Check(orders, nameof(orders), Config.Height, Config.Width);
         using var scope = NewDisposeScope();
-        return Forward(x, orders.Count == 1 ? MasksFor(orders[0]) : MasksFor(orders), dropout).MoveToOuterDisposeScope();
+        return Forward(x, orders.Count == 1 ? MasksFor(orders[0]) : MasksFor(orders), dropout, precision).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="ComputePrecision.Float32"/>: the model itself multiplies in its parameters' dtype (see <see cref="WithPrecision"/>).</summary>
+    public ComputePrecision Precision => ComputePrecision.Float32;
+
+    /// <summary>
+    /// This model evaluated with its products in <paramref name="precision"/>: the same module and parameters (training
+    /// it trains this model), every likelihood and sampler that takes it computing its convolutions and 1x1 layers in
+    /// that precision. The view does not own the model (disposing it does nothing). The model itself for
+    /// <see cref="ComputePrecision.Float32"/>.
+    /// </summary>
+    /// <param name="precision">The compute precision.</param>
+    /// <exception cref="ArgumentException">A mixed precision for a model whose parameters are not float32.</exception>
+    public IAutoregressiveImageModel WithPrecision(ComputePrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(precision);
+        precision.CheckParameters(DType, nameof(precision));
+        return precision == ComputePrecision.Float32
+            ? this
+            : new ModelInPrecision(this, precision, (x, orders, dropout) => DistributionParameters(x, orders, dropout, precision));
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) under the masks' order(s).</summary>

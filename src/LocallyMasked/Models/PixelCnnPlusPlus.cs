@@ -128,10 +128,11 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <summary>Computes the distribution parameters of every pixel; those of pixel p depend only on the pixels before p in raster order.</summary>
     /// <param name="x">Images (N, C, H, W) scaled to [-1, 1] (binary images as -1 / +1), in the model's dtype and device.</param>
     /// <returns>Distribution parameters (N, M, H, W).</returns>
-    public override Tensor forward(Tensor x) => Forward(x, null);
+    public override Tensor forward(Tensor x) => Forward(x, null, ComputePrecision.Float32);
 
-    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator).</summary>
-    private Tensor Forward(Tensor x, Generator? dropout)
+    /// <summary><see cref="forward"/> with the generator the blocks' dropout draws from (null: torch's global generator)
+    /// and the precision of the convolutions and 1x1 layers.</summary>
+    private Tensor Forward(Tensor x, Generator? dropout, ComputePrecision precision)
     {
         CheckInput(x, nameof(x));
         using var scope = NewDisposeScope();
@@ -140,21 +141,18 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
         // Up pass: every block output (and every downsampled stream) is pushed for the down pass.
         var uList = new Stack<Tensor>();
         var ulList = new Stack<Tensor>();
-        uList.Push(_uInit.forward(x));
-        // ul_init holds a DownShiftedConv2d and a DownRightShiftedConv2d, which own their Scalars (the analyzer cannot see
-        // which forward these base-typed calls reach).
-#pragma warning disable LMS002
-        ulList.Push(_ulInit[0].forward(x).Plus(_ulInit[1].forward(x)));
-#pragma warning restore LMS002
+        uList.Push(_uInit.Forward(x, precision));
+        // ul_init holds a DownShiftedConv2d and a DownRightShiftedConv2d.
+        ulList.Push(((IShiftedConvolution)_ulInit[0]).Forward(x, precision).Plus(((IShiftedConvolution)_ulInit[1]).Forward(x, precision)));
         for (int i = 0; i < StageCount; i++)
         {
-            var (uOut, ulOut) = _upStages[i].Forward(uList.Peek(), ulList.Peek(), dropout);
+            var (uOut, ulOut) = _upStages[i].Forward(uList.Peek(), ulList.Peek(), dropout, precision);
             foreach (var t in uOut) uList.Push(t);
             foreach (var t in ulOut) ulList.Push(t);
             if (i != StageCount - 1)
             {
-                uList.Push(_downsizeU[i].forward(uList.Peek()));
-                ulList.Push(_downsizeUL[i].forward(ulList.Peek()));
+                uList.Push(_downsizeU[i].Forward(uList.Peek(), precision));
+                ulList.Push(_downsizeUL[i].Forward(ulList.Peek(), precision));
             }
         }
 
@@ -163,17 +161,17 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
         var ul = ulList.Pop();
         for (int i = 0; i < StageCount; i++)
         {
-            (u, ul) = _downStages[i].Forward(u, ul, uList, ulList, dropout);
+            (u, ul) = _downStages[i].Forward(u, ul, uList, ulList, dropout, precision);
             if (i != StageCount - 1)
             {
-                u = _upsizeU[i].forward(u);
-                ul = _upsizeUL[i].forward(ul);
+                u = _upsizeU[i].Forward(u, precision);
+                ul = _upsizeUL[i].Forward(ul, precision);
             }
         }
         if (uList.Count != 0 || ulList.Count != 0)
             throw new InvalidOperationException($"The down pass left {uList.Count} and {ulList.Count} skip entries unused.");
 
-        return _output.forward(ul.Elu()).MoveToOuterDisposeScope();
+        return _output.Forward(ul.Elu(), precision).MoveToOuterDisposeScope();
     }
 
     /// <summary>Log-likelihood in nats of every pixel (summed over its channels) in raster order.</summary>
@@ -206,10 +204,32 @@ public sealed class PixelCnnPlusPlus : nn.Module<Tensor, Tensor>, IAutoregressiv
     /// <param name="dropout">The CPU generator the dropout draws from in training mode; torch's global generator when null.</param>
     /// <returns>(N, M, H, W).</returns>
     /// <exception cref="ArgumentException">An order is not the raster order of the configured size.</exception>
-    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
+    public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null) =>
+        DistributionParameters(x, orders, dropout, ComputePrecision.Float32);
+
+    /// <summary><see cref="DistributionParameters(Tensor, IReadOnlyList{GenerationOrder}, Generator?)"/> with the products in <paramref name="precision"/>.</summary>
+    internal Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout, ComputePrecision precision)
     {
         ModelInputs.CheckOrders(this, orders, nameof(orders));
-        return Forward(x, dropout);
+        return Forward(x, dropout, precision);
+    }
+
+    /// <summary><see cref="ComputePrecision.Float32"/>: the model itself multiplies in its parameters' dtype (see <see cref="WithPrecision"/>).</summary>
+    public ComputePrecision Precision => ComputePrecision.Float32;
+
+    /// <summary>
+    /// This model evaluated with its convolutions and 1x1 layers in <paramref name="precision"/>: the same module and
+    /// parameters; the view does not own the model. The model itself for <see cref="ComputePrecision.Float32"/>.
+    /// </summary>
+    /// <param name="precision">The compute precision.</param>
+    /// <exception cref="ArgumentException">A mixed precision for a model whose parameters are not float32.</exception>
+    public IAutoregressiveImageModel WithPrecision(ComputePrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(precision);
+        precision.CheckParameters(DType, nameof(precision));
+        return precision == ComputePrecision.Float32
+            ? this
+            : new ModelInPrecision(this, precision, (x, orders, dropout) => DistributionParameters(x, orders, dropout, precision));
     }
 
     /// <summary>Log-likelihood in nats of every image, image i under <paramref name="orders"/>[i], each of which must be the raster order.</summary>

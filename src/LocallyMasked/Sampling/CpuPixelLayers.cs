@@ -5,6 +5,7 @@ using LocallyMasked.Layers;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Masks;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Sampling;
@@ -34,7 +35,7 @@ internal sealed class CpuPixelLayers<T> : PixelLayers
     private readonly double[] _parameters;
     private double[]? _uniforms;
 
-    public CpuPixelLayers(LocallyMaskedPixelCnn model, StepTables tables) : base(model, tables)
+    public CpuPixelLayers(LocallyMaskedPixelCnn model, StepTables tables, ComputePrecision precision) : base(model, tables, precision)
     {
         var config = model.Config;
         var dtype = model.DType;

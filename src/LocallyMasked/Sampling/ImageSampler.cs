@@ -27,7 +27,8 @@ public abstract class ImageSampler
 
     /// <summary>Creates a sampler of the given kind for <paramref name="model"/>.</summary>
     /// <param name="kind">Naive (reference, any model) or cached (fast, <see cref="LocallyMaskedPixelCnn"/> only).</param>
-    /// <param name="model">The model to sample from.</param>
+    /// <param name="model">The model to sample from; a model's <see cref="IAutoregressiveImageModel.WithPrecision"/> view
+    /// samples with its products in that precision.</param>
     /// <exception cref="ArgumentException">The cached sampler is asked for a model that is not a <see cref="LocallyMaskedPixelCnn"/>.</exception>
     public static ImageSampler Create(SamplerKind kind, IAutoregressiveImageModel model) => kind switch
     {
@@ -35,6 +36,7 @@ public abstract class ImageSampler
         SamplerKind.Cached => model switch
         {
             LocallyMaskedPixelCnn locallyMasked => new CachedSampler(locallyMasked),
+            ModelInPrecision { Model: LocallyMaskedPixelCnn locallyMasked } view => new CachedSampler(locallyMasked, view.Precision),
             null => throw new ArgumentNullException(nameof(model)),
             _ => throw new ArgumentException(
                 $"The cached sampler works with LocallyMaskedPixelCnn models only (its caches follow locally masked convolutions at one "

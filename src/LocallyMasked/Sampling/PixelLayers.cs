@@ -20,8 +20,9 @@ namespace LocallyMasked.Sampling;
 /// <para>
 /// How the operations between the products run is left to the two implementations: <see cref="TorchPixelLayers"/> (torch
 /// operations, any device) and <see cref="CpuPixelLayers{T}"/> (fused loops over CPU memory, float32 and float64). Every
-/// matrix product of a step goes through <see cref="Product(Tensor, Tensor)"/> and its overloads: the seam where a compute
-/// precision applies.
+/// matrix product of a step goes through <see cref="Product(Tensor, Tensor)"/> and its overloads: the seam where the
+/// compute precision applies (in bf16 each product's operands are cast, the weights once per call, and its result comes
+/// back in the model's dtype, where the biases are added).
 /// </para>
 /// <para>
 /// Caches (see <see cref="StepTables"/>) hold each convolution's input in rows (H * W * N + 1, C_in), zero until the
@@ -40,16 +41,20 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
     private readonly int[] _skipPositions;
     private readonly Tensor[] _values;
     private readonly Tensor _input;
+    private readonly Dictionary<Tensor, Tensor> _operands = new(ReferenceEqualityComparer.Instance);
     private long _mark;
     private int _call;
 
     /// <summary>Prepares the weights, caches and per-role terms; call inside the sampling run's dispose scope.</summary>
     /// <param name="model">The model, in evaluation mode.</param>
     /// <param name="tables">The call's step tables.</param>
-    private protected PixelLayers(LocallyMaskedPixelCnn model, StepTables tables)
+    /// <param name="precision">The precision of the products.</param>
+    private protected PixelLayers(LocallyMaskedPixelCnn model, StepTables tables, ComputePrecision precision)
     {
         if (model.training) throw new InvalidOperationException("The cached sampler evaluates the model in evaluation mode (no dropout).");
+        precision.CheckParameters(model.DType, nameof(precision));
         Model = model;
+        Precision = precision;
         Tables = tables;
         Batch = tables.Batch;
         Trace = WiringTrace.Of(model);
@@ -142,6 +147,9 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
 
     private protected LocallyMaskedPixelCnn Model { get; }
 
+    /// <summary>The precision of the products.</summary>
+    private protected ComputePrecision Precision { get; }
+
     private protected StepTables Tables { get; }
 
     private protected long Batch { get; }
@@ -162,18 +170,20 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
     /// <param name="model">The model, in evaluation mode.</param>
     /// <param name="tables">The call's step tables.</param>
     /// <param name="cpuKernels">Whether the CPU implementation may be used (tests turn it off to check the other one on the CPU).</param>
-    public static PixelLayers Create(LocallyMaskedPixelCnn model, StepTables tables, bool cpuKernels = true)
+    /// <param name="precision">The precision of the products; <see cref="ComputePrecision.Float32"/> when null.</param>
+    public static PixelLayers Create(LocallyMaskedPixelCnn model, StepTables tables, bool cpuKernels = true, ComputePrecision? precision = null)
     {
+        precision ??= ComputePrecision.Float32;
         // The loops read tensors as spans, which hold at most 2 GB: larger caches stay with torch operations.
         var config = model.Config;
         long widest = Math.Max(2L * config.Filters, config.ImageChannels + 1L);
         bool spans = tables.Rows * widest * (model.DType == ScalarType.Float64 ? 8 : 4) <= int.MaxValue;
         if (cpuKernels && spans && model.Device.type == DeviceType.CPU)
         {
-            if (model.DType == ScalarType.Float32) return new CpuPixelLayers<float>(model, tables);
-            if (model.DType == ScalarType.Float64) return new CpuPixelLayers<double>(model, tables);
+            if (model.DType == ScalarType.Float32) return new CpuPixelLayers<float>(model, tables, precision);
+            if (model.DType == ScalarType.Float64) return new CpuPixelLayers<double>(model, tables, precision);
         }
-        return new TorchPixelLayers(model, tables);
+        return new TorchPixelLayers(model, tables, precision);
     }
 
     /// <summary>The mask roles whose columns the steps read.</summary>
@@ -231,6 +241,8 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
     /// <summary>Frees what is not owned by the sampling run's dispose scope.</summary>
     public virtual void Dispose()
     {
+        foreach (var operand in _operands.Values) operand.Dispose();
+        _operands.Clear();
     }
 
     public abstract Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role);
@@ -279,14 +291,32 @@ internal abstract class PixelLayers : ILayerEvaluator, IDisposable
     /// <summary>The prepared convolution of a module.</summary>
     private protected PixelConvolution Prepared(LocallyMaskedConv2d conv) => _convolutions[conv];
 
-    /// <summary>A matrix product a x b.</summary>
-    private protected static Tensor Product(Tensor a, Tensor b) => a.mm(b);
+    /// <summary>A matrix product a x b, b being a weight prepared for the call; in a mixed precision from operands cast to
+    /// its product type (each weight cast once per call), returned in a's dtype.</summary>
+    private protected Tensor Product(Tensor a, Tensor b) =>
+        Precision.IsMixed ? ComputePrecision.Result(Lowered(a).mm(LoweredWeight(b)), a.dtype) : a.mm(b);
 
-    /// <summary>A matrix product with a bias added by the product: bias + a x b.</summary>
-    private protected static Tensor Product(Tensor bias, Tensor a, Tensor b) => addmm(bias, a, b, 1, 1);
+    /// <summary>A matrix product with a bias added: bias + a x b (in a mixed precision the bias is added to the product's
+    /// result in a's dtype).</summary>
+    private protected Tensor Product(Tensor bias, Tensor a, Tensor b) =>
+        Precision.IsMixed ? ComputePrecision.Result(Lowered(a).mm(LoweredWeight(b)), a.dtype, bias) : addmm(bias, a, b, 1, 1);
 
     /// <summary>Matrix products of a batch of matrices (D, N, K) x (D, K, O).</summary>
-    private protected static Tensor BatchedProduct(Tensor a, Tensor b) => a.bmm(b);
+    private protected Tensor BatchedProduct(Tensor a, Tensor b) =>
+        Precision.IsMixed ? ComputePrecision.Result(Lowered(a).bmm(LoweredWeight(b)), a.dtype) : a.bmm(b);
+
+    private Tensor Lowered(Tensor t) => Precision.Operand(t);
+
+    /// <summary>A weight of the call in the products' type, cast at its first use and kept until <see cref="Dispose"/>.</summary>
+    private Tensor LoweredWeight(Tensor weight)
+    {
+        if (!_operands.TryGetValue(weight, out var lowered))
+        {
+            lowered = Precision.Operand(weight).DetachFromDisposeScope();
+            _operands[weight] = lowered;
+        }
+        return lowered;
+    }
 
     /// <summary>Adds the time since the last lap to a phase, when profiling.</summary>
     private protected void Lap(StepPhase phase, int operations)

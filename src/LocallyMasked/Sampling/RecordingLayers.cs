@@ -1,6 +1,7 @@
 using LocallyMasked.Convolution;
 using LocallyMasked.Layers;
 using LocallyMasked.Masks;
+using LocallyMasked.Numerics;
 using static TorchSharp.torch;
 
 namespace LocallyMasked.Sampling;
@@ -8,16 +9,16 @@ namespace LocallyMasked.Sampling;
 /// <summary>
 /// The model's layers on whole feature maps (<see cref="FeatureMapLayers"/>), recording the input of every convolution that
 /// has a cache into it, in the cached sampler's row layout (H * W * N + 1, C): image i's pixel q is row q * N + i. The
-/// other hooks act at each pixel alone and keep nothing.
+/// other hooks act at each pixel alone and keep nothing. The products compute in the precision given, as the steps' do.
 /// </summary>
 internal sealed class RecordingLayers : ILayerEvaluator
 {
     private readonly FeatureMapLayers _layers;
     private readonly IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> _caches;
 
-    public RecordingLayers(MaskSet masks, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches)
+    public RecordingLayers(MaskSet masks, IReadOnlyDictionary<LocallyMaskedConv2d, Tensor> caches, ComputePrecision? precision = null)
     {
-        _layers = new FeatureMapLayers(masks);
+        _layers = new FeatureMapLayers(masks, null, precision);
         _caches = caches;
     }
 

@@ -17,7 +17,7 @@ internal sealed class TorchPixelLayers : PixelLayers
     // that nothing references during the native call, which a collection may free (docs/architecture.md, "Scalars and native calls").
     private readonly Scalar _one = 1.0.ToScalar();
 
-    public TorchPixelLayers(LocallyMaskedPixelCnn model, StepTables tables) : base(model, tables)
+    public TorchPixelLayers(LocallyMaskedPixelCnn model, StepTables tables, ComputePrecision precision) : base(model, tables, precision)
     {
         var dtype = model.DType;
         var device = model.Device;
@@ -32,7 +32,11 @@ internal sealed class TorchPixelLayers : PixelLayers
         }
     }
 
-    public override void Dispose() => _one.Dispose();
+    public override void Dispose()
+    {
+        _one.Dispose();
+        base.Dispose();
+    }
 
     public override Tensor Convolve(LocallyMaskedConv2d conv, Tensor input, MaskRole role)
     {

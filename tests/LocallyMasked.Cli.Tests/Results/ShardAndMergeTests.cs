@@ -53,6 +53,15 @@ public sealed class ShardAndMergeTests : IClassFixture<TinyCheckpoint>, IDisposa
     }
 
     [Fact]
+    public void Parts_computed_in_other_precisions_do_not_merge_and_a_bf16_result_says_its_precision()
+    {
+        string p0 = Part(0, 2), p1 = Part(1, 2, null, "--precision", "bf16-mixed");
+        EvaluationResult.FromJson(File.ReadAllText(p1)).Model.Loading.Should().Be("--precision bf16-mixed");
+        EvaluationResult.FromJson(File.ReadAllText(p0)).Model.Loading.Should().BeEmpty("float32 figures are the file's own");
+        ResultRuns.FailsInOneLine(Lmconv.Run("merge", p0, p1), ExitCodes.BadInput, "different models", "--precision bf16-mixed");
+    }
+
+    [Fact]
     public void Parts_that_do_not_make_one_evaluation_are_one_line_each()
     {
         string p0 = Part(0, 2), p1 = Part(1, 2);

@@ -189,7 +189,7 @@ public sealed class ConvolutionPathTests
         yield return ("middle row box", Make(full => full.Any(t => t / 3 == 1) ? (1, 1, 0, 2) : null, null));
     }
 
-    private static Tensor Mask(string kind, int h, int w, int dilation, bool typeB)
+    internal static Tensor Mask(string kind, int h, int w, int dilation, bool typeB)
     {
         var type = typeB ? MaskType.B : MaskType.A;
         switch (kind)

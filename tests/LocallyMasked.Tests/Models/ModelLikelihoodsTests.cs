@@ -1,6 +1,7 @@
 using LocallyMasked.Checkpoints;
 using LocallyMasked.Likelihoods;
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 using LocallyMasked.Orders;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -216,6 +217,9 @@ public class ModelLikelihoodsTests
         public ScalarType DType => inner.DType;
         public IReadOnlyList<GenerationOrder>? SupportedOrders => supported;
         public bool SupportsOrder(GenerationOrder order) => inner.SupportsOrder(order) && (supported is null || supported.Contains(order));
+        public ComputePrecision Precision => ComputePrecision.Float32;
+        public IAutoregressiveImageModel WithPrecision(ComputePrecision precision) =>
+            precision == ComputePrecision.Float32 ? this : throw new NotSupportedException("The observed model evaluates in float32 only.");
 
         public Tensor DistributionParameters(Tensor x, IReadOnlyList<GenerationOrder> orders, Generator? dropout = null)
         {

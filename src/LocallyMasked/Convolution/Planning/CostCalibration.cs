@@ -1,3 +1,4 @@
+using LocallyMasked.Convolution.Kernels;
 using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ internal static class CostCalibration
         using var scope = NewDisposeScope();
         // The first plan may be made under no_grad (evaluation); the convolutions' backward needs autograd.
         using var gradMode = enable_grad();
-        var element = dtype == ScalarType.Float64 ? 8.0 : 4.0;
+        var element = (double)WideColumnsFunction.ElementSize(dtype);
         using var half = 0.5.ToScalar();
         using var hundredth = 0.01.ToScalar();
         using var tenth = 0.1.ToScalar();
