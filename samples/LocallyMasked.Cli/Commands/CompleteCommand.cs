@@ -97,22 +97,7 @@ public static class CompleteCommand
         if (!settings.Data.Download && settings.Data.Folder is { } given) Checks.ExistingFolder(given, "--data");
         var loaded = ModelSource.Load(settings.Model, settings.Device.Resolve(), settings.Data.Dataset, settings.Orders, terminal);
         using var model = loaded.Model;
-        var computing = settings.Device.InPrecision(model, terminal);
-        var config = model.Configuration;
-        DataChecks.DataFitsModel(loaded.Dataset, config, path);
-        var area = settings.Mask is { } mask ? TestImageMask(mask, config, settings.Data.MaxImagePixels) : settings.Region.For(config.Height, config.Width);
-        if (settings.OrderIndex >= loaded.Orders.Count)
-            throw new InputError($"--order-index {settings.OrderIndex}: the model has orders 0 to {loaded.Orders.Count - 1}.");
-        var folder = DataSources.FolderOf(settings.Data, loaded.Dataset, terminal);
-        var test = DataChecks.NotEmpty(DataSources.Read(settings.Data, loaded.Dataset, folder, train: false, terminal, config), "test");
-        DataChecks.ImagesFitModel(test, config, path);
-        if (settings.First + (long)settings.Count > test.Count)
-            throw new InputError($"--first {settings.First} --count {settings.Count}: the test set has {test.Count} images (indices 0 to {test.Count - 1}).");
-
-        var sampler = settings.Sampler.Create(computing, terminal);
-        var order = sampler.CompletionOrder(loaded.Orders[settings.OrderIndex], area);
-        terminal.Line(PictureCompletion.OrderLine(model, area));
-        var encoding = loaded.Dataset.Encoding;
+        var (config, area, test, sampler, order, encoding) = TestImageCompletion.Prepare(settings, loaded, terminal);
         using var interrupts = new Interrupts(terminal, "stopping after this batch and writing the images completed so far");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (sheets, done) = ImageBatches.Complete(terminal, sampler,
