@@ -35,6 +35,9 @@ public static partial class TrainCommand
         }
         // One run per output folder: a second run would overwrite this one's checkpoint and logs (rank 0 writes them).
         using OutputLock? outputLock = ranks.IsRoot ? OutputLock.Take(settings.Output, "--output") : null;
+        // Under mpiexec every rank resumes from rank 0's bytes of the checkpoint (no shared file system needed).
+        if (settings.Resume is { } given && ranks.IsDistributed)
+            settings = settings with { Resume = given with { Path = ranks.ShareCheckpoint(given.Path) } };
         var device = ranks.DeviceFor(settings.Device.Resolve());
         // With --download rank 0 fetches the data before the others read it.
         var setup = ranks.RankZeroFirst(settings.Data.Download, () => TrainingSetup.Prepare(settings, terminal));

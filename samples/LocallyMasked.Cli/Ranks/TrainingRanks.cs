@@ -25,6 +25,7 @@ public sealed class TrainingRanks : IDisposable
     private readonly RankGroup ranks;
     private readonly MpiCommunicator? world;
     private readonly MpiDataParallelGroup? group;
+    private string? sharedCheckpoint;
 
     private TrainingRanks(RankGroup ranks)
     {
@@ -143,6 +144,27 @@ public sealed class TrainingRanks : IDisposable
     }
 
     /// <summary>
+    /// The checkpoint a resumed run continues from, as rank 0 reads it: rank 0 broadcasts the file (weights, Adam's state,
+    /// the generator's state, the settings) and every other rank continues from a private temporary copy of those bytes,
+    /// deleted when the ranks are disposed, so that machines without a shared file system resume the same state (the
+    /// trainer then checks that every rank's state digest agrees). Alone, or on rank 0: <paramref name="path"/> itself.
+    /// </summary>
+    /// <param name="path">The --resume path, as rank 0 sees it.</param>
+    /// <exception cref="InputError">Rank 0 has no such file (named with the option).</exception>
+    public string ShareCheckpoint(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (world is null) return path;
+        if (IsRoot) Checks.ExistingFile(path, "--resume");
+        var bytes = world.BroadcastBytes(IsRoot ? File.ReadAllBytes(path) : null, RankZeroWait);
+        if (IsRoot) return path;
+        var folder = Directory.CreateTempSubdirectory("lmconv-resume-");
+        sharedCheckpoint = Path.Combine(folder.FullName, Path.GetFileName(path));
+        File.WriteAllBytes(sharedCheckpoint, bytes);
+        return sharedCheckpoint;
+    }
+
+    /// <summary>
     /// Why training stopped early, agreed by every rank (a collective after training): the strongest signal any rank
     /// received (SIGTERM over Ctrl+C), whether some rank's --minutes budget ran out, and the ranks that received a signal.
     /// </summary>
@@ -174,5 +196,6 @@ public sealed class TrainingRanks : IDisposable
     {
         group?.Dispose();
         ranks.Dispose();
+        if (sharedCheckpoint is not null) Directory.Delete(Path.GetDirectoryName(sharedCheckpoint)!, recursive: true);
     }
 }

@@ -64,6 +64,29 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [Fact]
+    public void A_rank_whose_machine_lacks_the_checkpoint_resumes_from_rank_0s_bytes()
+    {
+        // Relative paths, rank 0 started in a folder holding the checkpoint and rank 1 in an empty one: the two ranks of
+        // a job over machines without a shared file system.
+        string first = Directory.CreateDirectory(Path.Combine(dir, "rank0")).FullName;
+        string second = Directory.CreateDirectory(Path.Combine(dir, "rank1")).FullName;
+        string straight = Directory.CreateDirectory(Path.Combine(dir, "straight")).FullName;
+        string[] Tiny(int steps, params string[] more) => Lmconv.TinyTraining("out", steps, ["--threads", "1", "--checkpoint-every", "1000", .. more]);
+        MpiLmconv.Run(["-n", "2", "-wdir", first], Tiny(6)).Code.Should().Be(0);
+        string[] again = ["train", "--resume", Path.Combine("out", "model.ckpt"), "--steps", "9", "--threads", "1", "--train-images", "64",
+            "--eval-every", "0", "--final-eval-images", "4", "--samples", "0", "--checkpoint-every", "1000", "--output", "out"];
+        var resumed = MpiLmconv.Run(["-n", "1", "-wdir", first], [.. again, ":", "-n", "1", "-wdir", second, Lmconv.Executable, .. again]);
+        resumed.Code.Should().Be(0, resumed.Err);
+        Directory.GetFileSystemEntries(second).Should().BeEmpty("rank 1 writes nothing, and its copy of the checkpoint is private and removed");
+        MpiLmconv.Run(["-n", "2", "-wdir", straight], Tiny(9)).Code.Should().Be(0);
+
+        var (resumedWeights, resumedOptimizer) = MpiLmconv.State(Path.Combine(first, "out", "model.ckpt"));
+        var (straightWeights, straightOptimizer) = MpiLmconv.State(Path.Combine(straight, "out", "model.ckpt"));
+        foreach (var (name, bytes) in resumedWeights) bytes.Should().Equal(straightWeights[name], name);
+        resumedOptimizer.Should().Equal(straightOptimizer);
+    }
+
+    [Fact]
     public void A_SIGTERM_to_one_rank_stops_both_after_the_same_step_with_one_checkpoint_and_resume_continues_exactly()
     {
         string stopped = Path.Combine(dir, "stopped");
