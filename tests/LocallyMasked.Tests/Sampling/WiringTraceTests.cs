@@ -80,8 +80,8 @@ public class WiringTraceTests
 
         // The up pass's outputs, in the order it makes them: the normalized first layer, every block's gate, every
         // normalized downsize; all but the last (where the down pass starts) feed a skip connection.
-        int firstSkip = calls.ToList().FindIndex(c => c.Kind == HookKind.Skip);
-        var upOutputs = Enumerable.Range(0, firstSkip).Where(k => calls[k].Kind == HookKind.Gate
+        int firstSkipCall = calls.ToList().FindIndex(c => c.Kind == HookKind.Skip);
+        var upOutputs = Enumerable.Range(0, firstSkipCall).Where(k => calls[k].Kind == HookKind.Gate
             || (calls[k].Kind == HookKind.Normalize && calls[calls[k].Inputs[0]] is { Kind: HookKind.Convolve, Role: not MaskRole.Undilated })).ToArray();
         upOutputs.Should().HaveCount(3 * blocks + 3);
         skips.Select(c => c.Inputs[1]).Should().Equal(upOutputs.Take(upOutputs.Length - 1).Reverse());
@@ -137,10 +137,10 @@ public class WiringTraceTests
         // place (nothing reads a block's input after its gate, nor the normalized features after the skip is added); the
         // up pass's gates keep their inputs, which are skip inputs, and write into buffers.
         calls.Where(c => c.Kind == HookKind.ConcatElu).Should().HaveCount(layout.Deferred.Count(d => d));
-        int firstSkip = calls.ToList().FindIndex(c => c.Kind == HookKind.Skip);
+        int firstSkipCall = calls.ToList().FindIndex(c => c.Kind == HookKind.Skip);
         var gates = Enumerable.Range(0, calls.Count).Where(k => calls[k].Kind == HookKind.Gate).ToArray();
-        gates.Select(k => plan.InPlace[k]).Should().Equal(gates.Select(k => k > firstSkip));
-        gates.Where(k => k < firstSkip).Should().OnlyContain(k => plan.BufferOf[k] >= 0);
+        gates.Select(k => plan.InPlace[k]).Should().Equal(gates.Select(k => k > firstSkipCall));
+        gates.Where(k => k < firstSkipCall).Should().OnlyContain(k => plan.BufferOf[k] >= 0);
         Enumerable.Range(0, calls.Count).Where(k => calls[k].Kind == HookKind.Skip).Should().OnlyContain(k => plan.InPlace[k]);
     }
 }
