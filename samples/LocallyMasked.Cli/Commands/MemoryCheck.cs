@@ -76,7 +76,8 @@ public static class MemoryCheck
                                  $"use a smaller {SizingOptions}.", e);
         }
         var room = available ?? AvailableMemory.Read();
-        string needs = $"about {AvailableMemory.Format(estimate.Total)} at the peak by estimate (±{TrainingMemoryEstimate.Accuracy:P0})";
+        string needs = $"about {AvailableMemory.Format(estimate.Total)} at the peak by estimate (±{TrainingMemoryEstimate.Accuracy:P0})" +
+                       (estimate.KernelCache > 0 ? $", {AvailableMemory.Format(estimate.KernelCache)} of it oneDNN's cache of bf16 kernels" : "");
         string has = $"{AvailableMemory.Format(room.ProcessLimit)} are available to this process ({room.Source})";
         if (enforce && estimate.Total > room.ProcessLimit)
             throw new InputError(string.Create(CultureInfo.InvariantCulture,

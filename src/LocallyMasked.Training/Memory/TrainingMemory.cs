@@ -1,4 +1,5 @@
 using LocallyMasked.Models;
+using LocallyMasked.Numerics;
 
 namespace LocallyMasked.Training.Memory;
 
@@ -50,7 +51,17 @@ public static class TrainingMemory
     public const double EvaluationValues = 28;
 
     /// <summary>
-    /// The peak memory of training <paramref name="config"/> with <paramref name="options"/> on the CPU.
+    /// What oneDNN's cache of bfloat16 kernels holds once a bf16-mixed run has filled it, as a multiple of
+    /// <see cref="TrainingMemoryEstimate.TrainingStep"/>: 2.2, an allowance rather than a fit: the largest ratio measured plus
+    /// a tenth (1.0-2.0 in long runs at 16, 32 and 48 filters, docs/limits.md). libtorch runs the bf16 products through
+    /// oneDNN, which keeps up to 1,024 kernels, one per shape; the per-image orders' plans give the products many shapes,
+    /// so the cache fills within the first hundred or so steps and then stays. Three-step runs do not show it.
+    /// </summary>
+    public const double BFloat16KernelCacheFactor = 2.2;
+
+    /// <summary>
+    /// The peak memory of training <paramref name="config"/> with <paramref name="options"/> on the CPU, including the
+    /// kernel cache of a bf16-mixed run (<see cref="TrainerOptions.Precision"/>).
     /// </summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="options">The batch size, how orders are drawn, the weight average and the periodic evaluations.</param>
@@ -85,11 +96,13 @@ public static class TrainingMemory
         int k = config is PixelCnnConfig c ? c.KernelSize : 3;
         // Three masks per order (type A, type B, dilated type B) and their convolution plans' indices.
         double caches = locallyMasked ? orders * 3.0 * k * k * pixels * (elementSize + 8) : 0;
+        bool bfloat16 = options.Precision == ComputePrecision.BFloat16Mixed;
         return new TrainingMemoryEstimate
         {
             Runtime = RuntimeBytes,
             Parameters = Bytes(ModelSize.ParameterCount(config) * (double)elementSize * copies),
             TrainingStep = Bytes(step),
+            KernelCache = bfloat16 ? Bytes(BFloat16KernelCacheFactor * step) : 0,
             Evaluation = Bytes(Math.Max(final, periodic)),
             Data = checked(2 * dataBytes),
             Caches = Bytes(caches),

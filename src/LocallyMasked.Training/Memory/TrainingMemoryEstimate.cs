@@ -31,8 +31,17 @@ public sealed record TrainingMemoryEstimate
     /// <summary>Each order's masks and convolution plans.</summary>
     public required long Caches { get; init; }
 
+    /// <summary>
+    /// oneDNN's cache of bfloat16 kernels, which a bf16-mixed run fills within its first hundred steps and keeps
+    /// (<see cref="TrainingMemory.BFloat16KernelCacheFactor"/>); 0 in float32.
+    /// </summary>
+    public long KernelCache { get; init; }
+
     /// <summary>The peak: everything alive at once.</summary>
-    public long Total => checked(Runtime + Parameters + Math.Max(TrainingStep, Evaluation) + Data + Caches);
+    public long Total => checked(Runtime + Parameters + Math.Max(TrainingStep, Evaluation) + Data + Caches + KernelCache);
+
+    /// <summary>The peak of the first steps, before a bf16-mixed run's kernel cache has filled.</summary>
+    public long FirstSteps => checked(Total - KernelCache);
 
     /// <summary>The largest part after the runtime, in words: "the activations of a training batch", "the parameters and optimizer state", ...</summary>
     public string LargestPart =>
@@ -43,5 +52,6 @@ public sealed record TrainingMemoryEstimate
             (Bytes: Parameters, Name: "the parameters, gradients and optimizer state"),
             (Bytes: Data, Name: "the images"),
             (Bytes: Caches, Name: "the masks of the orders"),
+            (Bytes: KernelCache, Name: "oneDNN's cache of bf16 kernels"),
         }.MaxBy(p => p.Bytes).Name;
 }
