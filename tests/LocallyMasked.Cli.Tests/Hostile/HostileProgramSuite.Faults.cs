@@ -5,7 +5,8 @@ namespace LocallyMasked.Cli.Tests.Hostile;
 
 public sealed partial class HostileProgramSuite
 {
-    private const int SIGINT = 2, SIGTERM = 15;
+    // Linux's numbers (x86-64 and arm64).
+    private const int SIGINT = 2, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19;
 
     /// <summary>The rows of a training run's metrics.csv so far.</summary>
     private static int StepsLogged(string output)
@@ -53,10 +54,18 @@ public sealed partial class HostileProgramSuite
                     // (50 MB with Adam's state) takes a moment to write.
                     program.WaitUntil(() => StepsLogged(Path.Combine(dir, "out")) > 0, TimeSpan.FromSeconds(15)).Should().BeTrue(program.Err);
                     program.Signal(SIGINT);
-                    program.WaitUntil(() => Directory.Exists(Path.Combine(dir, "out"))
-                        && Directory.EnumerateFiles(Path.Combine(dir, "out"), ".model.ckpt.*.tmp").Any(), TimeSpan.FromSeconds(15))
-                        .Should().BeTrue($"the first save should start; stderr: {program.Err}");
+                    // The save lasts tens of milliseconds: a poller that sleeps can miss it on a loaded machine, so this one
+                    // spins, and the program is stopped (SIGSTOP) as soon as the temporary file is seen, so that the second
+                    // Ctrl+C is pending before the save can go on.
+                    string output = Path.Combine(dir, "out");
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    bool saving = false;
+                    while (!saving && clock.Elapsed < TimeSpan.FromSeconds(15) && !program.Process.HasExited)
+                        saving = Directory.Exists(output) && Directory.EnumerateFiles(output, ".model.ckpt.*.tmp").Any();
+                    if (saving) program.Signal(SIGSTOP);
+                    saving.Should().BeTrue($"the first save should start; stderr: {program.Err}");
                     program.Signal(SIGINT);
+                    program.Signal(SIGCONT);
                 },
                 Leaves = new[] { "out", "out/model.ckpt", "out/metrics.csv", "out/tensorboard/", "out/learning-curves.png" },
                 Then = () => LocallyMasked.Checkpoints.CheckpointMetadata.Read(Path.Combine(dir, "out", "model.ckpt")).Step.Should().BeGreaterThan(0),
@@ -66,11 +75,15 @@ public sealed partial class HostileProgramSuite
         {
             var first = RunningProgram.Start(TrainTiny("--steps", "100000", "--checkpoint-every", "100000"), dir);
             first.WaitForOutput("model:", TimeSpan.FromSeconds(15)).Should().BeTrue(first.Err);
+            // Stopped while the second run is tried: it keeps its lock, and its own temporary files (metrics.csv is
+            // rewritten after every step) stay as the folder's snapshot before and after the second run saw them.
+            first.Signal(SIGSTOP);
             return new ProgramRun(TrainTiny())
             {
                 Leaves = new[] { "out/" },
                 After = () =>
                 {
+                    first.Signal(SIGCONT);
                     first.Signal(SIGINT);
                     first.Process.WaitForExit(20_000);
                     first.Dispose();
