@@ -94,6 +94,24 @@ internal static class Lmconv
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
+    /// <summary>
+    /// Lets the programs this process starts receive Ctrl+C. A shell without job control starts a background command
+    /// (`dotnet test ... &amp;`) with SIGINT ignored, children inherit that, and the program rightly keeps it (as under nohup),
+    /// so a test that sends SIGINT would see nothing happen. SIGINT's default action is restored in this test process
+    /// (which never handles it) before its children are started.
+    /// </summary>
+    public static void LetChildrenReceiveSigint()
+    {
+        const int sigint = 2;
+        string? ignored = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if (ignored is null || (Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & (1UL << (sigint - 1))) == 0) return;
+        if (SetSignal(sigint, IntPtr.Zero) == new IntPtr(-1))
+            throw new InvalidOperationException($"signal(SIGINT, SIG_DFL) failed: errno {Marshal.GetLastPInvokeError()}.");
+    }
+
+    [DllImport("libc", EntryPoint = "signal", SetLastError = true)]
+    private static extern IntPtr SetSignal(int signal, IntPtr handler);
+
     /// <summary>Arguments that train a tiny model in about a second.</summary>
     /// <param name="output">The output folder.</param>
     /// <param name="steps">The steps.</param>

@@ -150,6 +150,7 @@ internal sealed class RunningProgram : IDisposable
     /// </summary>
     public static RunningProgram Start(IEnumerable<string> args, string folder)
     {
+        Lmconv.LetChildrenReceiveSigint();
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("LMCONV_UNDER_TEST") is { Length: > 0 } other ? other : Lmconv.Executable)
         {
             WorkingDirectory = folder,
