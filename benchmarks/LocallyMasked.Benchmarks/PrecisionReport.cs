@@ -16,10 +16,12 @@ using static TorchSharp.torch;
 namespace LocallyMasked.Benchmarks;
 
 /// <summary>
-/// <c>precision-report --layer [--reps N] | --training [--steps N] | --fixtures | --sampler --checkpoint FILE [--count N]</c>:
+/// <c>precision-report --layer [--reps N] [--measured] | --gathered [--reps N] | --training [--steps N] | --fixtures | --sampler --checkpoint FILE [--count N]</c>:
 /// float32 against bf16-mixed (<see cref="ComputePrecision"/>) in one process. <c>--layer</c>: one 3x3 layer, forward
 /// plus backward, at (16, 160, 32x32) and (32, 64, 28x28), raster / S-curve / Hilbert / random masks, against
-/// weight-masked <c>conv2d</c> in the same precision, the cases interleaved rep by rep (medians, ms). <c>--training</c>:
+/// weight-masked <c>conv2d</c> in the same precision, the cases interleaved rep by rep (medians, ms); with
+/// <c>--measured</c> the layers plan with the rates measured in this process for each dtype
+/// (<see cref="PlanningPolicy.TimingDependent"/>), which it prints. <c>--gathered</c>: <see cref="GatheredPathProfile"/>. <c>--training</c>:
 /// seconds per <see cref="Trainer.TrainStep"/> of both precisions, their steps interleaved, for the program's default
 /// model, 60 filters / 2 blocks (embedded digits) and an RGB 32x32 model of 80 filters / 2 blocks (random bytes).
 /// <c>--fixtures</c>: how far bf16 moves the NLL of the authors' fixture checkpoints (tests/.../Fidelity), per order and
@@ -35,22 +37,26 @@ internal static class PrecisionReport
         torch.set_num_threads(Environment.ProcessorCount);
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, threads {torch.get_num_threads()}, bf16 units: " +
             $"{BFloat16Support.IsNative(CPU, out var evidence)} ({evidence}), load average {File.ReadAllText("/proc/loadavg").Trim()}");
-        if (args.Contains("--layer")) return LayerTable(Value("--reps", 6));
+        if (args.Contains("--layer")) return LayerTable(Value("--reps", 6), args.Contains("--measured") ? PlanningPolicy.TimingDependent : PlanningPolicy.Deterministic);
+        if (args.Contains("--gathered")) return GatheredPathProfile.Run(Value("--reps", 6));
         if (args.Contains("--training")) return StepTable(Value("--steps", 8));
         if (args.Contains("--fixtures")) return FixtureTable();
         if (args.Contains("--sampler")) return SamplerTable(args[Array.IndexOf(args, "--checkpoint") + 1], Value("--count", 8));
-        Console.Error.WriteLine("precision-report: give --layer, --training, --fixtures or --sampler --checkpoint FILE");
+        Console.Error.WriteLine("precision-report: give --layer, --gathered, --training, --fixtures or --sampler --checkpoint FILE");
         return 2;
     }
 
-    private static int LayerTable(int reps)
+    private static int LayerTable(int reps, PlanningPolicy planning)
     {
+        if (planning.DependsOnTimings)
+            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+                Console.WriteLine($"// {CostCalibration.MeasuredOnce(dtype)}");
         var cases = new List<(string Name, Action Step)>();
         var kernelMask = tensor(new float[] { 1, 1, 1, 1, 1, 0, 0, 0, 0 }).view(3, 3);
         foreach (var (n, c, size) in new[] { (16, 160, 32), (32, 64, 28) })
         {
             manual_seed(0);
-            var layer = new LocallyMaskedConv2d(c, c, 3, 1);
+            var layer = new LocallyMaskedConv2d(c, c, 3, 1, planning: planning);
             var x = randn(n, c, size, size, requires_grad: true);
             var g = randn(n, c, size, size);
             var weight = layer.get_parameter("weight")!;
