@@ -98,7 +98,7 @@ internal static class GatheredPathProfile
                     (times.TryGetValue(name, out var list) ? list : times[name] = new List<double>()).Add(ms);
         }
 
-        var m = times.ToDictionary(p => p.Key, p => Median(p.Value));
+        var m = times.ToDictionary(p => p.Key, p => PrecisionReport.Median(p.Value));
         Console.WriteLine($"| {n} x {c} x {size}x{size}, {dtype} ({plan}) | {m["layer"]:F1} | {m["conv2d"]:F1} | {m["kernel fwd"]:F1} | {m["kernel bwd"]:F1} | " +
             $"{m["products"]:F1} | {m["one product"]:F1} | {m["copies"]:F1} |");
     }
@@ -131,11 +131,5 @@ internal static class GatheredPathProfile
             using var product = input.t().mm(rows);
             row += group.Count * group.TapCount;
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2;
     }
 }

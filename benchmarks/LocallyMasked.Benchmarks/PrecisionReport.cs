@@ -241,7 +241,8 @@ internal static class PrecisionReport
         return 0;
     }
 
-    private static double Median(IEnumerable<double> values)
+    /// <summary>The median of the values.</summary>
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.OrderBy(v => v).ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
